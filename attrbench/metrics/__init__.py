@@ -1,0 +1,1 @@
+"""Shared metrics, registered through the ``attrbench.metrics`` entry points."""

@@ -1,0 +1,179 @@
+"""One small generic registry for tasks, methods and metrics.
+
+Plugins register themselves by decorator when their module is imported. The
+modules are found through entry points (groups ``attrbench.tasks``,
+``attrbench.methods``, ``attrbench.metrics``; the built-in plugins are listed
+the same way) or loaded from a user's file with :func:`load_plugin_file`.
+A duplicate name is an error; an unknown name gets "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Generic, TypeVar
+
+__all__ = [
+    "Registry",
+    "RegistryError",
+    "UnknownNameError",
+    "PluginError",
+    "load_plugin_file",
+    "load_all",
+]
+
+T = TypeVar("T")
+
+
+class RegistryError(ValueError):
+    """A registration is invalid (a duplicate name, a wrong type)."""
+
+
+class UnknownNameError(KeyError):
+    """A name that no plugin registered; the message lists close names."""
+
+    def __str__(self) -> str:  # KeyError quotes its message otherwise
+        return str(self.args[0])
+
+
+class PluginError(RuntimeError):
+    """A plugin module or file could not be loaded or registered nothing."""
+
+
+class Registry(Generic[T]):
+    """Name -> plugin record, filled by decorators and entry points.
+
+    Parameters
+    ----------
+    kind : str
+        ``"task"``, ``"method"`` or ``"metric"``: used in messages.
+    group : str
+        The entry-point group whose modules register into this registry.
+    """
+
+    def __init__(self, kind: str, group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._items: dict[str, T] = {}
+        self._origin: dict[str, str] = {}
+        self._loaded = False
+
+    def add(self, name: str, item: T, origin: str = "") -> T:
+        """Register ``item`` under ``name``; a name already taken is an error."""
+        if name in self._items:
+            raise RegistryError(
+                f"{self.kind} {name!r} is registered twice "
+                f"(by {self._origin[name] or 'unknown'} and by {origin or 'unknown'})"
+            )
+        self._items[name] = item
+        self._origin[name] = origin
+        return item
+
+    def get(self, name: str) -> T:
+        """The plugin called ``name``; raise :class:`UnknownNameError` with close names."""
+        self.load()
+        if name not in self._items:
+            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._items))})"
+            )
+        return self._items[name]
+
+    def names(self) -> list[str]:
+        """Registered names in registration order."""
+        self.load()
+        return list(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        self.load()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[T]:
+        self.load()
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._items)
+
+    def load(self) -> None:
+        """Import every module of this registry's entry-point group, once."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+            try:
+                ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"{self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+                ) from exc
+
+    def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
+        """Build a ``@register(name, **fields)`` decorator from a record factory.
+
+        ``make(name, obj, **fields)`` turns the decorated object into the record.
+        """
+
+        def register(name: str, **fields) -> Callable:
+            def wrap(obj):
+                origin = getattr(obj, "__module__", "")
+                self.add(name, make(name, obj, **fields), origin)
+                return obj
+
+            return wrap
+
+        return register
+
+
+def load_all() -> None:
+    """Load the entry points of all three registries."""
+    from attrbench.plugin import METHODS, METRICS, TASKS
+
+    for registry in (TASKS, METHODS, METRICS):
+        registry.load()
+
+
+def load_plugin_file(path: str | Path) -> list[str]:
+    """Import a user's plugin file; it must register at least one plugin.
+
+    Returns
+    -------
+    names : list of str
+        ``"kind:name"`` of every plugin the file registered.
+    """
+    from attrbench.plugin import METHODS, METRICS, TASKS
+
+    path = Path(path)
+    if not path.is_file():
+        raise PluginError(f"plugin file {str(path)!r} does not exist")
+    load_all()
+    before = {r.kind: set(r.names()) for r in (TASKS, METHODS, METRICS)}
+    name = f"attrbench_user_plugin_{path.stem}_{abs(hash(path.resolve())) % 10**8}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"plugin file {str(path)!r} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except RegistryError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin file {str(path)!r} failed to import: {exc}") from exc
+    added = [
+        f"{r.kind}:{n}" for r in (TASKS, METHODS, METRICS) for n in r.names()
+        if n not in before[r.kind]
+    ]
+    if not added:
+        raise PluginError(
+            f"plugin file {str(path)!r} registered nothing: decorate a function with "
+            "@attrbench.register_method(...), register_metric(...) or register_task(...)"
+        )
+    return added

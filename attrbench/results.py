@@ -1,0 +1,162 @@
+"""Result records: one JSON file per cell, written atomically.
+
+A cell is (task, task version, data hash, model, checkpoint, method, method
+options, metric, metric options, n, seed). Its key is a hash of those fields, so
+a re-run finds the record of a finished cell and skips it; a crash or Ctrl-C
+never leaves a half-written file (write to a temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from attrbench.data import content_hash
+
+__all__ = ["CellKey", "Record", "ResultStore", "git_commit", "default_results_dir"]
+
+#: Where records go unless ``--results`` or ``ATTRBENCH_RESULTS`` says otherwise.
+DEFAULT_RESULTS = "results"
+
+
+def default_results_dir() -> Path:
+    """``$ATTRBENCH_RESULTS`` or ``./results``."""
+    return Path(os.environ.get("ATTRBENCH_RESULTS", DEFAULT_RESULTS))
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """Everything that identifies a result; records with the same key are the same result."""
+
+    task: str
+    task_version: str
+    data_hash: str
+    model: str
+    checkpoint_hash: str
+    method: str
+    method_options: dict
+    metric: str
+    metric_options: dict
+    n: int
+    seed: int
+
+    @property
+    def digest(self) -> str:
+        """16 hex digits identifying the cell."""
+        return content_hash(json.dumps(asdict(self), sort_keys=True, default=str))
+
+    def path(self, root: Path) -> Path:
+        """``root/task/model/method/metric-<digest>.json``."""
+        return root / self.task / self.model / self.method / f"{self.metric}-{self.digest}.json"
+
+
+@dataclass
+class Record:
+    """One result cell.
+
+    ``status`` is ``"ok"``, ``"not_applicable"`` (``reason`` says why) or
+    ``"failed"``. ``columns`` holds every column of a multi-column metric as
+    ``{name: {"mean", "low", "high", "n", "n_missing"}}``; ``value``/``low``/``high``
+    repeat the main column.
+    """
+
+    key: CellKey
+    status: str
+    higher_is_better: bool | None = None
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n_scored: int = 0
+    n_missing: int = 0
+    columns: dict = field(default_factory=dict)
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+    device: str = "cpu"
+    wall_time: float = 0.0
+    attrbench_version: str = ""
+    git_commit: str = ""
+    date: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True, default=_json_default)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Record:
+        return cls(**{**d, "key": CellKey(**d["key"])})
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)
+
+
+class ResultStore:
+    """Records under a directory, one file per cell.
+
+    Parameters
+    ----------
+    root : Path
+        The results directory (created on first write).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def has(self, key: CellKey) -> bool:
+        """Whether the record of ``key`` exists."""
+        return key.path(self.root).is_file()
+
+    def get(self, key: CellKey) -> Record | None:
+        """The record of ``key`` or None."""
+        path = key.path(self.root)
+        return Record.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+    def put(self, record: Record) -> Path:
+        """Write ``record`` atomically; stamps version, commit and date if empty."""
+        from attrbench import __version__
+
+        record.attrbench_version = record.attrbench_version or __version__
+        record.git_commit = record.git_commit or git_commit()
+        record.date = record.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        path = record.key.path(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(record.to_json())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def records(self, task: str | None = None) -> list[Record]:
+        """Every record (of ``task``), skipping temporary files."""
+        base = self.root / task if task else self.root
+        files = sorted(base.rglob("*.json")) if base.is_dir() else []
+        return [Record.from_dict(json.loads(p.read_text())) for p in files if not p.name.startswith(".tmp-")]
+
+
+_COMMIT: list[str] = []
+
+
+def git_commit() -> str:
+    """The git commit of the attrbench source tree, or "" outside a checkout."""
+    if not _COMMIT:
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,
+                capture_output=True, text=True, timeout=5,
+            )
+            _COMMIT.append(out.stdout.strip() if out.returncode == 0 else "")
+        except (OSError, subprocess.SubprocessError):
+            _COMMIT.append("")
+    return _COMMIT[0]

@@ -1,0 +1,78 @@
+"""Aggregation: means with bootstrap intervals, and classification quality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["Summary", "bootstrap_mean", "classification_scores"]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean of the finite per-sequence scores with a percentile bootstrap interval.
+
+    ``n`` counts finite scores; ``n_missing`` the sequences without a score (NaN).
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    n_missing: int
+
+
+def bootstrap_mean(
+    values: np.ndarray | torch.Tensor, seed: int = 0, n_boot: int = 2000, level: float = 0.95
+) -> Summary:
+    """Mean and percentile bootstrap interval of the finite entries of ``values`` (N,).
+
+    Parameters
+    ----------
+    values : array, shape=(N,)
+        NaN marks a sequence without a score; it is counted in ``n_missing``.
+    seed : int
+        Seed of the resampling.
+    """
+    v = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, float)
+    finite = v[np.isfinite(v)]
+    missing = int(v.size - finite.size)
+    if finite.size == 0:
+        return Summary(float("nan"), float("nan"), float("nan"), 0, missing)
+    rng = np.random.default_rng(seed)
+    means = finite[rng.integers(0, finite.size, (n_boot, finite.size))].mean(1)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return Summary(float(finite.mean()), float(low), float(high), int(finite.size), missing)
+
+
+def classification_scores(y: torch.Tensor, pred: torch.Tensor, n_classes: int) -> dict[str, float]:
+    """Accuracy, F1 micro and F1 macro of predictions.
+
+    Parameters
+    ----------
+    y, pred : torch.Tensor, shape=(N,), int64
+
+    Returns
+    -------
+    scores : dict with keys ``accuracy``, ``f1_micro``, ``f1_macro``
+        F1 macro averages over classes present in ``y`` or ``pred``.
+    """
+    y = y.cpu().long()
+    pred = pred.cpu().long()
+    conf = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    conf.index_put_((y, pred), torch.ones(len(y), dtype=torch.float64), accumulate=True)
+    tp = conf.diag()
+    fp = conf.sum(0) - tp
+    fn = conf.sum(1) - tp
+    present = (conf.sum(0) + conf.sum(1)) > 0
+    f1 = torch.where(tp > 0, 2 * tp / (2 * tp + fp + fn), torch.zeros_like(tp))
+    accuracy = float(tp.sum() / max(len(y), 1))
+    return {
+        "accuracy": accuracy,
+        # single-label: micro precision = micro recall = accuracy
+        "f1_micro": accuracy,
+        "f1_macro": float(f1[present].mean()) if bool(present.any()) else float("nan"),
+    }

@@ -1,0 +1,109 @@
+"""Contract tests, run once per registered method and metric (STYLE 11).
+
+Every plugin registered (built-in, entry point) is covered the day it exists:
+shape, dtype, finiteness, padding ignored, batch independence, determinism
+under a seed, inputs not modified.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attrbench.contract import ContractError, validate_inputs
+from attrbench.data import Background, GroundTruth, Motif
+from attrbench.plugin import METHODS, METRICS, Explanation, Method
+from tests.toymodels import TinyCNN, random_onehot
+
+PAD = 4
+BACKGROUND = Background(torch.full((4,), 0.25))
+
+
+def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    kwargs = {"background": BACKGROUND, "generator": gen}
+    if method.reference is not None:
+        kwargs["baseline"] = method.reference(X, BACKGROUND, gen, **method.defaults)
+    return method(model, X, target, mask, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    model = TinyCNN().eval()
+    X, mask = random_onehot(n=5, pad=PAD, seed=3)
+    target = torch.tensor([0, 1, 2, 0, 1])
+    return model, X, mask, target
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_method_contract(name, toy):
+    model, X, mask, target = toy
+    method = METHODS.get(name)
+    if method.why_not(model):
+        pytest.skip(method.why_not(model))
+    X0, mask0 = X.clone(), mask.clone()
+    attr = _call(method, model, X, target, mask)
+    assert attr.shape == X.shape and attr.dtype == torch.float32
+    assert torch.isfinite(attr).all()
+    assert (attr[:, :, -PAD:] == 0).all(), "padding columns must get zero attribution"
+    assert attr[:, :, :-PAD].abs().sum() > 0, "a method must say something about real positions"
+    assert torch.equal(X, X0) and torch.equal(mask, mask0), "inputs must not be modified"
+    again = _call(method, model, X, target, mask)
+    torch.testing.assert_close(again, attr, rtol=0, atol=0, msg="same seed, same result")
+    if method.deterministic:
+        part = _call(method, model, X[1:3], target[1:3], mask[1:3])
+        torch.testing.assert_close(part, attr[1:3], rtol=1e-5, atol=1e-6)
+
+
+def _saliency(model, X, target, mask) -> torch.Tensor:
+    X = X.clone().requires_grad_(True)
+    out = model(X).gather(1, target[:, None]).sum()
+    (grad,) = torch.autograd.grad(out, X)
+    return grad * mask[:, None, :]
+
+
+def _explanation(toy, attributions=None) -> Explanation:
+    model, X, mask, target = toy
+    method = Method("toy_saliency", _saliency, complete=True)
+    attr = _saliency(model, X, target, mask) if attributions is None else attributions
+    gt = GroundTruth([[Motif("start", 2, 5), Motif("stop", 11, 14)]] * (len(X) - 1) + [[]])
+    return Explanation(
+        X=X, mask=mask, y=target, target=target, attributions=attr, model=model,
+        explain=lambda x, t, m: _saliency(model, x, t, m), method=method, background=BACKGROUND,
+        generator=torch.Generator().manual_seed(0), dataset=None, ground_truth=gt,
+        baseline=torch.zeros_like(X),
+    )
+
+
+@pytest.mark.parametrize("name", METRICS.names())
+def test_metric_contract(name, toy):
+    metric = METRICS.get(name)
+    if metric.needs_resources:
+        pytest.skip(f"{name} needs {metric.needs_resources}")
+    model, X, mask, target = toy
+    X0 = X.clone()
+    ex = _explanation(toy)
+    scores = metric(ex)
+    assert scores.shape == (len(X), max(1, len(metric.columns)))
+    assert (torch.isfinite(scores) | torch.isnan(scores)).all()
+    assert torch.isfinite(scores[:-1]).any(), "a metric must score sequences that have what it needs"
+    assert torch.equal(X, X0)
+    again = metric(_explanation(toy))
+    torch.testing.assert_close(again, scores, equal_nan=True, rtol=0, atol=0)
+    noisy = ex.attributions.clone()
+    noisy[:, :, -PAD:] = 1e6
+    padded = metric(_explanation(toy, noisy))
+    torch.testing.assert_close(padded, scores, equal_nan=True, msg="padding must be ignored")
+
+
+def test_validate_inputs_rejects_broken_tensors():
+    X, mask = random_onehot(n=2, pad=2)
+    validate_inputs(X, mask, torch.tensor([0, 1]))
+    with pytest.raises(ContractError, match="float32"):
+        validate_inputs(X.double())
+    with pytest.raises(ContractError, match="one-hot"):
+        validate_inputs(X * 2)
+    with pytest.raises(ContractError, match="padding"):
+        validate_inputs(X, torch.ones_like(mask))
+    with pytest.raises(ContractError, match="int64"):
+        validate_inputs(X, mask, torch.tensor([0.0, 1.0]))

@@ -1,0 +1,70 @@
+"""Core pieces: encoding, backgrounds, bootstrap, classification scores, timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attrbench.contract import DNA, PROTEIN, SequenceError, mask_of, position_scores
+from attrbench.data import Background
+from attrbench.stats import bootstrap_mean, classification_scores
+from attrbench.timing import measure
+
+
+def test_encode_decode_roundtrip_with_padding():
+    X = DNA.encode(["ACGT", "GG"], 5)
+    assert X.shape == (2, 4, 5)
+    assert X[0, :, 0].tolist() == [1, 0, 0, 0] and X[1, :, 2:].sum() == 0
+    assert DNA.decode(X) == ["ACGT", "GG"]
+    assert mask_of(X).tolist() == [[True] * 4 + [False], [True, True, False, False, False]]
+
+
+def test_bad_letter_names_record_and_position():
+    with pytest.raises(SequenceError, match=r"record 'seq2': letter 'N' at position 3"):
+        DNA.encode(["ACGT", "ACNT"], 4, ids=["seq1", "seq2"])
+
+
+def test_protein_aliases_map_to_x_with_warning():
+    with pytest.warns(UserWarning, match="1 letters"):
+        X = PROTEIN.encode(["MUK"], 3)
+    assert PROTEIN.decode(X) == ["MXK"]
+
+
+def test_position_scores_pick_the_observed_letter():
+    X = DNA.encode(["AC"], 2)
+    attr = torch.arange(8, dtype=torch.float32).reshape(1, 4, 2)
+    assert position_scores(attr, X).tolist() == [[0.0, 3.0]]
+
+
+def test_background_fill_keeps_kept_and_padding():
+    X = DNA.encode(["AAAA", "AA"], 4)
+    bg = Background(torch.tensor([0.0, 0.0, 0.0, 1.0]))  # always T
+    keep = torch.tensor([[True, False, True, False], [False, True, False, False]])
+    out = bg.fill(X, keep, torch.Generator().manual_seed(0))
+    assert DNA.decode(out) == ["ATAT", "TA"]
+    assert out[1, :, 2:].sum() == 0
+    torch.testing.assert_close(bg.mean(X)[1, :, :2], torch.tensor([[0.0, 0], [0, 0], [0, 0], [1, 1]]))
+
+
+def test_bootstrap_mean_ignores_nan_and_covers_mean():
+    s = bootstrap_mean(np.array([1.0, 2.0, 3.0, np.nan]), seed=0)
+    assert s.mean == 2.0 and s.n == 3 and s.n_missing == 1
+    assert 1.0 <= s.low < 2.0 < s.high <= 3.0
+    assert bootstrap_mean(np.array([5.0, 5.0])).low == 5.0
+
+
+def test_classification_scores_known_answer():
+    y = torch.tensor([0, 0, 1, 1, 2])
+    pred = torch.tensor([0, 1, 1, 1, 0])
+    s = classification_scores(y, pred, 3)
+    assert s["accuracy"] == pytest.approx(0.6)
+    # per-class F1: class0 2*1/(2+1+1)=0.5, class1 2*2/(4+1)=0.8, class2 0
+    assert s["f1_macro"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+
+
+def test_measure_records_time_and_memory():
+    with measure("cpu") as t:
+        x = torch.ones(2_000_000)
+        del x
+    assert t.seconds > 0 and t.device == "cpu"
