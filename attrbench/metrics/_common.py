@@ -9,7 +9,14 @@ from torch import nn
 
 from attrbench.plugin import Explanation
 
-__all__ = ["top_k_mask", "n_top", "position_scores_of", "ranked_scores", "predict_logits", "nan_where"]
+__all__ = [
+    "top_k_mask",
+    "n_top",
+    "position_scores_of",
+    "ranked_scores",
+    "predict_logits",
+    "nan_where",
+]
 
 
 def top_k_mask(scores: torch.Tensor, mask: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -57,7 +64,9 @@ def n_top(fraction: float, n_real: torch.Tensor) -> torch.Tensor:
     return torch.ceil(n_real.double() * fraction - 1e-9).clamp_min(0).long()
 
 
-def position_scores_of(ex: Explanation, attributions: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+def position_scores_of(
+    ex: Explanation, attributions: torch.Tensor, X: torch.Tensor
+) -> torch.Tensor:
     """Position scores (N, L) of ``attributions`` for inputs ``X``, as :attr:`Explanation.scores`.
 
     Parameters

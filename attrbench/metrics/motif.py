@@ -98,7 +98,8 @@ def motif_table(gt: GroundTruth, device: torch.device | str = "cpu") -> MotifTab
     kinds: dict[str, int] = {}
     rows = [
         (i, m.start, m.end, kinds.setdefault(m.kind, len(kinds)))
-        for i, motifs in enumerate(gt.motifs) for m in motifs
+        for i, motifs in enumerate(gt.motifs)
+        for m in motifs
     ]
     cols = torch.tensor(rows, dtype=torch.long, device=device).reshape(-1, 4).T
     return MotifTable(cols[0], cols[1], cols[2], cols[3], tuple(kinds), len(gt.motifs))
@@ -134,7 +135,9 @@ def motif_hits(
 
 
 @register_metric(
-    "motif_recall", higher_is_better=True, needs_ground_truth=True,
+    "motif_recall",
+    higher_is_better=True,
+    needs_ground_truth=True,
     defaults={"k": None, "kind": None, "absolute": False},
 )
 def motif_recall(
@@ -166,7 +169,9 @@ def motif_recall(
 
 
 @register_metric(
-    "logic_accuracy", higher_is_better=True, needs_ground_truth=True,
+    "logic_accuracy",
+    higher_is_better=True,
+    needs_ground_truth=True,
     defaults={"k": None, "absolute": False},
 )
 def logic_accuracy(ex: Explanation, k: int | None = None, absolute: bool = False) -> torch.Tensor:
@@ -276,7 +281,9 @@ def motif_auprc(ex: Explanation, absolute: bool = False) -> torch.Tensor:
 
 
 @register_metric(
-    "motif_importance", higher_is_better=True, needs_ground_truth=True,
+    "motif_importance",
+    higher_is_better=True,
+    needs_ground_truth=True,
     columns=("motif_vs_background", "motif", "background"),
     defaults={"kind": None, "normalize": True, "absolute": False},
 )

@@ -65,8 +65,12 @@ def _mean_kl(
 
 
 def resampling_kl(
-    ex: Explanation, occlude: bool, fractions: tuple[float, ...] = FRACTIONS,
-    n_samples: int = 32, batch_size: int = 8, absolute: bool = False,
+    ex: Explanation,
+    occlude: bool,
+    fractions: tuple[float, ...] = FRACTIONS,
+    n_samples: int = 32,
+    batch_size: int = 8,
+    absolute: bool = False,
 ) -> torch.Tensor:
     """KL divergence after resampling all but (inclusion) or only (occlusion) the top positions.
 
@@ -106,12 +110,13 @@ def resampling_kl(
     return torch.cat([out.mean(1, keepdim=True), out], 1)
 
 
-@register_metric(
-    "inclusion_kl", higher_is_better=False, columns=COLUMNS, defaults=dict(_DEFAULTS)
-)
+@register_metric("inclusion_kl", higher_is_better=False, columns=COLUMNS, defaults=dict(_DEFAULTS))
 def inclusion_kl(
-    ex: Explanation, fractions: tuple[float, ...] = FRACTIONS, n_samples: int = 32,
-    batch_size: int = 8, absolute: bool = False,
+    ex: Explanation,
+    fractions: tuple[float, ...] = FRACTIONS,
+    n_samples: int = 32,
+    batch_size: int = 8,
+    absolute: bool = False,
 ) -> torch.Tensor:
     """KL(p(x) || p(x_s)) when only the top-q positions are kept and the rest resampled (lower is better).
 
@@ -126,12 +131,13 @@ def inclusion_kl(
     return resampling_kl(ex, False, fractions, n_samples, batch_size, absolute)
 
 
-@register_metric(
-    "occlusion_kl", higher_is_better=True, columns=COLUMNS, defaults=dict(_DEFAULTS)
-)
+@register_metric("occlusion_kl", higher_is_better=True, columns=COLUMNS, defaults=dict(_DEFAULTS))
 def occlusion_kl(
-    ex: Explanation, fractions: tuple[float, ...] = FRACTIONS, n_samples: int = 32,
-    batch_size: int = 8, absolute: bool = False,
+    ex: Explanation,
+    fractions: tuple[float, ...] = FRACTIONS,
+    n_samples: int = 32,
+    batch_size: int = 8,
+    absolute: bool = False,
 ) -> torch.Tensor:
     """KL(p(x) || p(x_s)) when the top-q positions are resampled and the rest kept (higher is better).
 

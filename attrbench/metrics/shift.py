@@ -55,7 +55,7 @@ def shift_index(mask: torch.Tensor, s: int, circular: bool) -> tuple[torch.Tenso
     rank = mask.long().cumsum(1) - 1
     n_real = mask.sum(1, keepdim=True)
     order_key = torch.where(mask, rank, L + positions)
-    position_of_rank = torch.sort(order_key, 1, stable=True).indices
+    position_of_rank = torch.sort(order_key, dim=1, stable=True).indices
     source = rank - s
     if circular:
         source = torch.remainder(source, n_real.clamp_min(1))
@@ -105,7 +105,9 @@ def _constant(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 @register_metric(
-    "shift_invariance", higher_is_better=True, reattributes=True,
+    "shift_invariance",
+    higher_is_better=True,
+    reattributes=True,
     defaults={"n_shift": 2, "circular": False, "batch_size": 32},
 )
 def shift_invariance(
@@ -128,6 +130,8 @@ def shift_invariance(
     invariance : torch.Tensor, shape=(N,), float64
         NaN where a map is constant on the overlap (or a shift leaves < 2 positions).
     """
+    if n_shift < 1:
+        raise ValueError(f"n_shift must be at least 1, got {n_shift}")
     shifts = [s for s in range(-n_shift, n_shift + 1) if s != 0]
     X, mask = ex.X.to(ex.device), ex.mask.to(ex.device)
     target, reference = ex.target.to(ex.device), ex.scores.to(ex.device)
@@ -142,8 +146,13 @@ def shift_invariance(
 
 
 def _shift_correlations(
-    ex: Explanation, X: torch.Tensor, mask: torch.Tensor, target: torch.Tensor,
-    reference: torch.Tensor, shifts: list[int], circular: bool,
+    ex: Explanation,
+    X: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    reference: torch.Tensor,
+    shifts: list[int],
+    circular: bool,
 ) -> torch.Tensor:
     """Correlations (n_shifts, B) of the shifted-back maps with ``reference`` (B, L).
 
