@@ -63,9 +63,35 @@ def _add_run(sub) -> None:
                    help="an option of a method or metric, e.g. ig.n_steps=100 (repeatable; VALUE is JSON or text)")
     p.add_argument("--results", type=Path, default=None,
                    help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
+    _data_args(p)
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
     p.add_argument("--format", default="markdown", help="format of the printed table (markdown, html, latex, csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _common(p)
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None,
+                   help="a data file of your own for tasks that read one (e.g. DeepLoc FASTA for psl); "
+                   "models must then be trained on it (`attrbench train --data ... --out DIR`)")
+    p.add_argument("--checkpoints", type=Path, default=None,
+                   help="load checkpoints from this directory instead of the shipped ones")
+
+
+def _data_options(args) -> dict:
+    if args.data is None:
+        return {}
+    if not args.data.exists():
+        raise FileNotFoundError(f"--data: {args.data} does not exist")
+    return {"path": args.data}
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="print a task's report (e.g. its model-quality table)",
+                       description="Print one of the reports a task declares; without a name, list them.")
+    p.add_argument("--task", required=True)
+    p.add_argument("name", nargs="?", default=None, help="report name (omit to list)")
+    p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     _common(p)
 
 
@@ -81,6 +107,8 @@ def _add_train(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="override the model's epoch budget")
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint directory (default: the task's shipped checkpoint folder)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="a data file of your own for tasks that read one (e.g. DeepLoc FASTA for psl)")
     _common(p)
 
 
@@ -116,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"attrbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_train, _add_leaderboard, _add_list):
+    for add in (_add_run, _add_train, _add_leaderboard, _add_list, _add_report):
         add(sub)
     return parser
 
@@ -150,7 +178,8 @@ def cmd_run(args) -> int:
     config = RunConfig(
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
-        method_options=mopts, metric_options=qopts, progress=not args.quiet)
+        method_options=mopts, metric_options=qopts, data_options=_data_options(args),
+        checkpoint_dir=args.checkpoints, progress=not args.quiet)
     store = ResultStore(args.results or default_results_dir())
     records = run(config, store)
     print(render(records, args.format))
@@ -167,7 +196,8 @@ def cmd_train(args) -> int:
     overrides = {"epochs": args.epochs} if args.epochs else {}
     for name in names:
         task.model(name)
-        path = train_model(task, name, seed=args.seed, device=resolve_device(args.device), out_dir=args.out, **overrides)
+        path = train_model(task, name, seed=args.seed, device=resolve_device(args.device),
+                           out_dir=args.out, data_options=_data_options(args), **overrides)
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         scores = ", ".join(f"{k} {v:.4f}" for k, v in ckpt["test_metrics"].items())
         print(f"{task.name}/{name}: {scores} ({ckpt['train_seconds']:.0f} s) -> {path}")
@@ -218,11 +248,33 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    task = TASKS.get(args.task)
+    if args.name is None:
+        print("\n".join(task.reports) or f"task {task.name!r} declares no reports")
+        return 0
+    if args.name not in task.reports:
+        import difflib
+
+        close = difflib.get_close_matches(args.name, task.reports, n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise UnknownNameError(f"unknown report {args.name!r} of task {task.name!r}{hint} "
+                               f"(reports: {', '.join(task.reports) or 'none'})")
+    text = task.reports[args.name]()
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
 def _yes(flag: bool) -> str:
     return "yes" if flag else "-"
 
 
-COMMANDS = {"run": cmd_run, "train": cmd_train, "leaderboard": cmd_leaderboard, "list": cmd_list}
+COMMANDS = {"run": cmd_run, "train": cmd_train, "leaderboard": cmd_leaderboard, "list": cmd_list,
+            "report": cmd_report}
 ERRORS = (UnknownNameError, PluginError, RegistryError, SequenceError, ContractError,
           FileNotFoundError, ValueError, RuntimeError)
 

@@ -303,6 +303,9 @@ class Task:
         Test sequences explained by default.
     resources : dict
         Named resources for metrics (factories called lazily).
+    reports : dict
+        Named task reports, ``report(**options) -> str`` (a rendered table),
+        printed by ``attrbench report --task NAME REPORT``.
     description : str
     """
 
@@ -318,6 +321,7 @@ class Task:
     background: Callable[[Dataset], Background] | None = None
     default_n: int = 200
     resources: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)
     description: str = ""
 
     def model(self, name: str) -> ModelSpec:

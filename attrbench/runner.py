@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -61,6 +62,10 @@ class RunConfig:
         Recompute cells whose records exist.
     method_options, metric_options : dict of dict
         Options per method / metric name.
+    data_options : dict
+        Passed to ``task.data(split, **data_options)`` (e.g. ``path`` of a user's data file).
+    checkpoint_dir : Path, optional
+        Where to load checkpoints from instead of the task's shipped folder.
     """
 
     task: str
@@ -74,6 +79,8 @@ class RunConfig:
     force: bool = False
     method_options: dict[str, dict] = field(default_factory=dict)
     metric_options: dict[str, dict] = field(default_factory=dict)
+    data_options: dict = field(default_factory=dict)
+    checkpoint_dir: Path | None = None
     progress: bool = True
 
 
@@ -119,6 +126,7 @@ class _Context:
     train: Dataset
     explained: Dataset
     background: Background
+    test: Dataset | None = None
     resources: dict = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
 
@@ -156,7 +164,7 @@ def run(config: RunConfig, store: ResultStore) -> list[Record]:
     metrics = [METRICS.get(m) for m in resolve_names(config.metrics, METRICS)]
     ctx = _prepare(task, config, store)
     for model_name in models:
-        model = load_model(task, model_name, ctx.device, train_hash=ctx.train.hash)
+        model = load_model(task, model_name, ctx.device, config.checkpoint_dir, ctx.train.hash)
         _model_quality(ctx, model)
         target = predict(model, ctx.explained.X).argmax(1)
         bar = tqdm(methods, desc=f"{task.name}/{model_name}", disable=not config.progress)
@@ -168,19 +176,19 @@ def run(config: RunConfig, store: ResultStore) -> list[Record]:
 
 def _prepare(task: Task, config: RunConfig, store: ResultStore) -> _Context:
     device = resolve_device(config.device)
-    train, test = task.data("train"), task.data("test")
+    train, test = (task.data(s, **config.data_options) for s in ("train", "test"))
     n = task.default_n if config.n is None else config.n
     explained = select(test, n, config.seed)
     validate_inputs(explained.X, explained.mask, explained.y, len(task.alphabet))
     if explained.ground_truth is None and task.ground_truth is not None:
         explained.ground_truth = task.ground_truth(explained)
     background = task.background(train) if task.background else Background.from_dataset(train.X)
-    return _Context(task, config, store, device, train, explained, background)
+    return _Context(task, config, store, device, train, explained, background, test)
 
 
 def _model_quality(ctx: _Context, model: nn.Module) -> None:
     """Accuracy (with interval), F1 micro and macro on the whole test split, once per model."""
-    test = ctx.task.data("test")
+    test = ctx.test
     keys = {m: ctx.key(model, QUALITY, m, {}, {}, len(test)) for m in ("accuracy", "f1_micro", "f1_macro")}
     found = {m: ctx.done(k) for m, k in keys.items()}
     if all(found.values()):

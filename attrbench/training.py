@@ -128,11 +128,13 @@ def checkpoint_path(task: Task, model_name: str, directory: Path | None = None) 
 
 def train_model(
     task: Task, model_name: str, seed: int = 0, device: str | torch.device = "cpu",
-    out_dir: Path | None = None, progress: bool = True, **overrides,
+    out_dir: Path | None = None, progress: bool = True, data_options: dict | None = None,
+    **overrides,
 ) -> Path:
     """Train a zoo model of ``task`` on its train split and save the checkpoint.
 
-    ``overrides`` replace fields of the spec's training config (e.g. ``epochs``).
+    ``overrides`` replace fields of the spec's training config (e.g. ``epochs``);
+    ``data_options`` go to ``task.data`` (e.g. the ``path`` of a user's data file).
 
     Returns
     -------
@@ -140,7 +142,7 @@ def train_model(
     """
     spec = task.model(model_name)
     config = TrainConfig(**{**spec.config.get("train", {}), **overrides, "seed": seed})
-    train, valid, test = (task.data(s) for s in ("train", "valid", "test"))
+    train, valid, test = (task.data(s, **(data_options or {})) for s in ("train", "valid", "test"))
     torch.manual_seed(seed)
     model = spec.build()
     start = time.perf_counter()
