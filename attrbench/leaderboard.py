@@ -10,6 +10,7 @@ lists accuracy and F1 of every model. ``csv`` is long form: one row per record.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -23,7 +24,7 @@ from attrbench.results import Record
 __all__ = ["render", "FORMATS"]
 
 FORMATS = ("markdown", "html", "latex", "csv")
-_TABLEFMT = {"markdown": "github", "html": "unsafe_html", "latex": "latex_raw"}
+_TABLEFMT = {"markdown": "github", "html": "unsafehtml", "latex": "latex_raw"}
 _QUALITY, _COST = "(model)", "seconds_per_seq"
 
 
@@ -136,10 +137,11 @@ def _header(records: list[Record], col: tuple[str, str | None]) -> str:
 
 
 def _style(cell: _Cell, fmt: str) -> str:
+    text = html.escape(cell.text) if fmt == "html" else cell.text
     if not cell.best:
-        return cell.text
-    return {"markdown": f"**{cell.text}**", "html": f"<b>{cell.text}</b>",
-            "latex": f"\\textbf{{{cell.text}}}"}[fmt]
+        return text
+    return {"markdown": f"**{text}**", "html": f"<b>{text}</b>",
+            "latex": f"\\textbf{{{text}}}"}[fmt]
 
 
 def _table(header: list[str], rows: list[list[_Cell]], fmt: str) -> str:
@@ -159,7 +161,7 @@ def _notes(notes: dict[str, int], fmt: str) -> str:
         return ""
     lines = [f"[{i}] {reason}" for reason, i in notes.items()]
     if fmt == "html":
-        return "<p>" + "<br>".join(lines) + "</p>"
+        return "<p>" + "<br>".join(map(html.escape, lines)) + "</p>"
     if fmt == "latex":
         return "\n".join(f"% {line}" for line in lines)
     return "\n".join(f"- {line}" for line in lines)
@@ -196,7 +198,7 @@ def render(records: list[Record], fmt: str = "markdown", detail: bool = False) -
     for task, recs in sorted(by_task.items()):
         quality = [r for r in recs if r.key.method == _QUALITY]
         if quality:
-            parts += [_heading(f"{task}: model quality (test split)", fmt), _quality_table(quality, fmt)]
+            parts += [_heading(f"{task}: model quality (held-out split, all its sequences)", fmt), _quality_table(quality, fmt)]
         by_model = defaultdict(list)
         for rec in recs:
             if rec.key.method != _QUALITY:

@@ -301,6 +301,10 @@ class Task:
         Where trained checkpoints ``<model>.pt`` are shipped.
     default_n : int
         Test sequences explained by default.
+    quality_split : str
+        The split on which model quality (accuracy, F1) is reported; ``test``
+        unless the test split is not a sample of the task's classes (``utr5``'s
+        test split is its logic sets, all of one class).
     resources : dict
         Named resources for metrics (factories called lazily).
     reports : dict
@@ -320,6 +324,7 @@ class Task:
     ground_truth: Callable[[Dataset], GroundTruth | None] | None = None
     background: Callable[[Dataset], Background] | None = None
     default_n: int = 200
+    quality_split: str = "test"
     resources: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
     description: str = ""

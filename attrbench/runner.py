@@ -7,6 +7,7 @@ is written as soon as it is known, so an interrupted run resumes where it stoppe
 
 from __future__ import annotations
 
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,8 @@ def run(config: RunConfig, store: ResultStore) -> list[Record]:
 
 def _prepare(task: Task, config: RunConfig, store: ResultStore) -> _Context:
     device = resolve_device(config.device)
+    if config.data_options and not _takes_options(task.data, config.data_options):
+        raise ValueError(f"task {task.name!r} does not read a data file of yours (--data)")
     train, test = (task.data(s, **config.data_options) for s in ("train", "test"))
     n = task.default_n if config.n is None else config.n
     explained = select(test, n, config.seed)
@@ -183,13 +186,20 @@ def _prepare(task: Task, config: RunConfig, store: ResultStore) -> _Context:
     if explained.ground_truth is None and task.ground_truth is not None:
         explained.ground_truth = task.ground_truth(explained)
     background = task.background(train) if task.background else Background.from_dataset(train.X)
-    return _Context(task, config, store, device, train, explained, background, test)
+    quality = test if task.quality_split == "test" else task.data(task.quality_split, **config.data_options)
+    return _Context(task, config, store, device, train, explained, background, quality)
+
+
+def _takes_options(fn: Any, options: dict) -> bool:
+    params = inspect.signature(fn).parameters
+    return all(k in params for k in options) or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _model_quality(ctx: _Context, model: nn.Module) -> None:
-    """Accuracy (with interval), F1 micro and macro on the whole test split, once per model."""
+    """Accuracy (with interval), F1 micro and macro on the task's quality split, once per model."""
     test = ctx.test
-    keys = {m: ctx.key(model, QUALITY, m, {}, {}, len(test)) for m in ("accuracy", "f1_micro", "f1_macro")}
+    split = {"split": ctx.task.quality_split}
+    keys = {m: ctx.key(model, QUALITY, m, {}, split, len(test)) for m in ("accuracy", "f1_micro", "f1_macro")}
     found = {m: ctx.done(k) for m, k in keys.items()}
     if all(found.values()):
         ctx.records.extend(found.values())
@@ -213,7 +223,8 @@ def _run_cell(
         q.name: ctx.key(model, method.name, q.name, mopts, _qopts(ctx, q), n) for q in metrics
     }
     todo = [q for q in metrics if not _reuse(ctx, keys[q.name])]
-    if not todo and _reuse(ctx, cost_key):
+    cost_done = _reuse(ctx, cost_key)
+    if not todo and cost_done:
         return
     reason = method.why_not(model)
     if reason:
@@ -226,11 +237,11 @@ def _run_cell(
         for key in [*(keys[q.name] for q in todo), cost_key]:
             ctx.put(Record(key, "not_applicable", reason=str(exc)))
         return
-    ctx.put(Record(
-        cost_key, "ok", False, timing.seconds / n,
-        n_scored=n, wall_time=timing.seconds, device=timing.device,
-        extra={"peak_bytes": timing.peak_bytes, "seconds": timing.seconds},
-    ))
+    if not cost_done:
+        ctx.put(Record(
+            cost_key, "ok", False, timing.seconds / n, n_scored=n, wall_time=timing.seconds,
+            device=timing.device, extra={"peak_bytes": timing.peak_bytes, "seconds": timing.seconds},
+        ))
     ex = _explanation(ctx, model, method, mopts, target, attributions, baseline, state)
     for metric in todo:
         ctx.put(_score(ctx, metric, ex, keys[metric.name]))

@@ -104,7 +104,7 @@ def fit(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         model.eval()
         val_loss, scores = _evaluate(model, valid, n_classes)
         history.append({"epoch": epoch, "train_loss": total / len(train), "valid_loss": val_loss, **scores})
@@ -208,6 +208,11 @@ def load_model(
 def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
     if ckpt.get("task") != task.name or ckpt.get("model") != spec.name:
         raise CheckpointError(f"{path} holds {ckpt.get('task')}/{ckpt.get('model')}, not {task.name}/{spec.name}")
+    if ckpt.get("task_version") != task.version:
+        raise CheckpointError(
+            f"{path} was trained for {task.name} version {ckpt.get('task_version')}, the task is "
+            f"version {task.version}; retrain with `attrbench train --task {task.name} --model {spec.name}`"
+        )
     if ckpt.get("config") != spec.config:
         raise CheckpointError(
             f"{path}: its config {ckpt.get('config')} does not match the zoo's {spec.config}; retrain it"

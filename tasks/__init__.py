@@ -1,0 +1,1 @@
+"""Built-in attrbench task plugins (installed as ``attrbench_tasks``)."""
