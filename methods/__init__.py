@@ -1,0 +1,1 @@
+"""Built-in attrbench method plugins (installed as ``attrbench_methods``)."""
