@@ -17,10 +17,10 @@ import warnings
 
 import pytest
 import torch
-from attrbench_methods.ism import ism_naive
 
 from attrbench.data import Background
 from attrbench.plugin import METHODS
+from attrbench_methods.ism import ism_naive
 from tests.toymodels import TinyCNN, random_onehot
 
 N, L, CHANNELS, N_STEPS, N_BACKGROUND = 64, 50, 64, 50, 20
