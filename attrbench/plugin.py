@@ -69,6 +69,9 @@ class Method:
         Needs ``model.embedding``, the token embedding layer.
     model_kinds : frozenset of str, optional
         The ``model.kind`` values it supports (None: every model).
+    applicable : callable, optional
+        ``applicable(model) -> reason or None``: a finer check of the model
+        (e.g. its modules), so "not applicable" is known without running.
     fit : callable, optional
         ``fit(model, train: Dataset, background, generator, **options) -> state``,
         run once per (task, model) and cached by the runner.
@@ -92,6 +95,7 @@ class Method:
     needs_attention: bool = False
     needs_embedding: bool = False
     model_kinds: frozenset[str] | None = None
+    applicable: Callable[[nn.Module], str | None] | None = None
     fit: Callable[..., Any] | None = None
     reference: Callable[..., torch.Tensor] | None = None
     defaults: dict = field(default_factory=dict)
@@ -107,7 +111,7 @@ class Method:
         kind = getattr(model, "kind", None)
         if self.model_kinds is not None and kind not in self.model_kinds:
             return f"{self.name} supports {sorted(self.model_kinds)} models, not {kind!r}"
-        return None
+        return self.applicable(model) if self.applicable is not None else None
 
     def __call__(
         self, model: nn.Module, X: torch.Tensor, target: torch.Tensor,

@@ -91,7 +91,7 @@ def _captum_why_not(model: nn.Module) -> str | None:
 
 
 @register_method(
-    "deeplift", complete=True, deterministic=True, reference=ig_reference,
+    "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
 )
 def deeplift(

@@ -358,7 +358,7 @@ def deepshap_reference(
 
 
 @register_method(
-    "deepshap", complete=True, deterministic=False, reference=deepshap_reference,
+    "deepshap", complete=True, deterministic=False, reference=deepshap_reference, applicable=rescale_why_not,
     defaults={"n_background": 20, "shared": True}
 )
 def deepshap(
