@@ -117,3 +117,74 @@ def test_gradient_methods_find_the_planted_codons_better_than_random(recall, met
     ours, rand = recall[method], recall["random"]
     assert ours.status == "ok" and ours.n_scored == 200
     assert ours.low > rand.high, f"{method} {ours.value:.3f} [{ours.low:.3f}, {ours.high:.3f}] vs random {rand.value:.3f} [{rand.low:.3f}, {rand.high:.3f}]"
+
+
+FITTED = '''
+import torch
+from attrbench import register_method
+
+FITS = []
+
+def fit(model, train, background, generator, scale=1.0):
+    FITS.append(len(train))
+    return {"mean": train.X.mean(0) * scale}
+
+@register_method("fitted_method", fit=fit, defaults={"scale": 1.0})
+def fitted(model, X, target, mask, state, scale=1.0):
+    """Attributions from a state fitted once per (task, model)."""
+    return state["mean"].to(X)[None].expand_as(X) * mask[:, None, :]
+'''
+
+
+def test_fitted_method_fits_once_and_is_cached(tmp_path, capsys):
+    from attrbench.plugin import METHODS
+    from attrbench.registry import load_plugin_file
+
+    path = tmp_path / "fitted.py"
+    path.write_text(FITTED)
+    load_plugin_file(path)
+    try:
+        module = METHODS.get("fitted_method").fit.__globals__
+        args = ["run", "--task", "utr5", "--method", "fitted_method", "--metric", "motif_recall",
+                "--results", str(tmp_path / "r"), "--n", "8", "--quiet"]
+        assert cli(capsys, *args)[0] == 0
+        assert cli(capsys, *args, "--metric", "motif_auroc")[0] == 0
+        assert module["FITS"] == [40_000], "fit runs once on the training split, then comes from the cache"
+        assert len(list((tmp_path / "r" / "fits").rglob("*.pt"))) == 1
+    finally:
+        METHODS._items.pop("fitted_method", None)
+
+
+BROKEN = '''
+from attrbench import NotApplicable, register_method, register_metric
+
+@register_method("refusing_method")
+def refusing(model, X, target, mask):
+    """Refuses every model at call time."""
+    raise NotApplicable("refusing_method never explains a dilated CNN")
+
+@register_metric("broken_metric")
+def broken(ex):
+    """Always raises."""
+    raise ZeroDivisionError("boom")
+'''
+
+
+def test_refusals_and_failures_are_recorded_not_fatal(tmp_path, capsys):
+    from attrbench.plugin import METHODS, METRICS
+
+    path = tmp_path / "broken.py"
+    path.write_text(BROKEN)
+    try:
+        code, out, err = cli(capsys, "run", "--plugin", str(path), "--task", "utr5", "--method",
+                             "refusing_method,saliency", "--metric", "broken_metric,motif_recall",
+                             "--results", str(tmp_path / "r"), "--n", "8", "--quiet")
+        assert code == 0
+        assert "never explains a dilated CNN" in out and "failed [" in out and "ZeroDivisionError: boom" in out
+        status = {(r.key.method, r.key.metric): r.status for r in ResultStore(tmp_path / "r").records()}
+        assert status[("refusing_method", "motif_recall")] == "not_applicable"
+        assert status[("saliency", "broken_metric")] == "failed"
+        assert status[("saliency", "motif_recall")] == "ok"
+    finally:
+        METHODS._items.pop("refusing_method", None)
+        METRICS._items.pop("broken_metric", None)
