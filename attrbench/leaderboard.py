@@ -178,6 +178,17 @@ def _quality_table(records: list[Record], fmt: str) -> str:
     return _table(["model", *metrics], rows, fmt)
 
 
+def _registry_order(records: list[Record]) -> list[Record]:
+    """Records ordered by method, then metric, as registered (unknown names last, by name)."""
+    from attrbench.plugin import METHODS, METRICS
+
+    methods = {n: i for i, n in enumerate(METHODS.names())}
+    metrics = {n: i for i, n in enumerate(METRICS.names())}
+    far = len(methods) + len(metrics)
+    return sorted(records, key=lambda r: (methods.get(r.key.method, far), r.key.method,
+                                          metrics.get(r.key.metric, far), r.key.metric))
+
+
 def render(records: list[Record], fmt: str = "markdown", detail: bool = False) -> str:
     """Render ``records`` as tables in ``fmt`` (one of :data:`FORMATS`).
 
@@ -188,7 +199,7 @@ def render(records: list[Record], fmt: str = "markdown", detail: bool = False) -
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    records = _latest(records)
+    records = _registry_order(_latest(records))
     if fmt == "csv":
         return _csv(records)
     by_task: dict[str, list[Record]] = defaultdict(list)
