@@ -9,7 +9,13 @@ import textwrap
 import pytest
 
 from attrbench.plugin import METHODS, METRICS, TASKS
-from attrbench.registry import PluginError, Registry, RegistryError, UnknownNameError, load_plugin_file
+from attrbench.registry import (
+    PluginError,
+    Registry,
+    RegistryError,
+    UnknownNameError,
+    load_plugin_file,
+)
 
 
 def test_duplicate_name_is_an_error():

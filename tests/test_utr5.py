@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-import attrbench_tasks.utr5 as utr5
 import numpy as np
 import pytest
 import torch
 
+import attrbench_tasks.utr5 as utr5
 from attrbench.contract import DNA
 from attrbench.data import Motif, content_hash
 from attrbench.plugin import TASKS
