@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import attrbench_methods.attention as att
 import pytest
 import torch
 from torch import nn
 
+import attrbench_methods.attention as att
 from attrbench.contract import mask_of, position_scores
 from attrbench.plugin import METHODS, NotApplicable
 

@@ -6,9 +6,6 @@ import warnings
 
 import pytest
 import torch
-from attrbench_tasks.psl import data as D
-from attrbench_tasks.psl import models as M
-from attrbench_tasks.psl import reports as R
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -16,6 +13,9 @@ from attrbench.contract import PROTEIN, SequenceError, position_scores
 from attrbench.data import Motif, content_hash
 from attrbench.plugin import TASKS
 from attrbench.training import load_model, predict
+from attrbench_tasks.psl import data as D
+from attrbench_tasks.psl import models as M
+from attrbench_tasks.psl import reports as R
 
 TASK = TASKS.get("psl")
 
