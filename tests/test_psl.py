@@ -295,7 +295,11 @@ def test_shipped_checkpoints_reproduce_their_recorded_subset_accuracy(scl):
     train_hash = train.hash
     for name in TASK.models:
         model = load_model(TASK, name, train_hash=train_hash)
-        check = model.checkpoint["subset_check"]
+        check = model.checkpoint.get("subset_check")
+        assert check is not None, (
+            f"{name}: retrained without a subset check; run "
+            f"attrbench_tasks.psl.reports.record_subset_check({name!r})"
+        )
         assert check["ids_hash"] == content_hash("\n".join(sub.ids))
         accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
         assert accuracy == check["accuracy"], name
