@@ -64,10 +64,22 @@ def _add_run(sub) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
     _data_args(p)
+    _kb_arg(p)
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
     p.add_argument("--format", default="markdown", help="format of the printed table (markdown, html, latex, csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _threads_arg(p)
     _common(p)
+
+
+def _threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads torch may use (default: torch's choice; 1 when running jobs side by side)")
+
+
+def _set_threads(args) -> None:
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -76,6 +88,21 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                    "models must then be trained on it (`attrbench train --data ... --out DIR`)")
     p.add_argument("--checkpoints", type=Path, default=None,
                    help="load checkpoints from this directory instead of the shipped ones")
+
+
+def _kb_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kb", type=Path, default=None, metavar="PATH",
+                   help="knowledge base for hit_rate instead of the task's default: a UniProt TSV "
+                   "export with a 'Subcellular location [CC]' column, or a FASTA whose headers "
+                   "carry the locations (formats: `python -m pydoc attrbench.knowledge`)")
+
+
+def _kb_options(args) -> dict:
+    if args.kb is None:
+        return {}
+    if not args.kb.exists():
+        raise FileNotFoundError(f"--kb: {args.kb} does not exist")
+    return {"knowledge_base": {"path": args.kb}}
 
 
 def _data_options(args) -> dict:
@@ -91,6 +118,11 @@ def _add_report(sub) -> None:
                        description="Print one of the reports a task declares; without a name, list them.")
     p.add_argument("--task", required=True)
     p.add_argument("name", nargs="?", default=None, help="report name (omit to list)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
+                   "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
+    p.add_argument("--help-report", action="store_true", help="print the report's documentation")
+    _kb_arg(p)
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     _common(p)
 
@@ -105,6 +137,7 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--epochs", type=int, default=None, help="override the model's epoch budget")
+    _threads_arg(p)
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint directory (default: the task's shipped checkpoint folder)")
     p.add_argument("--data", type=Path, default=None,
@@ -158,15 +191,31 @@ def _options(items: list[str]) -> tuple[dict, dict]:
         name, dot, key = name_key.partition(".")
         if not sep or not dot or not key:
             raise ValueError(f"--option {item!r}: expected NAME.KEY=VALUE, e.g. ig.n_steps=100")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
+        value = _value(raw)
         target = methods if name in METHODS else metrics if name in METRICS else None
         if target is None:
             METHODS.get(name)  # raises with close names
         target.setdefault(name, {})[key] = value
     return methods, metrics
+
+
+def _report_options(items: list[str]) -> dict:
+    """``KEY=VALUE`` items as keyword arguments (VALUE parsed as JSON when it is JSON)."""
+    options = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {item!r}: expected KEY=VALUE, e.g. n=100")
+        options[key] = _value(raw)
+    return options
+
+
+def _value(raw: str):
+    """An option's value: JSON when it parses as JSON, else the text itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def cmd_run(args) -> int:
@@ -179,7 +228,7 @@ def cmd_run(args) -> int:
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
         method_options=mopts, metric_options=qopts, data_options=_data_options(args),
-        checkpoint_dir=args.checkpoints, progress=not args.quiet)
+        checkpoint_dir=args.checkpoints, resource_options=_kb_options(args), progress=not args.quiet)
     store = ResultStore(args.results or default_results_dir())
     records = run(config, store)
     print(render(records, args.format))
@@ -260,7 +309,16 @@ def cmd_report(args) -> int:
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise UnknownNameError(f"unknown report {args.name!r} of task {task.name!r}{hint} "
                                f"(reports: {', '.join(task.reports) or 'none'})")
-    text = task.reports[args.name]()
+    report = task.reports[args.name]
+    if args.help_report:
+        import inspect
+
+        print(inspect.getdoc(report) or f"report {args.name!r} has no documentation")
+        return 0
+    options = _report_options(args.option)
+    if args.kb is not None:
+        options["kb"] = _kb_options(args)["knowledge_base"]["path"]
+    text = report(**options)
     if args.out:
         args.out.write_text(text)
         print(f"wrote {args.out}", file=sys.stderr)
@@ -286,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.plugin:
             added = load_plugin_file(path)
             print(f"plugin {path}: registered {', '.join(added)}", file=sys.stderr)
+        _set_threads(args)
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are saved; run the same command again to resume",

@@ -123,8 +123,26 @@ def _method_table(records: list[Record], detail: bool, notes: dict) -> tuple[lis
         notes.setdefault("INVALID: completeness above tolerance; the attributions do not add "
                          "up to f(x) - f(baseline)", len(notes) + 1)
     header = ["method"] + [_header(records, col) for col in columns]
-    rows = [[_Cell(label)] + [row.get(col, _Cell("")) for col in columns] for label, row in grid.items()]
+    shown = _capped_labels(records, labels, notes)
+    rows = [[_Cell(shown.get(label, label))] + [row.get(col, _Cell("")) for col in columns]
+            for label, row in grid.items()]
     return header, rows
+
+
+def _capped_labels(records: list[Record], labels: dict[int, str], notes: dict) -> dict[str, str]:
+    """Row labels of methods that explained fewer sequences than the table's n, with a note."""
+    n_of: dict[str, int] = defaultdict(int)
+    for rec in records:
+        n_of[labels[id(rec)]] = max(n_of[labels[id(rec)]], rec.key.n)
+    top = max(n_of.values(), default=0)
+    shown = {}
+    for label, n in n_of.items():
+        if n < top:
+            mark = notes.setdefault(
+                "a costly method the task caps on its default n: it explained a seeded subset "
+                "of the sequences (run with --n to set n for every method)", len(notes) + 1)
+            shown[label] = f"{label} (n={n}) [{mark}]"
+    return shown
 
 
 def _header(records: list[Record], col: tuple[str, str | None]) -> str:

@@ -7,8 +7,10 @@ is written as soon as it is known, so an interrupted run resumes where it stoppe
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.timing import measure, resolve_device
 from attrbench.training import load_model, predict
 
-__all__ = ["RunConfig", "run", "select", "resolve_names", "QUALITY", "COST"]
+__all__ = ["RunConfig", "Resources", "run", "select", "resolve_names", "QUALITY", "COST", "RESOURCES_KEY"]
 
 #: Pseudo-method of the model-quality records.
 QUALITY = "(model)"
@@ -67,6 +69,9 @@ class RunConfig:
         Passed to ``task.data(split, **data_options)`` (e.g. ``path`` of a user's data file).
     checkpoint_dir : Path, optional
         Where to load checkpoints from instead of the task's shipped folder.
+    resource_options : dict of dict
+        Options per task resource, passed to its factory (e.g.
+        ``{"knowledge_base": {"path": "uniprot.tsv"}}``, what ``--kb`` sets).
     """
 
     task: str
@@ -82,7 +87,46 @@ class RunConfig:
     metric_options: dict[str, dict] = field(default_factory=dict)
     data_options: dict = field(default_factory=dict)
     checkpoint_dir: Path | None = None
+    resource_options: dict[str, dict] = field(default_factory=dict)
     progress: bool = True
+
+
+#: The entry of a cell key's metric options that names the resources' hashes (not passed to the metric).
+RESOURCES_KEY = "resources"
+
+
+class Resources(Mapping):
+    """A task's resources, each built on first use by ``factory(**options)`` and kept.
+
+    Metrics read them as ``ex.resources[name]``; a built resource carries a
+    ``hash`` attribute (its content hash) that goes into the keys of the cells
+    scored with it, so another knowledge base is another cell.
+    """
+
+    def __init__(self, factories: dict[str, Callable[..., Any]], options: dict[str, dict]):
+        unknown = sorted(set(options) - set(factories))
+        if unknown:
+            raise ValueError(
+                f"options for resources {unknown} that the task does not have "
+                f"(it has: {', '.join(factories) or 'none'})"
+            )
+        self._factories, self._options, self._built = factories, options, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            factory = self._factories[name]
+            self._built[name] = factory(**self._options.get(name, {}))
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+    def hashes(self, names: tuple[str, ...]) -> dict[str, str]:
+        """``{name: content hash}`` of the named resources (building them)."""
+        return {name: str(getattr(self[name], "hash", "")) for name in names}
 
 
 def resolve_names(names: list[str], registry: Any) -> list[str]:
@@ -104,12 +148,17 @@ def _models(task: Task, names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def select_index(total: int, n: int, seed: int) -> torch.Tensor:
+    """Indices (n,) of ``n`` of ``total`` items drawn without replacement by ``seed``, sorted."""
+    perm = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return perm[:n].sort().values
+
+
 def select(ds: Dataset, n: int, seed: int) -> Dataset:
     """``n`` sequences of ``ds`` drawn without replacement by ``seed``, in their original order."""
     if n < 0 or n >= len(ds):
         return ds
-    perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
-    return ds.subset(perm[:n].sort().values)
+    return ds.subset(select_index(len(ds), n, seed))
 
 
 def _seed(*parts: Any) -> int:
@@ -128,7 +177,7 @@ class _Context:
     explained: Dataset
     background: Background
     test: Dataset | None = None
-    resources: dict = field(default_factory=dict)
+    resources: Mapping = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
 
     def key(self, model: nn.Module, method: str, metric: str, mopts: dict, qopts: dict, n: int) -> CellKey:
@@ -171,7 +220,7 @@ def run(config: RunConfig, store: ResultStore) -> list[Record]:
         bar = tqdm(methods, desc=f"{task.name}/{model_name}", disable=not config.progress)
         for method in bar:
             bar.set_postfix_str(method.name)
-            _run_cell(ctx, model, method, metrics, target)
+            _run_cell(*_capped(ctx, method, target), model, method, metrics)
     return ctx.records
 
 
@@ -187,7 +236,8 @@ def _prepare(task: Task, config: RunConfig, store: ResultStore) -> _Context:
         explained.ground_truth = task.ground_truth(explained)
     background = task.background(train) if task.background else Background.from_dataset(train.X)
     quality = test if task.quality_split == "test" else task.data(task.quality_split, **config.data_options)
-    return _Context(task, config, store, device, train, explained, background, quality)
+    resources = Resources(task.resources, config.resource_options)
+    return _Context(task, config, store, device, train, explained, background, quality, resources)
 
 
 def _takes_options(fn: Any, options: dict) -> bool:
@@ -212,8 +262,18 @@ def _model_quality(ctx: _Context, model: nn.Module) -> None:
         ctx.put(Record(key, "ok", True, scores[metric], low, high, n_scored=len(test)))
 
 
+def _capped(ctx: _Context, method: Method, target: torch.Tensor) -> tuple[_Context, torch.Tensor]:
+    """The context and targets of ``method``: on the default ``n``, a costly method the task
+    caps (``Task.method_n``) explains only a seeded subset of the explained sequences."""
+    cap = ctx.task.method_n.get(method.name)
+    if ctx.config.n is not None or cap is None or cap >= len(ctx.explained):
+        return ctx, target
+    index = select_index(len(ctx.explained), cap, ctx.config.seed)
+    return dataclasses.replace(ctx, explained=ctx.explained.subset(index)), target[index]
+
+
 def _run_cell(
-    ctx: _Context, model: nn.Module, method: Method, metrics: list[Metric], target: torch.Tensor
+    ctx: _Context, target: torch.Tensor, model: nn.Module, method: Method, metrics: list[Metric]
 ) -> None:
     """Attribute once with ``method``, then score with every metric whose record is missing."""
     mopts = {**method.defaults, **ctx.config.method_options.get(method.name, {})}
@@ -248,7 +308,11 @@ def _run_cell(
 
 
 def _qopts(ctx: _Context, metric: Metric) -> dict:
-    return {**metric.defaults, **ctx.config.metric_options.get(metric.name, {})}
+    """The metric's options in its cell key, with the hashes of the resources it scores against."""
+    opts = {**metric.defaults, **ctx.config.metric_options.get(metric.name, {})}
+    if metric.needs_resources and all(r in ctx.resources for r in metric.needs_resources):
+        opts[RESOURCES_KEY] = ctx.resources.hashes(metric.needs_resources)
+    return opts
 
 
 def _reuse(ctx: _Context, key: CellKey) -> bool:
@@ -342,7 +406,8 @@ def _score(ctx: _Context, metric: Metric, ex: Explanation, key: CellKey) -> Reco
     ex.generator.manual_seed(_seed(ctx.config.seed, metric.name, key.model, key.method))
     try:
         with measure(ctx.device) as timing:
-            scores = metric(ex, **key.metric_options).detach().cpu().double()
+            options = {k: v for k, v in key.metric_options.items() if k != RESOURCES_KEY}
+            scores = metric(ex, **options).detach().cpu().double()
     except NotApplicable as exc:
         return Record(key, "not_applicable", reason=str(exc))
     except Exception as exc:  # a broken metric must not end the run: record and go on

@@ -25,8 +25,12 @@ from attrbench.stats import classification_scores
 
 __all__ = [
     "TrainConfig", "CheckpointError", "train_model", "save_checkpoint", "load_model",
-    "predict", "checkpoint_path", "file_hash",
+    "predict", "checkpoint_path", "file_hash", "batch_order", "fixed_subset", "subset_check",
+    "SUBSET_N", "SUBSET_SEED",
 ]
+
+#: Size and seed of the fixed test subset whose accuracy every checkpoint records.
+SUBSET_N, SUBSET_SEED = 200, 0
 
 
 class CheckpointError(RuntimeError):
@@ -37,7 +41,15 @@ class CheckpointError(RuntimeError):
 class TrainConfig:
     """Seeded training with early stopping on the validation split.
 
-    ``class_weights`` weights the loss by inverse class frequency (training split).
+    ``class_weights`` weights the loss by inverse class frequency of the training
+    split, on the training *and* the validation split, so early stopping and the
+    choice of the kept weights follow the objective being trained (an unweighted
+    validation loss rewards predicting the majority class and stops too early).
+    ``lr_decay`` multiplies the learning rate after each epoch that does not
+    improve the validation loss. ``length_buckets`` draws each batch from
+    sequences of similar length (sorted by length with random tie-breaks, batch
+    order shuffled), which saves the padding cost of models that truncate a
+    batch to its longest sequence.
     """
 
     epochs: int = 20
@@ -46,6 +58,9 @@ class TrainConfig:
     weight_decay: float = 0.0
     patience: int = 3
     class_weights: bool = False
+    lr_decay: float = 1.0
+    length_buckets: bool = False
+    clip_norm: float | None = None
     seed: int = 0
 
 
@@ -64,15 +79,43 @@ def predict(model: nn.Module, X: torch.Tensor, batch_size: int = 256) -> torch.T
     return torch.cat(out)
 
 
-def _evaluate(model: nn.Module, ds: Dataset, n_classes: int) -> tuple[float, dict]:
+def _evaluate(
+    model: nn.Module, ds: Dataset, n_classes: int, weight: torch.Tensor | None = None
+) -> tuple[float, dict]:
+    """The (class-weighted) cross-entropy and classification scores of ``model`` on ``ds``."""
     logits = predict(model, ds.X)
-    loss = float(nn.functional.cross_entropy(logits, ds.y))
+    w = None if weight is None else weight.cpu()
+    loss = float(nn.functional.cross_entropy(logits, ds.y, weight=w))
     return loss, classification_scores(ds.y, logits.argmax(1), n_classes)
 
 
 def _class_weights(y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Inverse class frequencies (T,), scaled so a balanced set has weight 1 everywhere."""
     counts = torch.bincount(y, minlength=n_classes).float().clamp(min=1)
     return counts.sum() / (n_classes * counts)
+
+
+def batch_order(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator, buckets: bool
+) -> list[torch.Tensor]:
+    """The index batches of one epoch.
+
+    Without ``buckets`` a random permutation cut into batches; with ``buckets``
+    the sequences sorted by length (ties broken at random) cut into batches, in
+    random batch order, so each batch holds sequences of similar length.
+
+    Parameters
+    ----------
+    lengths : torch.Tensor, shape=(N,)
+    """
+    n = len(lengths)
+    if not buckets:
+        order = torch.randperm(n, generator=generator)
+        return list(order.split(batch_size))
+    jitter = torch.rand(n, generator=generator, dtype=torch.float64)
+    order = torch.argsort(lengths.double() + jitter)
+    batches = list(order.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
 
 
 def fit(
@@ -80,6 +123,9 @@ def fit(
     device: torch.device, progress: bool = True,
 ) -> list[dict]:
     """Train ``model`` in place with Adam; keep the weights of the best validation loss.
+
+    The validation loss is class-weighted like the training loss when
+    ``config.class_weights`` is set.
 
     Returns
     -------
@@ -91,34 +137,65 @@ def fit(
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weight = _class_weights(train.y, n_classes).to(device) if config.class_weights else None
+    lengths = train.mask.sum(1)
     best, best_loss, waited, history = None, float("inf"), 0, []
     bar = tqdm(range(config.epochs), desc="epochs", disable=not progress)
     for epoch in bar:
         model.train()
-        order = torch.randperm(len(train), generator=gen)
         total = 0.0
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i : i + config.batch_size]
+        for idx in batch_order(lengths, config.batch_size, gen, config.length_buckets):
             logits = model(train.X[idx].to(device))
             loss = nn.functional.cross_entropy(logits, train.y[idx].to(device), weight=weight)
             opt.zero_grad()
             loss.backward()
+            if config.clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
             opt.step()
             total += loss.item() * len(idx)
         model.eval()
-        val_loss, scores = _evaluate(model, valid, n_classes)
-        history.append({"epoch": epoch, "train_loss": total / len(train), "valid_loss": val_loss, **scores})
-        bar.set_postfix(valid_loss=f"{val_loss:.4f}", acc=f"{scores['accuracy']:.3f}")
+        val_loss, scores = _evaluate(model, valid, n_classes, weight)
+        history.append({"epoch": epoch, "train_loss": total / len(train), "valid_loss": val_loss,
+                        "lr": opt.param_groups[0]["lr"], **scores})
+        bar.set_postfix(valid_loss=f"{val_loss:.4f}", acc=f"{scores['accuracy']:.3f}",
+                        f1_macro=f"{scores['f1_macro']:.3f}")
         if val_loss < best_loss - 1e-4:
             best, best_loss, waited = copy.deepcopy(model.state_dict()), val_loss, 0
         else:
             waited += 1
             if waited >= config.patience:
                 break
+            for group in opt.param_groups:
+                group["lr"] *= config.lr_decay
     if best is not None:
         model.load_state_dict(best)
     model.eval()
     return history
+
+
+def fixed_subset(test: Dataset, n: int = SUBSET_N, seed: int = SUBSET_SEED) -> Dataset:
+    """``n`` sequences of ``test`` drawn by ``seed``, in their original order."""
+    perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+    return test.subset(perm[:n].sort().values)
+
+
+def subset_check(model: nn.Module, test: Dataset) -> dict:
+    """The accuracy of ``model`` on :func:`fixed_subset` of ``test``, with what identifies the subset.
+
+    Stored in every checkpoint (key ``subset_check``); loading the shipped
+    checkpoint must reproduce it exactly, so a retrained or swapped checkpoint
+    without a new record is caught.
+
+    Returns
+    -------
+    check : dict
+        ``n``, ``seed``, ``ids_hash`` (hash of the subset's ids) and ``accuracy``.
+    """
+    from attrbench.data import content_hash
+
+    sub = fixed_subset(test)
+    accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
+    return {"n": len(sub), "seed": SUBSET_SEED, "ids_hash": content_hash("\n".join(sub.ids)),
+            "accuracy": accuracy}
 
 
 def checkpoint_path(task: Task, model_name: str, directory: Path | None = None) -> Path:
@@ -154,6 +231,7 @@ def train_model(
         "task": task.name, "task_version": task.version, "model": model_name,
         "config": spec.config, "train_config": asdict(config), "data_hash": train.hash,
         "test_hash": test.hash, "test_metrics": test_scores, "history": history,
+        "subset_check": subset_check(model, test),
         "train_seconds": seconds, "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
     }
     return save_checkpoint(model, meta, checkpoint_path(task, model_name, out_dir))

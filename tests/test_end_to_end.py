@@ -188,3 +188,21 @@ def test_refusals_and_failures_are_recorded_not_fatal(tmp_path, capsys):
     finally:
         METHODS._items.pop("refusing_method", None)
         METRICS._items.pop("broken_metric", None)
+
+
+def test_task_caps_a_costly_method_on_the_default_n_only(tmp_path, capsys, monkeypatch):
+    from attrbench.plugin import TASKS
+
+    task = TASKS.get("utr5")
+    monkeypatch.setattr(task, "method_n", {"ism": 3})
+    args = ["run", "--task", "utr5", "--method", "saliency,ism", "--metric", "motif_recall", "--quiet"]
+    code, out, _ = cli(capsys, *args, "--results", str(tmp_path / "default"))
+    assert code == 0
+    n = {r.key.method: r.key.n for r in ResultStore(tmp_path / "default").records("utr5")
+         if r.key.metric == "motif_recall"}
+    assert n == {"saliency": task.default_n, "ism": 3}
+    assert "ism (n=3) [1]" in out and "explained a seeded subset" in out
+    code, out, _ = cli(capsys, *args, "--n", "5", "--results", str(tmp_path / "explicit"))
+    n = {r.key.method: r.key.n for r in ResultStore(tmp_path / "explicit").records("utr5")
+         if r.key.metric == "motif_recall"}
+    assert n == {"saliency": 5, "ism": 5} and "ism (n=" not in out
