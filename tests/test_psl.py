@@ -12,7 +12,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from attrbench.contract import PROTEIN, SequenceError, position_scores
 from attrbench.data import Motif, content_hash
 from attrbench.plugin import TASKS
-from attrbench.training import load_model, predict
+from attrbench.training import fixed_subset, load_model, predict
 from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl import models as M
 from attrbench_tasks.psl import reports as R
@@ -291,15 +291,12 @@ def test_shipped_checkpoints_reproduce_their_recorded_subset_accuracy(scl):
     train, test = scl
     missing = [n for n in TASK.models if not (TASK.checkpoint_dir / f"{n}.pt").is_file()]
     assert not missing, f"checkpoints missing: {missing}"
-    sub = R.fixed_subset(test)
+    sub = fixed_subset(test)
     train_hash = train.hash
     for name in TASK.models:
         model = load_model(TASK, name, train_hash=train_hash)
         check = model.checkpoint.get("subset_check")
-        assert check is not None, (
-            f"{name}: retrained without a subset check; run "
-            f"attrbench_tasks.psl.reports.record_subset_check({name!r})"
-        )
+        assert check is not None, f"{name}: checkpoint without a subset check; retrain it"
         assert check["ids_hash"] == content_hash("\n".join(sub.ids))
         accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
         assert accuracy == check["accuracy"], name

@@ -32,54 +32,12 @@ from .data import CLASSES, data
 from .models import AttentionNet, _uniform
 
 __all__ = [
-    "ATTENTION_MODELS", "INTERVENTIONS", "SUBSET_N", "fixed_subset", "subset_accuracy",
-    "record_subset_check",
-    "model_rows", "models_report", "baseline_rows", "intervention_logits",
+    "ATTENTION_MODELS", "INTERVENTIONS", "model_rows", "models_report", "baseline_rows", "intervention_logits",
 ]
 
 #: Models whose attention the interventions replace (learned, or preset from bilstm_att).
 ATTENTION_MODELS = ("bilstm_att", "cnn_bilstm_small_att", "cnn_bilstm_big_att", "mlp_trained", "mlp_preset")
 INTERVENTIONS = ("uniform", "permuted", "random")
-#: The fixed test subset whose accuracy each checkpoint records (``subset_check``).
-SUBSET_N, SUBSET_SEED = 200, 0
-
-
-def fixed_subset(test: Dataset, n: int = SUBSET_N, seed: int = SUBSET_SEED) -> Dataset:
-    """``n`` test proteins drawn by ``seed``, in their original order."""
-    perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
-    return test.subset(perm[:n].sort().values)
-
-
-def subset_accuracy(model: nn.Module, test: Dataset) -> float:
-    """Accuracy of ``model`` on :func:`fixed_subset` of ``test``."""
-    sub = fixed_subset(test)
-    return float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
-
-
-def record_subset_check(name: str, checkpoint_dir: str | Path | None = None) -> dict:
-    """Store the accuracy on :func:`fixed_subset` in checkpoint ``name`` (key ``subset_check``).
-
-    Run it after (re)training a zoo model (``attrbench train --task psl --model NAME``);
-    the test suite then checks that the shipped checkpoint reproduces it exactly.
-
-    Returns
-    -------
-    check : dict
-        ``n``, ``seed``, ``ids_hash`` of the subset and ``accuracy``.
-    """
-    from attrbench.data import content_hash
-    from attrbench.plugin import TASKS
-    from attrbench.training import checkpoint_path, load_model, save_checkpoint
-
-    task = TASKS.get("psl")
-    model = load_model(task, name, directory=checkpoint_dir)
-    test = data("test")
-    check = {"n": SUBSET_N, "seed": SUBSET_SEED,
-             "ids_hash": content_hash("\n".join(fixed_subset(test).ids)),
-             "accuracy": subset_accuracy(model, test)}
-    meta = {**model.checkpoint, "subset_check": check}
-    save_checkpoint(model, meta, checkpoint_path(task, name, checkpoint_dir))
-    return check
 
 
 def intervention_logits(
