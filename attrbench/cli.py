@@ -151,7 +151,7 @@ def _add_leaderboard(sub) -> None:
     p = sub.add_parser(
         "leaderboard", help="render result records as tables",
         description="Render records as one table per task and model: methods as rows, metrics as "
-        "columns (mean [95%% CI]), best per column marked, n/a / failed / INVALID cells explained.")
+        "columns (mean [95% CI]), best per column marked, n/a / failed / INVALID cells explained.")
     p.add_argument("--results", type=Path, default=None, help="records directory (default: ./results)")
     p.add_argument("--task", default=None, help="only this task")
     p.add_argument("--format", choices=FORMATS, default="markdown")

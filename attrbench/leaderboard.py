@@ -58,7 +58,7 @@ def _cell(rec: Record, notes: dict[str, int], column: str | None = None) -> _Cel
         text += f" (n={(col or {}).get('n', rec.n_scored)})"
     if rec.extra.get("invalid"):
         text += " INVALID"
-    return _Cell(text, mean, rec.higher_is_better)
+    return _Cell(text, mean, (col or {}).get("higher_is_better", rec.higher_is_better))
 
 
 def _latest(records: list[Record]) -> list[Record]:
@@ -149,7 +149,8 @@ def _header(records: list[Record], col: tuple[str, str | None]) -> str:
     metric, sub = col
     if metric == _COST:
         return "s/seq ↓"
-    hib = next((r.higher_is_better for r in records if r.key.metric == metric and r.status == "ok"), None)
+    hib = next((r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
+                for r in records if r.key.metric == metric and r.status == "ok"), None)
     arrow = "" if hib is None else (" ↑" if hib else " ↓")
     return (f"{metric}:{sub}" if sub else metric) + arrow
 

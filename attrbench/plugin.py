@@ -177,6 +177,8 @@ class Explanation:
         The reference the method used, for completeness.
     resources : dict
         Task resources such as a knowledge base.
+    classes : tuple of str
+        The task's class names (``y`` and ``target`` index them).
     """
 
     X: torch.Tensor
@@ -194,6 +196,7 @@ class Explanation:
     baseline: torch.Tensor | None = None
     resources: dict = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
+    classes: tuple[str, ...] = ()
 
     @property
     def scores(self) -> torch.Tensor:
@@ -216,6 +219,9 @@ class Metric:
     higher_is_better : bool
     columns : tuple of str
         Names of the columns when the metric returns (N, K); the first is the main score.
+    column_directions : dict of str to bool
+        ``higher_is_better`` of the columns whose direction differs from the metric's
+        (e.g. a "no match" fraction next to hit rates).
     needs_ground_truth : bool
     needs_resources : tuple of str
         Names of task resources it needs (e.g. ``"knowledge_base"``).
@@ -234,6 +240,7 @@ class Metric:
     fn: Callable[..., torch.Tensor]
     higher_is_better: bool = True
     columns: tuple[str, ...] = ()
+    column_directions: dict[str, bool] = field(default_factory=dict)
     needs_ground_truth: bool = False
     needs_resources: tuple[str, ...] = ()
     only_complete: bool = False

@@ -395,6 +395,7 @@ def _explanation(
         attributions=attributions.to(dev), model=model, explain=explain, method=method,
         background=ctx.background, generator=gen, dataset=ds, ground_truth=ds.ground_truth,
         baseline=None if baseline is None else baseline.to(dev), resources=ctx.resources, device=dev,
+        classes=tuple(ctx.task.classes),
     )
 
 
@@ -414,7 +415,11 @@ def _score(ctx: _Context, metric: Metric, ex: Explanation, key: CellKey) -> Reco
         print(f"metric {metric.name} failed on {key.model}/{key.method}: {exc!r}", file=sys.stderr)
         return Record(key, "failed", reason=f"{type(exc).__name__}: {exc}")
     names = metric.columns or (metric.name,)
-    cols = {c: vars(bootstrap_mean(scores[:, j], seed=ctx.config.seed)) for j, c in enumerate(names)}
+    cols = {
+        c: {**vars(bootstrap_mean(scores[:, j], seed=ctx.config.seed)),
+            "higher_is_better": metric.column_directions.get(c, metric.higher_is_better)}
+        for j, c in enumerate(names)
+    }
     main = cols[names[0]]
     extra = {}
     if metric.invalid_above is not None:

@@ -1,0 +1,333 @@
+"""Hit rate (attrbench.metrics.hit_rate): extraction, positional weights, known answers.
+
+Every expected value is computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from attrbench.contract import PROTEIN
+from attrbench.data import Dataset
+from attrbench.knowledge import KnowledgeBase
+from attrbench.metrics.hit_rate import (
+    COLUMNS,
+    extract_batch,
+    extract_subsequences,
+    hit_rate,
+    hit_rates,
+    positional_weight,
+)
+from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
+
+NAN = math.nan
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTRBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def pairs(a: np.ndarray, b: np.ndarray) -> list[tuple[int, int]]:
+    return list(zip(a.tolist(), b.tolist(), strict=True))
+
+
+def spans(subs) -> list[tuple[int, int]]:
+    return pairs(subs.start, subs.end)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def test_one_peak_grows_two_residues_each_side():
+    # 12 scores, one 9: mean 0.75, SD sqrt(81/12 - 0.75**2) = 2.487, threshold 5.72
+    subs = extract_subsequences([0] * 6 + [9] + [0] * 5)
+    assert spans(subs) == [(4, 9)] and subs.origin.tolist() == [4] and subs.seq.tolist() == [0]
+
+
+def test_overlapping_windows_merge_touching_ones_do_not():
+    # 20 scores, two 10s: mean 1, SD sqrt(200/20 - 1) = 3, threshold 7: both are peaks
+    scores = np.zeros(20)
+    scores[[3, 6]] = 10  # windows [1, 6) and [4, 9) share residues 4, 5: one subsequence
+    assert spans(extract_subsequences(scores)) == [(1, 9)]
+    scores = np.zeros(20)
+    scores[[2, 7]] = 10  # windows [0, 5) and [5, 10) only touch: two subsequences
+    assert spans(extract_subsequences(scores)) == [(0, 5), (5, 10)]
+    scores = np.zeros(20)
+    scores[[5, 6, 7]] = 10  # mean 1.5, SD sqrt(300/20 - 2.25) = 3.57, threshold 8.64
+    assert spans(extract_subsequences(scores)) == [(3, 10)]
+
+
+def test_windows_are_clipped_at_the_ends():
+    scores = np.zeros(20)
+    scores[[0, 19]] = 10  # threshold 7 as above; [-2, 3) -> [0, 3), [17, 22) -> [17, 20)
+    assert spans(extract_subsequences(scores)) == [(0, 3), (17, 20)]
+
+
+def test_padding_is_ignored():
+    # 12 real residues then padding with huge scores: neither a peak nor in the mean or SD
+    scores = np.array([0] * 6 + [9] + [0] * 5 + [1e9] * 8, dtype=float)
+    mask = np.arange(20) < 12
+    assert spans(extract_subsequences(scores, mask)) == [(4, 9)]
+    # a peak at the last real residue is clipped at the end of the real residues
+    scores = np.array([0] * 11 + [9] + [-1e9] * 8, dtype=float)
+    assert spans(extract_subsequences(scores, mask)) == [(9, 12)]
+
+
+def test_constant_scores_give_no_subsequence():
+    assert len(extract_subsequences(np.ones(30)).seq) == 0
+
+
+def test_thresholds_are_options():
+    scores = np.zeros(20)
+    scores[[3, 6]] = 10  # threshold with n_sd=3: 1 + 3 * 3 = 10, not above: no peak
+    assert spans(extract_subsequences(scores, n_sd=3.0)) == []
+    assert spans(extract_subsequences(scores, n_sd=2.0, flank=1)) == [(2, 5), (5, 8)]  # touch
+
+
+def test_trimmed_protein_is_split_at_the_junction():
+    # encoded length 10 of a 30-residue protein: residues 0-4, then 25-29 (junction at 5)
+    scores = np.array([0, 0, 0, 0, 30, 0, 0, 0, 0, 0], dtype=float)
+    # mean 3, SD sqrt(900/10 - 9) = 9, threshold 21: peak 4, window [2, 7) cut at 5
+    subs = extract_subsequences(scores, length=30)
+    assert spans(subs) == [(2, 5)] and subs.origin.tolist() == [2]
+    scores = np.array([0, 0, 0, 0, 0, 0, 30, 0, 0, 0], dtype=float)
+    # peak 6 in the tail: window [4, 9) cut at 5 -> [5, 9), residues 25..28
+    subs = extract_subsequences(scores, length=30)
+    assert spans(subs) == [(5, 9)] and subs.origin.tolist() == [25]
+    # not trimmed (length 10): the same scores give [4, 9) at residue 4
+    assert extract_subsequences(scores, length=10).origin.tolist() == [4]
+
+
+def test_batch_equals_one_by_one():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(6, 40, generator=g)
+    mask = torch.arange(40)[None] < torch.tensor([40, 35, 30, 12, 3, 0])[:, None]
+    lengths = torch.tensor([90, 35, 30, 12, 3, 0])
+    batch = extract_batch(scores, mask, lengths)
+    for i in range(6):
+        one = extract_subsequences(scores[i].numpy(), mask[i].numpy(), int(lengths[i]))
+        mine = batch.seq == i
+        assert spans(one) == pairs(batch.start[mine], batch.end[mine])
+        assert one.origin.tolist() == batch.origin[mine].tolist()
+
+
+def test_positional_weights():
+    d, s = np.array([0, 3, -5, 10, -20]), np.full(5, 5)
+    # bounded: 1, min(1, 5/3) = 1, min(1, 5/5) = 1, 5/10, 5/20
+    assert positional_weight(d, s).tolist() == [1.0, 1.0, 1.0, 0.5, 0.25]
+    # literal 1 / (p_e - p_s): 1, 1/3, -1/5, 1/10, -1/20 (negative when the entry's is earlier)
+    np.testing.assert_allclose(positional_weight(d, s, "literal"), [1, 1 / 3, -0.2, 0.1, -0.05])
+    with pytest.raises(ValueError, match="unknown weight"):
+        positional_weight(d, s, "linear")
+
+
+# --------------------------------------------------------------------------- known answers
+
+PEP = "KTAYI"
+# The hand-built knowledge base. Q1 and Q2 are query proteins (Q3 is not in it).
+#   Q1: PEP at 30, Nucleus (its own entry: excluded)
+#   E1: PEP at 30, Nucleus
+#   E2: PEP at 40, Cytoplasm
+#   E3: PEP at 10 and at 60, Cytoplasm;Nucleus (multi-location; counts once, nearest occurrence)
+#   Q2: the only entry with WCHWM, Nucleus
+ENTRIES = {
+    "Q1": ("G" * 30 + PEP + "G" * 15, "Nucleus"),
+    "E1": ("W" * 30 + PEP + "W" * 5, "Nucleus"),
+    "E2": ("W" * 40 + PEP, "Cytoplasm"),
+    "E3": ("W" * 10 + PEP + "W" * 45 + PEP, "Cytoplasm;Nucleus"),
+    "Q2": ("G" * 20 + "WCHWM" + "G" * 25, "Nucleus"),
+}
+CLASSES = ("Nucleus", "Cytoplasm")
+
+
+@pytest.fixture
+def kb() -> KnowledgeBase:
+    accessions = list(ENTRIES)
+    return KnowledgeBase(accessions, [ENTRIES[a][0] for a in accessions],
+                         [ENTRIES[a][1] for a in accessions])
+
+
+def queries(peaks: list[int], L: int = 60):
+    """Q1, Q2 and Q3 (Q3: PEP at 45, not in the knowledge base), a spike at each peak."""
+    seqs = [ENTRIES["Q1"][0], ENTRIES["Q2"][0], "G" * 45 + PEP]
+    X = PROTEIN.encode(seqs, L)
+    mask = X.sum(1) > 0
+    scores = torch.zeros(3, L)
+    scores[torch.arange(3), torch.tensor(peaks)] = 10.0
+    scores[~mask] = 1e6  # padding: ignored
+    return X, mask, scores
+
+
+def test_hit_rates_by_hand(kb):
+    X, mask, scores = queries([32, 22, 47])  # windows [30, 35) = PEP, [20, 25) = WCHWM, [45, 50)
+    true = [("Nucleus",), ("Nucleus",), ("Cytoplasm",)]
+    predicted = ["Cytoplasm", "Nucleus", "Cytoplasm"]
+    rates = hit_rates(kb, X, scores, mask, ["Q1", "Q2", "Q3"], (true, predicted))
+    # Q1 (p_s = 30): Q1 itself excluded; E1 at 30: w = 1, Nucleus; E2 at 40: w = 5/10 = 0.5,
+    # Cytoplasm; E3 nearest at 10: w = 5/20 = 0.25, Cytoplasm;Nucleus.
+    #   true Nucleus:        (1 + 0.25) / (1 + 0.5 + 0.25) = 1.25 / 1.75 = 0.714285...
+    #   predicted Cytoplasm: (0.5 + 0.25) / 1.75 = 0.428571...
+    # Q2: WCHWM is only in Q2 itself: no match.
+    # Q3 (p_s = 45, not in the base, so Q1 counts): Q1 at 30: w = 5/15 = 1/3, Nucleus;
+    # E1 at 30: 1/3, Nucleus; E2 at 40: w = 1 (5/5), Cytoplasm; E3 nearest at 60: 5/15 = 1/3.
+    #   true Cytoplasm: (1 + 1/3) / (1/3 + 1/3 + 1 + 1/3) = (4/3) / 2 = 2/3
+    np.testing.assert_allclose(rates.true, [1.25 / 1.75, NAN, 2 / 3], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rates.predicted, [0.75 / 1.75, NAN, 2 / 3], rtol=0, atol=1e-12)
+    assert rates.matched.tolist() == [True, False, True]
+    assert (rates.n_subsequences, rates.n_short, rates.n_without_subsequence) == (3, 0, 0)
+
+
+def test_literal_weights_by_hand(kb):
+    X, mask, scores = queries([32, 22, 47])
+    true = [("Nucleus",), ("Nucleus",), ("Cytoplasm",)]
+    rates = hit_rates(kb, X, scores, mask, ["Q1", "Q2", "Q3"], (true, ["Cytoplasm"] * 3),
+                      weight="literal")
+    # Q1: w = 1 (E1), 1/(40-30) = 0.1 (E2), 1/(10-30) = -0.05 (E3): sum 1.05
+    #   true:      (1 - 0.05) / 1.05 = 0.904761...; predicted: (0.1 - 0.05) / 1.05 = 0.047619...
+    # Q3: 1/(30-45) = -1/15 (Q1 and E1 each), 1/(40-45) = -0.2 (E2), 1/(60-45) = 1/15 (E3):
+    #   sum -0.2 - 1/15 = -4/15; true Cytoplasm: (-0.2 + 1/15) / (-4/15) = (-2/15) / (-4/15) = 0.5
+    np.testing.assert_allclose(rates.true, [0.95 / 1.05, NAN, 0.5], atol=1e-12)
+    np.testing.assert_allclose(rates.predicted[0], 0.05 / 1.05, atol=1e-12)
+
+
+def test_the_query_protein_is_excluded_by_accession(kb):
+    X, mask, scores = queries([32, 22, 47])
+    true = [("Nucleus",)] * 3
+    # Under another accession, Q2's own entry counts: WCHWM at 20 in a Nucleus entry: 1.0
+    rates = hit_rates(kb, X, scores, mask, ["new1", "new2", "new3"], (true, true))
+    assert rates.true[1] == 1.0 and rates.matched[1]
+    # Q1 then also counts itself at 30, w = 1, Nucleus: (1 + 1 + 0.25) / 2.75
+    np.testing.assert_allclose(rates.true[0], 2.25 / 2.75, atol=1e-12)
+
+
+def test_short_subsequences_are_skipped_and_counted(kb):
+    X, mask, scores = queries([32, 0, 47])  # Q2's peak at 0: window [0, 3), 3 residues
+    nucleus = ([("Nucleus",)] * 3, ["Nucleus"] * 3)
+    rates = hit_rates(kb, X, scores, mask, ["Q1", "Q2", "Q3"], nucleus)
+    assert (rates.n_subsequences, rates.n_short, rates.n_without_subsequence) == (3, 1, 1)
+    assert not rates.matched[1] and math.isnan(rates.true[1])
+    rates = hit_rates(kb, X, scores, mask, ["Q1", "Q2", "Q3"], nucleus, min_length=3)
+    assert rates.n_short == 0 and rates.matched[1]  # GGG is in Q1 (and Q2 excluded)
+
+
+def test_trimmed_query_positions_are_original(kb):
+    # A 100-residue protein encoded at L = 40: residues 0-19, then 80-99. PEP at residue 80
+    # is encoded at 20; its original position 80 is what the weight compares:
+    # Q1 at 30: 5/50 = 0.1, Nucleus (T1 is not Q1: it counts); E1 at 30: 0.1, Nucleus;
+    # E2 at 40: 5/40 = 0.125, Cytoplasm; E3 nearest at 60: 5/20 = 0.25, Cytoplasm;Nucleus
+    # true Nucleus: (0.1 + 0.1 + 0.25) / (0.1 + 0.1 + 0.125 + 0.25) = 0.45 / 0.575
+    seq = "G" * 80 + PEP + "G" * 15
+    encoded = seq[:20] + seq[-20:]
+    X = PROTEIN.encode([encoded], 40)
+    scores = torch.zeros(1, 40)
+    scores[0, 22] = 10.0
+    rates = hit_rates(kb, X, scores, X.sum(1) > 0, ["T1"], ([("Nucleus",)], ["Nucleus"]),
+                      lengths=torch.tensor([100]))
+    np.testing.assert_allclose(rates.true, [0.45 / 0.575], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- the metric
+
+
+def make_ex(kb, X, mask, scores, y, target, ids, classes=CLASSES) -> Explanation:
+    N = X.shape[0]
+    locations = [(CLASSES[int(c)],) for c in y]
+    ds = Dataset(X, mask, y, ids, extra={"locations": locations,
+                                         "length": mask.sum(1).long()})
+    method = Method("toy", lambda *a, **k: None, position_level=True)
+    ex = Explanation(
+        X=X, mask=mask, y=y, target=target, attributions=scores[:, None].expand(N, 21, -1).clone(),
+        model=None, explain=None, method=method, background=None,
+        generator=torch.Generator().manual_seed(0), dataset=ds, resources={"knowledge_base": kb},
+    )
+    if classes is not None:
+        ex.classes = classes
+    return ex
+
+
+def test_metric_columns_by_hand(kb):
+    X, mask, scores = queries([32, 22, 47])
+    y, target = torch.tensor([0, 0, 1]), torch.tensor([1, 0, 1])  # Q1 wrong, Q2 and Q3 right
+    out = METRICS.get("hit_rate")(make_ex(kb, X, mask, scores, y, target, ["Q1", "Q2", "Q3"]))
+    assert out.shape == (3, len(COLUMNS)) and out.dtype == torch.float64
+    expected = [
+        # hit_rate (true)  correct  wrong_predicted  wrong_true    no_match
+        [1.25 / 1.75,      NAN,     0.75 / 1.75,     1.25 / 1.75,  0.0],  # Q1: Nucleus, not Cytopl.
+        [NAN,              NAN,     NAN,             NAN,          1.0],  # Q2: no match but itself
+        [2 / 3,            2 / 3,   NAN,             NAN,          0.0],  # Q3: Cytoplasm, right
+    ]
+    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12,
+                               equal_nan=True)
+
+
+def test_metric_warns_with_the_short_count(kb):
+    X, mask, scores = queries([32, 0, 47])
+    y = torch.tensor([0, 0, 1])
+    ex = make_ex(kb, X, mask, scores, y, y, ["Q1", "Q2", "Q3"])
+    with pytest.warns(UserWarning, match=r"1 of 3 subsequences are shorter than min_length=5"):
+        out = hit_rate(ex)
+    assert out[:, 4].tolist() == [0.0, 1.0, 0.0]
+    # constant scores: no position above mean + 2 SD, nothing to search
+    scores = torch.ones(3, 60)
+    ex = make_ex(kb, X, mask, scores, y, y, ["Q1", "Q2", "Q3"])
+    with pytest.warns(UserWarning, match=r"3 of 3 sequences have no subsequence to search"):
+        out = hit_rate(ex)
+    assert out[:, 4].tolist() == [1.0, 1.0, 1.0] and out[:, :4].isnan().all()
+
+
+def test_metric_class_names_from_the_option(kb):
+    X, mask, scores = queries([32, 22, 47])
+    y, target = torch.tensor([0, 0, 1]), torch.tensor([1, 0, 1])
+    ex = make_ex(kb, X, mask, scores, y, target, ["Q1", "Q2", "Q3"], classes=None)
+    out = hit_rate(ex, classes=CLASSES)
+    assert out[0, 2].item() == pytest.approx(0.75 / 1.75)
+    if not getattr(ex, "classes", None):
+        with pytest.raises(NotApplicable, match="class names"):
+            hit_rate(ex)
+
+
+def test_registration():
+    metric = METRICS.get("hit_rate")
+    assert metric.needs_resources == ("knowledge_base",) and metric.columns == COLUMNS
+    assert metric.higher_is_better and metric.defaults["min_length"] == 5
+
+
+# --------------------------------------------------------------------------- psl wiring and report
+
+
+def test_psl_declares_the_knowledge_base_and_the_report():
+    from attrbench.plugin import TASKS
+    from attrbench_tasks.psl import hitrate
+
+    task = TASKS.get("psl")
+    assert task.resources["knowledge_base"] is hitrate.knowledge_base
+    assert task.reports["hit_rate"] is hitrate.hit_rate_report
+
+
+def test_report_renders_tables_2_and_3(monkeypatch):
+    from attrbench.results import CellKey, Record
+    from attrbench_tasks.psl import hitrate
+
+    def record(model: str, method: str, status: str = "ok") -> Record:
+        key = CellKey("psl", "1", "h", model, "c", method, {}, "hit_rate", {}, 50, 0)
+        col = {"mean": 0.5, "low": 0.4, "high": 0.6, "n": 20, "n_missing": 30}
+        cols = {c: dict(col) for c in COLUMNS}
+        return Record(key, status, True, 0.5, 0.4, 0.6, columns=cols if status == "ok" else {},
+                      reason="" if status == "ok" else "no attention")
+
+    records = [record(m, "ig") for m in hitrate.TABLE2_MODELS]
+    records += [record(m, q) for m in hitrate.TABLE3_MODELS for q in hitrate.TABLE3_METHODS[:2]]
+    records += [record("bilstm_att", "attention_random", "not_applicable")]
+    seen = {}
+    monkeypatch.setattr(hitrate, "hit_rate_records", lambda **o: seen.update(o) or records)
+    text = hitrate.hit_rate_report(n=50, kb="my.tsv")
+    assert seen == {"n": 50, "kb": "my.tsv"}
+    assert "knowledge base: my.tsv" in text and "Table 2" in text and "Table 3" in text
+    assert text.count("0.500 [0.400, 0.600] n=20") == 5 * 3 + 4 * 3  # 3 hit-rate rows per cell
+    assert "n/a: no attention" in text and "| -" in text  # a refused and a missing cell
+    assert "0.559" in text and "0.083" in text  # the paper's values are shown alongside
