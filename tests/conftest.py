@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 import torch
 
@@ -18,6 +22,11 @@ def device(request) -> torch.device:
     return torch.device(request.param)
 
 
-# The psl task (issue 3) is in progress: its package is not yet an entry point or
-# installed package, so its tests are not collected until it is wired in.
-collect_ignore = ["test_psl.py", "test_attention.py"]
+def pytest_configure(config) -> None:
+    """Knowledge-base indexes and other caches go to a temporary folder, never the user's cache."""
+    config._attrbench_cache = tempfile.mkdtemp(prefix="attrbench-cache-")
+    os.environ["ATTRBENCH_CACHE"] = config._attrbench_cache
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(getattr(config, "_attrbench_cache", ""), ignore_errors=True)

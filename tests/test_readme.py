@@ -7,6 +7,7 @@ from pathlib import Path
 
 from attrbench.cli import main
 from attrbench.plugin import METHODS
+from attrbench_tasks.psl.hitrate import knowledge_base
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -23,3 +24,16 @@ def test_readme_method_plugin_runs(tmp_path, capsys):
         assert rc == 0 and "| grad_squared" in out and "| saliency" in out
     finally:
         METHODS._items.pop("grad_squared", None)
+
+
+def test_readme_index_example_runs(capsys):
+    code = re.search(r"The index also answers queries from Python.*?```python\n(.*?)```", README.read_text(),
+                     re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5
+    kb = knowledge_base()
+    for line in lines:  # accession, position, locations of an entry that contains SKL there
+        accession, position, *_ = line.split(" ", 2)
+        entry = kb.accessions.index(accession)
+        assert kb.sequences[entry][int(position):int(position) + 3] == "SKL"

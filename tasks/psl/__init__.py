@@ -17,7 +17,7 @@ from __future__ import annotations
 from attrbench.contract import PROTEIN
 from attrbench.plugin import Task, register_task
 
-from . import data, models, reports
+from . import data, hitrate, models, reports
 from .data import load_deeploc
 
 __all__ = ["TASK", "load_deeploc", "data", "models", "reports"]
@@ -34,7 +34,9 @@ TASK = register_task(Task(
     ground_truth=data.ground_truth,
     background=data.background,
     default_n=50,
-    reports={"models": reports.models_report},
+    method_n={"ism": 2},
+    resources={"knowledge_base": hitrate.knowledge_base},
+    reports={"models": reports.models_report, "hit_rate": hitrate.hit_rate_report},
     description=(
         "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "
         "ground truth: C-terminal ER retention and PTS1 signals"

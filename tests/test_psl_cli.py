@@ -1,0 +1,102 @@
+"""The ``psl`` task end to end through the CLI: shipped model, and a user's DeepLoc file."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import torch
+
+from attrbench.cli import main
+from attrbench.results import ResultStore
+from attrbench.runner import select
+from attrbench_tasks.psl import data as D
+
+AMINO = "ACDEFGHIKLMNPQRSTVWY"
+FAST = ["--quiet", "--option", "inclusion_kl.n_samples=4", "--option", "occlusion_kl.n_samples=4",
+        "--option", "shift_invariance.n_shift=1"]
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_run_psl_on_the_default_model(tmp_path, capsys):
+    code, out, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric",
+                         "completeness,inclusion_kl,shift_invariance,hit_rate",
+                         "--method", "saliency,attention,attention_uniform,deeplift,deepshap",
+                         "--results", str(tmp_path), *FAST)
+    assert code == 0, err
+    assert "| attention " in out and "| attention_uniform" in out
+    records = ResultStore(tmp_path).records("psl")
+    by = {(r.key.method, r.key.metric): r for r in records}
+    assert {r.key.model for r in records} == {"bilstm_att"}
+    assert by[("(model)", "accuracy")].status == "ok" and by[("(model)", "accuracy")].key.n == 2631
+    for method in ("deeplift", "deepshap"):  # they cannot see inside an LSTM: refused, with the reason
+        rec = by[(method, "completeness")]
+        assert rec.status == "not_applicable" and "LSTM" in rec.reason, rec.reason
+    for method in ("saliency", "attention", "attention_uniform"):
+        assert by[(method, "inclusion_kl")].status == "ok", by[(method, "inclusion_kl")].reason
+        assert by[(method, "inclusion_kl")].n_scored == 3
+        assert by[(method, "shift_invariance")].status == "ok"
+        hit = by[(method, "hit_rate")]
+        assert hit.status == "ok" and set(hit.columns) == {
+            "hit_rate", "correct", "wrong_predicted", "wrong_true", "no_match"}
+        assert hit.key.metric_options["resources"]["knowledge_base"]  # the KB's hash is in the key
+    assert by[("saliency", "completeness")].status == "not_applicable"
+
+    # --kb: another knowledge base is another cell (its content hash is in the key)
+    kb = tmp_path / "kb.fasta"
+    kb.write_text(">P0KB01 Nucleus\nMKVLAAGIVALLLAAGCSSA\n>P0KB02 Cytoplasm;Nucleus\nMSTNPKPQRKTKRNTNRRPQ\n")
+    code, _, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric", "hit_rate", "--method",
+                       "attention", "--kb", str(kb), "--results", str(tmp_path), *FAST)
+    assert code == 0, err
+    hits = [r for r in ResultStore(tmp_path).records("psl") if r.key.metric == "hit_rate"
+            and r.key.method == "attention"]
+    assert len({r.key.metric_options["resources"]["knowledge_base"] for r in hits}) == 2
+
+
+def deeploc_file(path, n_train: int = 60, n_test: int = 8, seed: int = 0):
+    """A DeepLoc FASTA of random proteins: class decided by the first residue (learnable)."""
+    rng = random.Random(seed)
+    classes = {"M": "Nucleus-U", "A": "Cytoplasm-S", "S": "Extracellular-S"}
+    lines = []
+    for i in range(n_train + n_test):
+        first = "MAS"[i % 3]
+        seq = first + "".join(rng.choice(AMINO) for _ in range(rng.randint(20, 60)))
+        lines.append(f">Q{i:05d} {classes[first]}{' test' if i >= n_train else ''}\n{seq}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_deeploc_file_train_then_run(tmp_path, capsys):
+    fasta = deeploc_file(tmp_path / "deeploc.fasta")
+    ckpts, results = tmp_path / "ckpts", tmp_path / "results"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        splits = D.load_deeploc(fasta)
+    assert len(splits["test"]) == 8 and len(splits["train"]) + len(splits["valid"]) == 60
+
+    code, out, err = cli(capsys, "train", "--task", "psl", "--model", "mlp_uniform", "--data", str(fasta),
+                         "--out", str(ckpts), "--epochs", "2", "--device", "cpu")
+    assert code == 0, err
+    ckpt = torch.load(ckpts / "mlp_uniform.pt", weights_only=True)
+    assert ckpt["data_hash"] == splits["train"].hash and ckpt["subset_check"]["n"] == 8
+
+    # the shipped checkpoints were trained on SCL2205: refused on this file, with the reason
+    code, _, err = cli(capsys, "run", "--task", "psl", "--data", str(fasta), "--model", "mlp_uniform",
+                       "--results", str(results), "--n", "4", "--quiet")
+    assert code == 2 and "trained on data" in err
+
+    code, out, err = cli(capsys, "run", "--task", "psl", "--data", str(fasta), "--checkpoints", str(ckpts),
+                         "--model", "mlp_uniform", "--method", "saliency,attention", "--metric",
+                         "completeness,inclusion_kl", "--n", "4", "--results", str(results), *FAST)
+    assert code == 0, err
+    records = ResultStore(results).records("psl")
+    explained = select(splits["test"], 4, seed=0)
+    assert {r.key.data_hash for r in records if r.key.method != "(model)"} == {explained.hash}
+    ok = [r for r in records if r.key.metric == "inclusion_kl"]
+    assert {r.key.method for r in ok} == {"saliency", "attention"} and all(r.status == "ok" for r in ok)
+    assert all(r.n_scored == 4 for r in ok)
