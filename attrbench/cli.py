@@ -97,20 +97,21 @@ def _kb_arg(p: argparse.ArgumentParser) -> None:
                    "carry the locations (formats: `python -m pydoc attrbench.knowledge`)")
 
 
+def _existing(path: Path | None, flag: str) -> Path | None:
+    """``path`` of option ``flag`` if given; an error naming the option if it does not exist."""
+    if path is not None and not path.exists():
+        raise FileNotFoundError(f"{flag}: {path} does not exist")
+    return path
+
+
 def _kb_options(args) -> dict:
-    if args.kb is None:
-        return {}
-    if not args.kb.exists():
-        raise FileNotFoundError(f"--kb: {args.kb} does not exist")
-    return {"knowledge_base": {"path": args.kb}}
+    kb = _existing(args.kb, "--kb")
+    return {} if kb is None else {"knowledge_base": {"path": kb}}
 
 
 def _data_options(args) -> dict:
-    if args.data is None:
-        return {}
-    if not args.data.exists():
-        raise FileNotFoundError(f"--data: {args.data} does not exist")
-    return {"path": args.data}
+    data = _existing(args.data, "--data")
+    return {} if data is None else {"path": data}
 
 
 def _add_report(sub) -> None:
@@ -317,7 +318,7 @@ def cmd_report(args) -> int:
         return 0
     options = _report_options(args.option)
     if args.kb is not None:
-        options["kb"] = _kb_options(args)["knowledge_base"]["path"]
+        options["kb"] = _existing(args.kb, "--kb")
     text = report(**options)
     if args.out:
         args.out.write_text(text)

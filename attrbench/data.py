@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["Motif", "GroundTruth", "Dataset", "Background", "content_hash"]
+__all__ = ["Motif", "GroundTruth", "Dataset", "Background", "content_hash", "open_text",
+           "fasta_records"]
 
 
 @dataclass(frozen=True)
@@ -208,3 +213,48 @@ class Background:
         counts = X.sum(0) if per_position else X.sum((0, 2))
         counts = counts + pseudocount
         return cls((counts / counts.sum(0, keepdim=True)).float())
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """``path`` opened for reading text (UTF-8), gunzipped when it ends in ``.gz``."""
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def fasta_records(
+    path: Path, error: type[Exception] = ValueError,
+    check_line: Callable[[str, int, str, int], None] | None = None,
+) -> Iterator[tuple[int, str, str]]:
+    """``(header line number, header, sequence)`` of every record of a FASTA file.
+
+    Parameters
+    ----------
+    path : Path
+        Plain or ``.gz``.
+    error : type of Exception
+        Raised, naming file and line, for sequence data before the first header
+        and for a file without records.
+    check_line : callable, optional
+        ``check_line(line, line_number, header, offset)`` on every sequence line,
+        ``offset`` being the residues of the record before it (e.g. to name the
+        line and position of a bad letter).
+    """
+    header, number, parts, length = None, 0, [], 0
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.strip()
+            if line.startswith(">"):
+                if header is not None:
+                    yield number, header, "".join(parts)
+                header, number, parts, length = line[1:].strip(), lineno, [], 0
+            elif line:
+                if header is None:
+                    raise error(f"{path}:{lineno}: sequence before the first '>' header")
+                if check_line is not None:
+                    check_line(line, lineno, header, length)
+                parts.append(line)
+                length += len(line)
+    if header is None:
+        raise error(f"{path}: no FASTA records (empty file?)")
+    yield number, header, "".join(parts)

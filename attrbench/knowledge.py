@@ -125,23 +125,21 @@ The UniProt Consortium (2023). UniProt: the universal protein knowledgebase in
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from attrbench.contract import PROTEIN, SequenceError
-from attrbench.data import content_hash
+from attrbench.data import content_hash, fasta_records, open_text
 
 __all__ = [
     "FORMAT",
@@ -711,12 +709,6 @@ def _check_letters(seq: str, where: str, accession: str, offset: int = 0) -> Non
         )
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return path.open(encoding="utf-8")
-
-
 _COLUMNS = {"accession": "Entry", "sequence": "Sequence", "location": "Subcellular location [CC]"}
 
 
@@ -733,7 +725,7 @@ def _tsv_columns(header: str, path: Path) -> tuple[int, dict[str, int]]:
 
 def _parse_tsv(path: Path) -> _Entries:
     entries = _Entries(path)
-    with _open_text(path) as f:
+    with open_text(path) as f:
         header = f.readline()
         if not header.strip():
             raise KnowledgeBaseError(
@@ -754,27 +746,13 @@ def _parse_tsv(path: Path) -> _Entries:
     return entries
 
 
-def _fasta_records(path: Path) -> Iterator[tuple[int, str, str]]:
-    """``(header line, header, sequence)`` of every record, letters checked line by line."""
-    header, number, parts, length = None, 0, [], 0
-    with _open_text(path) as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.strip()
-            if line.startswith(">"):
-                if header is not None:
-                    yield number, header, "".join(parts)
-                header, number, parts, length = line[1:].strip(), lineno, [], 0
-            elif line:
-                if header is None:
-                    raise KnowledgeBaseError(
-                        f"{path}:{lineno}: sequence before the first '>' header"
-                    )
-                _check_letters(line, f"{path}:{lineno}", (header.split() or [""])[0], length)
-                parts.append(line)
-                length += len(line)
-    if header is None:
-        raise KnowledgeBaseError(f"{path}: no FASTA records (empty file?)")
-    yield number, header, "".join(parts)
+def _check_fasta_line(path: Path) -> Callable[[str, int, str, int], None]:
+    """A line check for :func:`~attrbench.data.fasta_records` that names a bad letter's line."""
+
+    def check(line: str, lineno: int, header: str, offset: int) -> None:
+        _check_letters(line, f"{path}:{lineno}", (header.split() or [""])[0], offset)
+
+    return check
 
 
 def _header_locations(text: str, where: str) -> frozenset[str]:
@@ -794,7 +772,8 @@ def _header_locations(text: str, where: str) -> frozenset[str]:
 
 def _parse_fasta(path: Path) -> _Entries:
     entries = _Entries(path)
-    for number, header, seq in _fasta_records(path):
+    records = fasta_records(path, KnowledgeBaseError, _check_fasta_line(path))
+    for number, header, seq in records:
         where = f"{path}:{number}"
         fields = header.split(maxsplit=1)
         if len(fields) < 2:
@@ -906,6 +885,6 @@ def read_knowledge_base(path: str | Path, cache: bool = True) -> KnowledgeBase:
         return read_uniprot_tsv(path, cache)
     if not path.is_file():
         raise FileNotFoundError(f"knowledge-base file {path} does not exist")
-    with _open_text(path) as f:
+    with open_text(path) as f:
         first = f.read(4096).lstrip()[:1]
     return read_fasta(path, cache) if first == ">" else read_uniprot_tsv(path, cache)

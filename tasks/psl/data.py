@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from attrbench.contract import PROTEIN, SequenceError
-from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash
+from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
 
 __all__ = [
     "CLASSES", "LENGTH", "SPLITS", "DEEPLOC_LOCATIONS", "UNMAPPED_DEEPLOC",
@@ -237,22 +237,6 @@ def _load_deeploc_cached(path: str, mtime: int, size: int, unknown: str | None) 
     return load_deeploc(path, unknown=unknown)
 
 
-def _fasta_records(path: Path) -> list[tuple[int, str, str]]:
-    """``(line number, header, sequence)`` of every record of a FASTA file."""
-    records: list[tuple[int, str, list[str]]] = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if line.startswith(">"):
-            records.append((number, line[1:].strip(), []))
-        elif line and not records:
-            raise ValueError(f"{path}:{number}: sequence data before the first '>' header")
-        elif line:
-            records[-1][2].append(line)
-    if not records:
-        raise ValueError(f"{path}: no FASTA records (empty file?)")
-    return [(n, h, "".join(parts)) for n, h, parts in records]
-
-
 def _class_of(label: str, where: str) -> str | None:
     """The SCL2205 class of a DeepLoc location field; None for an unmapped DeepLoc location."""
     parts = []
@@ -320,7 +304,7 @@ def load_deeploc(path: str | Path, unknown: str | None = None) -> dict[str, Data
     rows: dict[str, tuple[str, str, str, str]] = {}
     first_line: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    for number, header, seq in _fasta_records(path):
+    for number, header, seq in fasta_records(path):
         where = f"{path}:{number}"
         acc, loc, mem, is_test = _parse_header(header, where)
         if acc in first_line:
