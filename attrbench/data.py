@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Motif", "GroundTruth", "Dataset", "Background", "content_hash", "open_text",
+__all__ = ["Motif", "GroundTruth", "Dataset", "Background", "content_hash", "codes_hash", "open_text",
            "fasta_records"]
 
 
@@ -93,8 +93,12 @@ class Dataset:
 
     @property
     def hash(self) -> str:
-        """Content hash of X, y and ids (16 hex digits)."""
-        return content_hash(self.X, self.y, "\n".join(self.ids))
+        """Content hash of the letter codes, y and ids (16 hex digits).
+
+        The sequences are hashed as int8 letter codes (-1 on padding), so the hash
+        does not depend on how they are stored and hashing never copies the one-hot.
+        """
+        return codes_hash(self.X, self.mask, self.y, self.ids)
 
     def subset(self, index: torch.Tensor | np.ndarray | list[int]) -> Dataset:
         """The sequences at ``index``, in that order."""
@@ -111,6 +115,31 @@ def _take(value, index: torch.Tensor):
     if isinstance(value, torch.Tensor):
         return value[index]
     return [value[i] for i in index.tolist()]
+
+
+def codes_hash(
+    X: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, ids: list[str], chunk: int = 1024
+) -> str:
+    """sha256 of the int8 letter codes of one-hot ``X`` (-1 on padding), ``y`` and ``ids``.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape=(N, A, L)
+    mask : torch.Tensor, shape=(N, L), bool
+    y : torch.Tensor, shape=(N,)
+
+    Returns
+    -------
+    digest : str, 16 hex digits
+    """
+    h = hashlib.sha256(b"codes-v1" + str(tuple(mask.shape)).encode())
+    for i in range(0, len(X), chunk):
+        codes = X[i : i + chunk].argmax(1).to(torch.int8)
+        codes[~mask[i : i + chunk]] = -1
+        h.update(codes.contiguous().numpy().tobytes())
+    h.update(y.to(torch.int64).contiguous().numpy().tobytes())
+    h.update("\n".join(ids).encode())
+    return h.hexdigest()[:16]
 
 
 def content_hash(*parts: torch.Tensor | np.ndarray | str | bytes) -> str:

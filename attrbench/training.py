@@ -61,6 +61,7 @@ class TrainConfig:
     lr_decay: float = 1.0
     length_buckets: bool = False
     clip_norm: float | None = None
+    select: str = "loss"
     seed: int = 0
 
 
@@ -122,8 +123,10 @@ def fit(
     model: nn.Module, train: Dataset, valid: Dataset, n_classes: int, config: TrainConfig,
     device: torch.device, progress: bool = True,
 ) -> list[dict]:
-    """Train ``model`` in place with Adam; keep the weights of the best validation loss.
+    """Train ``model`` in place with Adam; keep the weights of the best validation epoch.
 
+    "Best" is the lowest validation loss or the highest validation accuracy
+    (``config.select``).
     The validation loss is class-weighted like the training loss when
     ``config.class_weights`` is set.
 
@@ -138,7 +141,7 @@ def fit(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weight = _class_weights(train.y, n_classes).to(device) if config.class_weights else None
     lengths = train.mask.sum(1)
-    best, best_loss, waited, history = None, float("inf"), 0, []
+    best, best_score, waited, history = None, float("-inf"), 0, []
     bar = tqdm(range(config.epochs), desc="epochs", disable=not progress)
     for epoch in bar:
         model.train()
@@ -158,8 +161,9 @@ def fit(
                         "lr": opt.param_groups[0]["lr"], **scores})
         bar.set_postfix(valid_loss=f"{val_loss:.4f}", acc=f"{scores['accuracy']:.3f}",
                         f1_macro=f"{scores['f1_macro']:.3f}")
-        if val_loss < best_loss - 1e-4:
-            best, best_loss, waited = copy.deepcopy(model.state_dict()), val_loss, 0
+        score = scores["accuracy"] if config.select == "accuracy" else -val_loss
+        if score > best_score + 1e-4:
+            best, best_score, waited = copy.deepcopy(model.state_dict()), score, 0
         else:
             waited += 1
             if waited >= config.patience:
