@@ -1,6 +1,6 @@
 """attrbench: a benchmark of attribution methods on biological sequences."""
 
-from attrbench.contract import DNA, PROTEIN, Alphabet, mask_of, one_hot, position_scores
+from attrbench.contract import Alphabet, mask_of, one_hot, position_scores
 from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.plugin import (
     METHODS,
@@ -20,7 +20,7 @@ from attrbench.plugin import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "DNA", "PROTEIN", "Alphabet", "mask_of", "one_hot", "position_scores",
+    "Alphabet", "mask_of", "one_hot", "position_scores",
     "Background", "Dataset", "GroundTruth", "Motif",
     "METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
     "NotApplicable", "Task", "register_method", "register_metric", "register_task",

@@ -26,8 +26,6 @@ import torch
 
 __all__ = [
     "Alphabet",
-    "DNA",
-    "PROTEIN",
     "ContractError",
     "SequenceError",
     "one_hot",
@@ -53,7 +51,7 @@ class Alphabet:
     Parameters
     ----------
     name : str
-        ``"dna"`` or ``"protein"``.
+        A short name used in messages (e.g. the task's alphabet name).
     letters : str
         The channel order of ``X``; channel ``i`` is ``letters[i]``.
     aliases : dict
@@ -127,12 +125,6 @@ class Alphabet:
 
 def _name(ids: list[str] | None, n: int) -> str:
     return f"record {ids[n]!r}" if ids else f"sequence {n + 1}"
-
-
-DNA = Alphabet("dna", "ACGT")
-PROTEIN = Alphabet(
-    "protein", "ACDEFGHIKLMNPQRSTVWYX", (("B", "X"), ("Z", "X"), ("U", "X"), ("O", "X"))
-)
 
 
 def one_hot(seqs: list[str], alphabet: Alphabet, length: int | None = None) -> torch.Tensor:

@@ -138,8 +138,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from attrbench.contract import PROTEIN, SequenceError
+from attrbench.contract import SequenceError
 from attrbench.data import content_hash, fasta_records, open_text
+from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
     "FORMAT",

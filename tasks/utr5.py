@@ -84,9 +84,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from attrbench.contract import DNA
 from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.plugin import ModelSpec, Task, register_task
+from attrbench_tasks.common.alphabets import DNA
 
 __all__ = [
     "UTR_LEN", "CLASSES", "LOGIC_SETS", "SEED", "SIZES", "TEST_PER_SET", "TASK",

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.contract import DNA, PROTEIN, SequenceError, mask_of, position_scores
+from attrbench.contract import SequenceError, mask_of, position_scores
 from attrbench.data import Background
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.timing import measure
+from attrbench_tasks.common.alphabets import DNA, PROTEIN
 
 
 def test_encode_decode_roundtrip_with_padding():

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.contract import PROTEIN
 from attrbench.data import Dataset
 from attrbench.knowledge import KnowledgeBase
 from attrbench.metrics.hit_rate import (
@@ -23,6 +22,7 @@ from attrbench.metrics.hit_rate import (
     positional_weight,
 )
 from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
+from attrbench_tasks.common.alphabets import PROTEIN
 
 NAN = math.nan
 

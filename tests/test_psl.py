@@ -9,10 +9,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attrbench.contract import PROTEIN, SequenceError, position_scores
+from attrbench.contract import SequenceError, position_scores
 from attrbench.data import Motif, content_hash
 from attrbench.plugin import TASKS
 from attrbench.training import fixed_subset, load_model, predict
+from attrbench_tasks.common.alphabets import PROTEIN
 from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl import models as M
 from attrbench_tasks.psl import reports as R

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.contract import DNA
+from attrbench_tasks.common.alphabets import DNA
 
 A, L, T = 4, 24, 3
 

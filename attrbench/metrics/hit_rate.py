@@ -79,9 +79,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from attrbench.contract import PROTEIN
 from attrbench.knowledge import KnowledgeBase
 from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
     "COLUMNS",

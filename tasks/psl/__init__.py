@@ -14,8 +14,8 @@ Modules: :mod:`.data` (loading, encoding, ground truth, background),
 
 from __future__ import annotations
 
-from attrbench.contract import PROTEIN
 from attrbench.plugin import Task, register_task
+from attrbench_tasks.common.alphabets import PROTEIN
 
 from . import data, hitrate, models, reports
 from .data import load_deeploc

@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attrbench.contract import PROTEIN, SequenceError
+from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
+from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
     "CLASSES", "LENGTH", "SPLITS", "DEEPLOC_LOCATIONS", "UNMAPPED_DEEPLOC",
