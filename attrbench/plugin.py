@@ -347,18 +347,9 @@ class Task:
 
     def model(self, name: str) -> ModelSpec:
         """The zoo entry ``name``; unknown names get "did you mean"."""
-        if name not in self.models:
-            import difflib
+        from attrbench.registry import did_you_mean
 
-            from attrbench.registry import UnknownNameError
-
-            close = difflib.get_close_matches(name, self.models, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise UnknownNameError(
-                f"unknown model {name!r} for task {self.name!r}{hint} "
-                f"(zoo: {', '.join(self.models)})"
-            )
-        return self.models[name]
+        return did_you_mean(name, self.models, f"model for task {self.name!r}")
 
 
 # --------------------------------------------------------------------------- registries

@@ -25,6 +25,7 @@ __all__ = [
     "PluginError",
     "load_plugin_file",
     "load_all",
+    "did_you_mean",
 ]
 
 T = TypeVar("T")
@@ -43,6 +44,25 @@ class UnknownNameError(KeyError):
 
 class PluginError(RuntimeError):
     """A plugin module or file could not be loaded or registered nothing."""
+
+
+def did_you_mean(name: str, known, kind: str) -> T:
+    """``known[name]``; an unknown name raises :class:`UnknownNameError` listing close names.
+
+    Parameters
+    ----------
+    name : str
+    known : mapping of str
+    kind : str
+        What the names are, for the message (``"method"``, ``"model of task 'psl'"``).
+    """
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise UnknownNameError(
+        f"unknown {kind} {name!r}{hint} (known: {', '.join(sorted(known)) or 'none'})"
+    )
 
 
 class Registry(Generic[T]):
@@ -77,13 +97,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The plugin called ``name``; raise :class:`UnknownNameError` with close names."""
         self.load()
-        if name not in self._items:
-            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._items))})"
-            )
-        return self._items[name]
+        return did_you_mean(name, self._items, self.kind)
 
     def names(self) -> list[str]:
         """Registered names in registration order."""

@@ -8,17 +8,25 @@ never leaves a half-written file (write to a temporary file, then rename).
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
 import os
+import zlib
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from attrbench.data import content_hash
 
-__all__ = ["CellKey", "Record", "ResultStore", "git_commit", "default_results_dir"]
+__all__ = [
+    "CellKey", "Record", "ResultStore", "SequenceValues", "pack_values", "git_commit",
+    "default_results_dir",
+]
 
 #: Where records go unless ``--results`` or ``ATTRBENCH_RESULTS`` says otherwise.
 DEFAULT_RESULTS = "results"
@@ -55,6 +63,38 @@ class CellKey:
         return root / self.task / self.model / self.method / f"{self.metric}-{self.digest}.json"
 
 
+class SequenceValues(NamedTuple):
+    """The per-sequence scores of a record: ``ids`` (N,) and ``columns[name]`` arrays (N,)."""
+
+    ids: list[str]
+    columns: dict[str, np.ndarray]
+
+
+def _pack(data: bytes) -> str:
+    return base64.b64encode(zlib.compress(data, 9)).decode("ascii")
+
+
+def _unpack(text: str) -> bytes:
+    return zlib.decompress(base64.b64decode(text))
+
+
+def pack_values(ids: list[str], scores: np.ndarray, names: tuple[str, ...]) -> dict:
+    """The compressed form of per-sequence scores kept in :attr:`Record.per_sequence`.
+
+    Parameters
+    ----------
+    ids : list of str, length N
+    scores : np.ndarray, shape=(N, K)
+        NaN where a sequence has no score.
+    names : tuple of str, length K
+    """
+    scores = np.asarray(scores, dtype="<f8").reshape(len(ids), len(names))
+    return {
+        "ids": _pack("\n".join(ids).encode()),
+        "columns": {c: _pack(np.ascontiguousarray(scores[:, j]).tobytes()) for j, c in enumerate(names)},
+    }
+
+
 @dataclass
 class Record:
     """One result cell.
@@ -62,7 +102,9 @@ class Record:
     ``status`` is ``"ok"``, ``"not_applicable"`` (``reason`` says why) or
     ``"failed"``. ``columns`` holds every column of a multi-column metric as
     ``{name: {"mean", "low", "high", "n", "n_missing"}}``; ``value``/``low``/``high``
-    repeat the main column.
+    repeat the main column. ``per_sequence`` keeps every sequence's score of every
+    column (compressed, with the sequence ids; :meth:`sequence_values` reads it), so
+    two methods can be compared paired on the sequences both scored.
     """
 
     key: CellKey
@@ -76,11 +118,23 @@ class Record:
     columns: dict = field(default_factory=dict)
     reason: str = ""
     extra: dict = field(default_factory=dict)
+    per_sequence: dict = field(default_factory=dict)
     device: str = "cpu"
     wall_time: float = 0.0
     attrbench_version: str = ""
     git_commit: str = ""
     date: str = ""
+
+    def sequence_values(self) -> SequenceValues | None:
+        """The per-sequence scores, or None for a record that keeps none."""
+        if not self.per_sequence:
+            return None
+        text = _unpack(self.per_sequence["ids"]).decode()
+        columns = {
+            c: np.frombuffer(_unpack(v), dtype="<f8").copy()
+            for c, v in self.per_sequence["columns"].items()
+        }
+        return SequenceValues(text.split("\n") if text else [], columns)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True, default=_json_default)

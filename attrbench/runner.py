@@ -31,7 +31,7 @@ from attrbench.plugin import (
     NotApplicable,
     Task,
 )
-from attrbench.results import CellKey, Record, ResultStore
+from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.timing import measure, resolve_device
 from attrbench.training import load_model, predict
@@ -427,5 +427,5 @@ def _score(ctx: _Context, metric: Metric, ex: Explanation, key: CellKey) -> Reco
     return Record(
         key, "ok", metric.higher_is_better, main["mean"], main["low"], main["high"],
         n_scored=main["n"], n_missing=main["n_missing"], columns=cols, wall_time=timing.seconds,
-        extra=extra,
+        extra=extra, per_sequence=pack_values(ex.dataset.ids, scores.numpy(), names),
     )

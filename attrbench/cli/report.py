@@ -1,0 +1,46 @@
+"""``attrbench report``: print one of a task's reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attrbench.cli import common
+
+HELP = "print a task's report (e.g. its model-quality table)"
+
+
+def add_parser(sub) -> None:
+    """Register ``report`` and its arguments."""
+    p = sub.add_parser("report", help=HELP,
+                       description="Print one of the reports a task declares; without a name, list them.")
+    p.add_argument("--task", required=True)
+    p.add_argument("name", nargs="?", default=None, help="report name (omit to list)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
+                   "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
+    p.add_argument("--help-report", action="store_true", help="print the report's documentation")
+    common.kb_arg(p)
+    p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    common.plugin_arg(p)
+
+
+def run(args) -> int:
+    """List the task's reports, print one's documentation, or run it."""
+    import inspect
+
+    from attrbench.plugin import TASKS
+    from attrbench.registry import did_you_mean
+
+    task = TASKS.get(args.task)
+    if args.name is None:
+        print("\n".join(task.reports) or f"task {task.name!r} declares no reports")
+        return 0
+    report = did_you_mean(args.name, task.reports, f"report of task {task.name!r}")
+    if args.help_report:
+        print(inspect.getdoc(report) or f"report {args.name!r} has no documentation")
+        return 0
+    options = common.report_options(args.option)
+    if args.kb is not None:
+        options["kb"] = common.existing(args.kb, "--kb")
+    common.write_or_print(report(**options), args.out)
+    return 0

@@ -1,0 +1,67 @@
+"""``attrbench run``: explain a task's test sequences and score every method."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from attrbench.cli import common
+
+HELP = "explain a task's test sequences and score every method"
+
+
+def add_parser(sub) -> None:
+    """Register ``run`` and its arguments."""
+    p = sub.add_parser(
+        "run", help=HELP,
+        description="Explain held-out sequences of a task with attribution methods, score them "
+        "with every applicable metric, write one record per cell and print the leaderboard. "
+        "Re-running the same command skips finished cells (resume after an interruption).",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=common.EPILOG)
+    p.add_argument("--task", required=True, help="task name (see `attrbench list tasks`)")
+    p.add_argument("--method", type=common.csv_list, default=["all"],
+                   help="comma-separated methods or 'all' (default)")
+    p.add_argument("--model", type=common.csv_list, default=["default"],
+                   help="comma-separated zoo models, 'default' (the task's default) or 'all'")
+    p.add_argument("--metric", type=common.csv_list, default=["all"],
+                   help="comma-separated metrics or 'all' (default)")
+    p.add_argument("--n", type=common.n_arg, default=None,
+                   help="test sequences to explain, or 'all' (default: the task's default_n)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="selects the sequences and seeds every random step (default 0)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda if available)")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per method call (default 64)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME.KEY=VALUE",
+                   help="an option of a method or metric, e.g. ig.n_steps=100 (repeatable; "
+                   "VALUE is JSON or text)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
+    common.data_args(p)
+    common.kb_arg(p)
+    p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
+    p.add_argument("--format", default="markdown",
+                   help="format of the printed table (markdown, html, latex, csv)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    common.threads_arg(p)
+    common.plugin_arg(p)
+
+
+def run(args) -> int:
+    """Run the plan the arguments describe, write its records and print the table."""
+    from attrbench.leaderboard import render
+    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.runner import RunConfig, run
+
+    mopts, qopts = common.options(args.option)
+    config = RunConfig(
+        task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
+        seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
+        method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
+        checkpoint_dir=args.checkpoints, resource_options=common.kb_options(args),
+        progress=not args.quiet)
+    store = ResultStore(args.results or default_results_dir())
+    records = run(config, store)
+    print(render(records, args.format))
+    print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
+    return 0
