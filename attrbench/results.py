@@ -12,9 +12,9 @@ import base64
 import datetime as _dt
 import json
 import os
-import zlib
 import subprocess
 import tempfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
