@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrbench.contract import Alphabet
+from attrbench.contract import Alphabet, position_scores
 from attrbench.data import Background, Dataset, GroundTruth
 from attrbench.registry import Registry
 
@@ -67,8 +67,6 @@ class Method:
         Needs ``model.attention_weights(X) -> (N, L)``.
     needs_embedding : bool
         Needs ``model.embedding``, the token embedding layer.
-    model_kinds : frozenset of str, optional
-        The ``model.kind`` values it supports (None: every model).
     applicable : callable, optional
         ``applicable(model) -> reason or None``: a finer check of the model
         (e.g. its modules), so "not applicable" is known without running.
@@ -94,7 +92,6 @@ class Method:
     deterministic: bool = True
     needs_attention: bool = False
     needs_embedding: bool = False
-    model_kinds: frozenset[str] | None = None
     applicable: Callable[[nn.Module], str | None] | None = None
     fit: Callable[..., Any] | None = None
     reference: Callable[..., torch.Tensor] | None = None
@@ -108,10 +105,13 @@ class Method:
             return f"{self.name} needs a model with attention; {_model_name(model)} has none"
         if self.needs_embedding and not hasattr(model, "embedding"):
             return f"{self.name} needs a token embedding layer; {_model_name(model)} has none"
-        kind = getattr(model, "kind", None)
-        if self.model_kinds is not None and kind not in self.model_kinds:
-            return f"{self.name} supports {sorted(self.model_kinds)} models, not {kind!r}"
         return self.applicable(model) if self.applicable is not None else None
+
+    def position_scores(self, attributions: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+        """Position scores (N, L) of this method's ``attributions`` (N, A, L) of ``X``."""
+        if self.position_level:
+            return attributions.mean(1)
+        return position_scores(attributions, X)
 
     def __call__(
         self, model: nn.Module, X: torch.Tensor, target: torch.Tensor,
@@ -201,9 +201,7 @@ class Explanation:
     @property
     def scores(self) -> torch.Tensor:
         """Position scores (N, L): ``(attr * X).sum(1)``, or the broadcast score of a position-level method."""
-        if self.method.position_level:
-            return self.attributions.mean(1)
-        return (self.attributions * self.X).sum(1)
+        return self.method.position_scores(self.attributions, self.X)
 
 
 @dataclass(frozen=True)
@@ -227,8 +225,6 @@ class Metric:
         Names of task resources it needs (e.g. ``"knowledge_base"``).
     only_complete : bool
         Applies only to methods that claim completeness.
-    reattributes : bool
-        Calls ``ex.explain`` (costly); the runner shows it in progress.
     invalid_above : float, optional
         A cell whose mean exceeds it is flagged invalid in the leaderboard
         (completeness: the method's attributions do not add up).
@@ -244,7 +240,6 @@ class Metric:
     needs_ground_truth: bool = False
     needs_resources: tuple[str, ...] = ()
     only_complete: bool = False
-    reattributes: bool = False
     invalid_above: float | None = None
     defaults: dict = field(default_factory=dict)
     description: str = ""
@@ -320,6 +315,14 @@ class Task:
         The split on which model quality (accuracy, F1) is reported; ``test``
         unless the test split is not a sample of the task's classes (``utr5``'s
         test split is its logic sets, all of one class).
+    method_options : dict of str to dict
+        Task-specific default options per method, applied between the method's
+        defaults and the user's ``--option`` (they enter the cell key), e.g. a
+        reference that stays on the task's data.
+    ground_truth_n : int, optional
+        If set, metrics that need ground truth score the test sequences that carry
+        ground truth (at most this many, a seeded subset) instead of the random
+        sample, with their own ``n`` (for tasks where few sequences carry it).
     resources : dict
         Named resources for metrics (factories called lazily).
     reports : dict
@@ -341,6 +344,8 @@ class Task:
     default_n: int = 200
     method_n: dict[str, int] = field(default_factory=dict)
     quality_split: str = "test"
+    method_options: dict[str, dict] = field(default_factory=dict)
+    ground_truth_n: int | None = None
     resources: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
     description: str = ""
@@ -360,8 +365,6 @@ METRICS: Registry[Metric] = Registry("metric", "attrbench.metrics")
 
 
 def _method(name: str, fn: Callable, **fields) -> Method:
-    if "model_kinds" in fields and fields["model_kinds"] is not None:
-        fields["model_kinds"] = frozenset(fields["model_kinds"])
     return Method(name=name, fn=fn, description=fields.pop("description", _doc(fn)), **fields)
 
 

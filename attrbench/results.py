@@ -13,7 +13,6 @@ import datetime as _dt
 import json
 import os
 import subprocess
-import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from attrbench.atomic import atomic_write
 from attrbench.data import content_hash
 
 __all__ = [
@@ -162,10 +162,6 @@ class ResultStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
-    def has(self, key: CellKey) -> bool:
-        """Whether the record of ``key`` exists."""
-        return key.path(self.root).is_file()
-
     def get(self, key: CellKey) -> Record | None:
         """The record of ``key`` or None."""
         path = key.path(self.root)
@@ -178,19 +174,7 @@ class ResultStore:
         record.attrbench_version = record.attrbench_version or __version__
         record.git_commit = record.git_commit or git_commit()
         record.date = record.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        path = record.key.path(self.root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(record.to_json())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(record.key.path(self.root), record.to_json())
 
     def records(self, task: str | None = None) -> list[Record]:
         """Every record (of ``task``), skipping temporary files."""

@@ -19,7 +19,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from attrbench.atomic import atomic_write
 from attrbench.data import Dataset
+from attrbench.ops import batched_logits
 from attrbench.plugin import ModelSpec, Task
 from attrbench.stats import classification_scores
 
@@ -72,12 +74,7 @@ def predict(model: nn.Module, X: torch.Tensor, batch_size: int = 256) -> torch.T
     -------
     logits : torch.Tensor, shape=(N, T), on cpu
     """
-    device = next(model.parameters()).device
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(X), batch_size):
-            out.append(model(X[i : i + batch_size].to(device)).float().cpu())
-    return torch.cat(out)
+    return batched_logits(model, X.cpu(), batch_size).float()
 
 
 def _evaluate(
@@ -243,12 +240,8 @@ def train_model(
 
 def save_checkpoint(model: nn.Module, meta: dict, path: Path) -> Path:
     """Write ``{"state_dict": ..., **meta}`` atomically to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": state, **meta}, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda f: torch.save({"state_dict": state, **meta}, f), binary=True)
 
 
 def file_hash(path: Path) -> str:

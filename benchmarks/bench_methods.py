@@ -20,8 +20,8 @@ import torch
 
 from attrbench.data import Background
 from attrbench.plugin import METHODS
+from attrbench.testing import TinyCNN, random_onehot
 from attrbench_methods.ism import ism_naive
-from tests.toymodels import TinyCNN, random_onehot
 
 N, L, CHANNELS, N_STEPS, N_BACKGROUND = 64, 50, 64, 50, 20
 DEVICES = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attrbench import ops
 from attrbench.plugin import register_method
 
 __all__ = [
@@ -46,12 +47,8 @@ def target_logits(
     -------
     logits : torch.Tensor, shape=(N,)
     """
-    target = target.to(X.device)
-    out = torch.empty(X.shape[0], dtype=X.dtype, device=X.device)
-    with torch.no_grad():
-        for s in _chunks(X.shape[0], batch_size):
-            out[s] = model(X[s]).gather(1, target[s, None])[:, 0]
-    return out
+    logits = ops.batched_logits(model, X, batch_size).to(X.dtype)
+    return logits.gather(1, target.to(X.device)[:, None])[:, 0]
 
 
 def target_gradient(

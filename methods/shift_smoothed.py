@@ -17,47 +17,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attrbench import ops
 from attrbench.data import Background
 from attrbench.plugin import METHODS, register_method
 
-__all__ = ["shift_smoothed", "shift_real"]
-
-
-def _ranks(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Rank of each real position, position of each rank, and the real length per row."""
-    L = mask.shape[1]
-    arange = torch.arange(L, device=mask.device)
-    rank = mask.long().cumsum(1) - 1
-    pos_of_rank = torch.argsort(torch.where(mask, arange, arange + L), dim=1)
-    return rank, pos_of_rank, mask.sum(1, keepdim=True)
-
-
-def shift_real(
-    values: torch.Tensor, mask: torch.Tensor, s: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move the real columns of ``values`` by ``s`` ranks (right when ``s > 0``).
-
-    Column ``l`` of the result takes the real column whose rank is
-    ``rank(l) - s``; ``valid`` marks the real columns that received one (the
-    others, vacated by the shift, and padding are set to 0).
-
-    Parameters
-    ----------
-    values : torch.Tensor, shape=(N, C, L)
-    mask : torch.Tensor, shape=(N, L), bool
-    s : int
-
-    Returns
-    -------
-    shifted : torch.Tensor, shape=(N, C, L)
-    valid : torch.Tensor, shape=(N, L), bool
-    """
-    rank, pos_of_rank, length = _ranks(mask)
-    src_rank = rank - s
-    valid = mask & (src_rank >= 0) & (src_rank < length)
-    src = pos_of_rank.gather(1, src_rank.clamp(0, mask.shape[1] - 1))
-    moved = values.gather(2, src[:, None, :].expand(-1, values.shape[1], -1))
-    return moved * valid[:, None, :].to(values.dtype), valid
+__all__ = ["shift_smoothed"]
 
 
 @register_method(
@@ -110,7 +74,7 @@ def shift_smoothed(
     shifts = range(-n, n + 1)
     copies = []
     for s in shifts:
-        moved, valid = shift_real(X, mask, s)
+        moved, valid = ops.shift_real(X, mask, s)
         copies.append(torch.where(valid[:, None, :], moved, filler))
     S = len(copies)
     attr = METHODS.get(base)(
@@ -119,6 +83,6 @@ def shift_smoothed(
     ).view(S, *X.shape)
     total, count = torch.zeros_like(attr[0]), torch.zeros_like(mask, dtype=attr.dtype)
     for a, s in zip(attr, shifts, strict=True):
-        back, valid = shift_real(a, mask, -s)
+        back, valid = ops.shift_real(a, mask, -s)
         total, count = total + back, count + valid.to(attr.dtype)
     return total / count.clamp_min(1)[:, None, :]

@@ -13,7 +13,7 @@ import torch
 from attrbench.contract import ContractError, validate_inputs
 from attrbench.data import Background, GroundTruth, Motif
 from attrbench.plugin import METHODS, METRICS, Explanation, Method
-from tests.toymodels import TinyCNN, random_onehot
+from attrbench.testing import TinyAttention, TinyCNN, random_onehot
 
 PAD = 4
 BACKGROUND = Background(torch.full((4,), 0.25))
@@ -21,24 +21,31 @@ BACKGROUND = Background(torch.full((4,), 0.25))
 
 def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    kwargs = {"background": BACKGROUND, "generator": gen}
+    kwargs = {"background": Background(BACKGROUND.probs.to(X.device)), "generator": gen}
     if method.reference is not None:
         kwargs["baseline"] = method.reference(X, BACKGROUND, gen, **method.defaults)
     return method(model, X, target, mask, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def toy():
-    model = TinyCNN().eval()
+@pytest.fixture()
+def toy(device):
+    model = TinyCNN().eval().to(device)
     X, mask = random_onehot(n=5, pad=PAD, seed=3)
     target = torch.tensor([0, 1, 2, 0, 1])
-    return model, X, mask, target
+    return model, X.to(device), mask.to(device), target.to(device)
+
+
+def _model_for(method: Method, device: torch.device) -> torch.nn.Module:
+    """The toy model a method is contract-tested on: one with attention if it needs it."""
+    model = TinyAttention() if method.needs_attention else TinyCNN()
+    return model.eval().to(device)
 
 
 @pytest.mark.parametrize("name", METHODS.names())
-def test_method_contract(name, toy):
-    model, X, mask, target = toy
+def test_method_contract(name, toy, device):
+    _, X, mask, target = toy
     method = METHODS.get(name)
+    model = _model_for(method, device)
     if method.why_not(model):
         pytest.skip(method.why_not(model))
     X0, mask0 = X.clone(), mask.clone()
@@ -64,19 +71,20 @@ def _saliency(model, X, target, mask) -> torch.Tensor:
 
 def _explanation(toy, attributions=None) -> Explanation:
     model, X, mask, target = toy
+    background = Background(BACKGROUND.probs.to(X.device))
     method = Method("toy_saliency", _saliency, complete=True)
     attr = _saliency(model, X, target, mask) if attributions is None else attributions
     gt = GroundTruth([[Motif("start", 2, 5), Motif("stop", 11, 14)]] * (len(X) - 1) + [[]])
     return Explanation(
         X=X, mask=mask, y=target, target=target, attributions=attr, model=model,
-        explain=lambda x, t, m: _saliency(model, x, t, m), method=method, background=BACKGROUND,
+        explain=lambda x, t, m: _saliency(model, x, t, m), method=method, background=background,
         generator=torch.Generator().manual_seed(0), dataset=None, ground_truth=gt,
-        baseline=torch.zeros_like(X),
+        baseline=torch.zeros_like(X), device=X.device,
     )
 
 
 @pytest.mark.parametrize("name", METRICS.names())
-def test_metric_contract(name, toy):
+def test_metric_contract(name, toy, device):
     metric = METRICS.get(name)
     if metric.needs_resources:
         pytest.skip(f"{name} needs {metric.needs_resources}")

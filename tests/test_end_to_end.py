@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attrbench import runner
+from attrbench import cell
 from attrbench.cli import main
 from attrbench.results import ResultStore
 from attrbench.runner import RunConfig, run
@@ -37,7 +37,7 @@ def test_run_then_leaderboard_in_every_format(tmp_path, capsys):
 
 def test_interrupted_run_resumes_without_redoing_cells(tmp_path, capsys, monkeypatch):
     args = ["run", "--task", "utr5", "--method", "saliency,grad_x_input", "--results", str(tmp_path), *FAST]
-    real, calls = runner._score, []
+    real, calls = cell._score, []
 
     def interrupt_third(*a, **kw):
         calls.append(1)
@@ -45,12 +45,12 @@ def test_interrupted_run_resumes_without_redoing_cells(tmp_path, capsys, monkeyp
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    monkeypatch.setattr(runner, "_score", interrupt_third)
+    monkeypatch.setattr(cell, "_score", interrupt_third)
     code, _, err = cli(capsys, *args)
     assert code == 130 and "resume" in err
     first = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")}
     assert first and not list(tmp_path.rglob(".tmp-*"))
-    monkeypatch.setattr(runner, "_score", real)
+    monkeypatch.setattr(cell, "_score", real)
     assert cli(capsys, *args)[0] == 0
     after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")}
     assert len(after) > len(first)

@@ -11,11 +11,11 @@ from torch.nn import functional as F
 
 from attrbench.data import Background
 from attrbench.plugin import METHODS, NotApplicable
+from attrbench.testing import Linear, TinyCNN, random_onehot
 from attrbench_methods.deepshap import deepshap_baselines, rescale_attributions
 from attrbench_methods.gradients import target_gradient, target_logits
 from attrbench_methods.ig import ig_baseline
 from attrbench_methods.ism import ism_deltas, ism_naive
-from tests.toymodels import Linear, TinyCNN, random_onehot
 
 N, L, PAD = 6, 24, 4
 TARGET = torch.tensor([0, 1, 2, 0, 1, 2])

@@ -8,8 +8,8 @@ import warnings
 import torch
 
 from attrbench.cli import main
+from attrbench.plan import select
 from attrbench.results import ResultStore
-from attrbench.runner import select
 from attrbench_tasks.psl import data as D
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"

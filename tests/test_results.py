@@ -40,5 +40,5 @@ def test_interrupted_write_leaves_no_record(tmp_path, monkeypatch):
     monkeypatch.setattr("os.replace", boom)
     with pytest.raises(KeyboardInterrupt):
         store.put(rec)
-    assert not store.has(key())
+    assert store.get(key()) is None
     assert list(tmp_path.rglob("*.json")) == []

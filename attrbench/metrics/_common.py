@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from attrbench import ops
 from attrbench.plugin import Explanation
 
 __all__ = [
@@ -77,9 +78,7 @@ def position_scores_of(
     -------
     scores : torch.Tensor, shape=(N, L)
     """
-    if ex.method.position_level:
-        return attributions.mean(1)
-    return (attributions * X).sum(1)
+    return ex.method.position_scores(attributions, X)
 
 
 def ranked_scores(ex: Explanation, absolute: bool) -> torch.Tensor:
@@ -88,20 +87,9 @@ def ranked_scores(ex: Explanation, absolute: bool) -> torch.Tensor:
     return scores.abs() if absolute else scores
 
 
-@torch.no_grad()
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Logits of ``model`` on ``X`` in batches of ``batch_size`` rows, without gradients.
-
-    Parameters
-    ----------
-    X : torch.Tensor, shape=(N, A, L)
-
-    Returns
-    -------
-    logits : torch.Tensor, shape=(N, T), float64
-    """
-    chunks = [model(X[i : i + batch_size]) for i in range(0, X.shape[0], max(batch_size, 1))]
-    return torch.cat(chunks).double()
+    """Logits (N, T) of ``model`` on ``X`` (N, A, L) in batches, as float64 (see :func:`attrbench.ops.batched_logits`)."""
+    return ops.batched_logits(model, X, batch_size).double()
 
 
 def nan_where(values: torch.Tensor, invalid: torch.Tensor) -> torch.Tensor:

@@ -25,43 +25,11 @@ from __future__ import annotations
 
 import torch
 
+from attrbench import ops
 from attrbench.metrics._common import nan_where, position_scores_of
 from attrbench.plugin import Explanation, register_metric
 
-__all__ = ["shift_index", "shift_real", "masked_pearson", "shift_invariance"]
-
-
-def shift_index(mask: torch.Tensor, s: int, circular: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each position, the position ``s`` real residues before it, within the real part.
-
-    ``X.gather(2, index)`` shifts the real part of ``X`` right by ``s`` (left
-    when ``s < 0``): real position of rank r takes the letter of rank ``r - s``.
-
-    Parameters
-    ----------
-    mask : torch.Tensor, shape=(N, L), bool
-    s : int
-    circular : bool
-        Ranks wrap around the real length instead of falling off.
-
-    Returns
-    -------
-    index : torch.Tensor, shape=(N, L), int64
-    valid : torch.Tensor, shape=(N, L), bool
-        Real positions whose source rank exists (all real positions when circular).
-    """
-    N, L = mask.shape
-    positions = torch.arange(L, device=mask.device).expand(N, L)
-    rank = mask.long().cumsum(1) - 1
-    n_real = mask.sum(1, keepdim=True)
-    order_key = torch.where(mask, rank, L + positions)
-    position_of_rank = torch.sort(order_key, dim=1, stable=True).indices
-    source = rank - s
-    if circular:
-        source = torch.remainder(source, n_real.clamp_min(1))
-    valid = mask & (source >= 0) & (source < n_real)
-    index = position_of_rank.gather(1, source.clamp(0, L - 1))
-    return torch.where(valid, index, positions), valid
+__all__ = ["shift_real", "masked_pearson", "shift_invariance"]
 
 
 def shift_real(
@@ -73,8 +41,7 @@ def shift_real(
     -------
     X_shifted : torch.Tensor, shape=(N, A, L); padding stays padding.
     """
-    index, valid = shift_index(mask, s, circular)
-    shifted = X.gather(2, index[:, None, :].expand_as(X))
+    shifted, valid = ops.shift_real(X, mask, s, circular)
     vacated = mask & ~valid
     if circular or not bool(vacated.any()):
         return shifted
@@ -107,7 +74,6 @@ def _constant(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 @register_metric(
     "shift_invariance",
     higher_is_better=True,
-    reattributes=True,
     defaults={"n_shift": 2, "circular": False, "batch_size": 32},
 )
 def shift_invariance(
@@ -164,7 +130,7 @@ def _shift_correlations(
     scores = position_scores_of(ex, attributions, X_all).view(S, B, -1)
     rs = []
     for j, s in enumerate(shifts):
-        index, overlap = shift_index(mask, -s, circular)
+        index, overlap = ops.shift_index(mask, -s, circular)
         back = scores[j].gather(1, index)
         rs.append(masked_pearson(back, reference, overlap))
     return torch.stack(rs)

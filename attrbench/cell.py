@@ -1,0 +1,262 @@
+"""Execute one chunk of a plan, in any process, from registry names alone.
+
+A worker rebuilds what a chunk needs (task, test split, model, resources, fitted
+state) from the chunk's :class:`~attrbench.plan.Context` and caches it per
+process, then attributes the chunk block by block and scores every block with
+the chunk's metrics. The result holds per-sequence scores; the driver merges the
+chunks of a cell into its records.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from attrbench.contract import validate_attributions
+from attrbench.data import Background, Dataset
+from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
+from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
+from attrbench.timing import measure, resolve_device
+from attrbench.training import load_model, predict
+
+__all__ = [
+    "Resources", "MetricResult", "ChunkResult", "execute", "attribute_batch", "shared", "model_of",
+]
+
+log = logging.getLogger("attrbench")
+
+
+class Resources(Mapping):
+    """A task's resources, each built on first use by ``factory(**options)`` and kept.
+
+    Metrics read them as ``ex.resources[name]``; a built resource carries a
+    ``hash`` attribute (its content hash) that goes into the keys of the cells
+    scored with it, so another knowledge base is another cell.
+    """
+
+    def __init__(self, factories: dict[str, Any], options: dict[str, dict]):
+        unknown = sorted(set(options) - set(factories))
+        if unknown:
+            raise ValueError(
+                f"options for resources {unknown} that the task does not have "
+                f"(it has: {', '.join(factories) or 'none'})"
+            )
+        self._factories, self._options, self._built = factories, options, {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = self._factories[name](**self._options.get(name, {}))
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+    def hashes(self, names: tuple[str, ...]) -> dict[str, str]:
+        """``{name: content hash}`` of the named resources (building them)."""
+        return {name: str(getattr(self[name], "hash", "")) for name in names}
+
+
+@dataclass
+class MetricResult:
+    """A metric's outcome on a chunk: per-sequence scores (n, K), or why there are none."""
+
+    status: str = "ok"
+    scores: np.ndarray | None = None
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk returns: per-metric results, its attribution cost and examples.
+
+    ``status`` is ``"ok"`` or ``"not_applicable"`` (the method refused; ``reason``).
+    """
+
+    status: str
+    ids: list[str] = field(default_factory=list)
+    metrics: dict[str, MetricResult] = field(default_factory=dict)
+    seconds: float = 0.0
+    peak_bytes: int = -1
+    device: str = "cpu"
+    reason: str = ""
+    examples: dict = field(default_factory=dict)
+
+
+@dataclass
+class Shared:
+    """A worker's per-run state, built once per process and context."""
+
+    task: Any
+    test: Dataset
+    resources: Resources
+    device: torch.device
+
+
+#: This process's shared states and models, by context digest (a few runs at most).
+_CACHE: dict[tuple, Any] = {}
+
+
+def _cached(key: tuple, build) -> Any:
+    if key not in _CACHE:
+        if len(_CACHE) >= 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = build()
+    return _CACHE[key]
+
+
+def shared(context: Context) -> Shared:
+    """The :class:`Shared` state of ``context``, built once in this process."""
+
+    def build() -> Shared:
+        task = TASKS.get(context.task)
+        test = task.data("test", **context.data_options)
+        resources = Resources(task.resources, context.resource_options)
+        return Shared(task, test, resources, resolve_device(context.device))
+
+    return _cached(("shared", context.digest), build)
+
+
+def model_of(context: Context, name: str) -> nn.Module:
+    """Zoo model ``name`` of the context's task, loaded once in this process."""
+
+    def build() -> nn.Module:
+        s = shared(context)
+        directory = Path(context.checkpoint_dir) if context.checkpoint_dir else None
+        return load_model(s.task, name, s.device, directory, context.train_hash)
+
+    return _cached(("model", context.digest, name), build)
+
+
+@functools.lru_cache(maxsize=4)
+def _fitted(path: str, device: str) -> Any:
+    return torch.load(path, map_location=device, weights_only=False)["state"]
+
+
+def attribute_batch(
+    model: nn.Module, method: Method, options: dict, X: torch.Tensor, target: torch.Tensor,
+    mask: torch.Tensor, background: Background, generator: torch.Generator, state: Any = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One method call on a batch: attributions (N, A, L) and the baseline it used (or None)."""
+    kwargs = {**options, "background": background, "generator": generator, "state": state}
+    baseline = None
+    if method.reference is not None:
+        baseline = kwargs["baseline"] = method.reference(X, background, generator, **options)
+    attr = method(model, X, target, mask, **kwargs).detach()
+    validate_attributions(attr, X, method.name)
+    return attr, baseline
+
+
+def execute(chunk: Chunk) -> ChunkResult:
+    """Attribute the chunk's sequences block by block and score each block.
+
+    Returns
+    -------
+    result : ChunkResult
+    """
+    s = shared(chunk.context)
+    model = model_of(chunk.context, chunk.model)
+    method = METHODS.get(chunk.method)
+    metrics = [METRICS.get(q) for q in chunk.metrics]
+    state = _fitted(chunk.fit_path, str(s.device)) if chunk.fit_path else None
+    ds = s.test.subset(list(chunk.index))
+    task = s.task
+    if ds.ground_truth is None and task.ground_truth is not None:
+        ds.ground_truth = task.ground_truth(ds)
+    result = ChunkResult("ok", ids=list(ds.ids), device=str(s.device))
+    size = chunk.context.batch_size
+    starts = range(0, len(ds), size)
+    bar = tqdm(starts, desc=chunk.method, leave=False, disable=not chunk.progress)
+    parts: dict[str, list] = {q.name: [] for q in metrics}
+    for b in bar:
+        block = ds.subset(torch.arange(b, min(b + size, len(ds))))
+        try:
+            ex, timing = _explain_block(chunk, s, model, method, block, state, chunk.start + b)
+        except NotApplicable as exc:
+            return ChunkResult("not_applicable", ids=result.ids, reason=str(exc))
+        result.seconds += timing.seconds
+        result.peak_bytes = max(result.peak_bytes, timing.peak_bytes)
+        if b == 0 and chunk.examples:
+            result.examples = _examples(ex, task, chunk.examples)
+        for q in metrics:
+            parts[q.name].append(_score(q, ex, chunk, chunk.start + b))
+    result.metrics = {name: _merge_blocks(blocks) for name, blocks in parts.items()}
+    return result
+
+
+def _explain_block(
+    chunk: Chunk, s: Shared, model: nn.Module, method: Method, block: Dataset, state: Any, start: int,
+) -> tuple[Explanation, Any]:
+    """Attribute one block and wrap it as the :class:`Explanation` metrics read."""
+    dev, bg, opts = s.device, chunk.context.background, chunk.method_options
+    seed = chunk.context.seed
+    X, mask = block.X.to(dev), block.mask.to(dev)
+    target = predict(model, X).argmax(1).to(dev)
+    gen = torch.Generator().manual_seed(seed_of(seed, s.task.name, chunk.model, chunk.method, start))
+    with measure(dev) as timing:
+        attr, baseline = attribute_batch(model, method, opts, X, target, mask, bg, gen, state)
+    mgen = torch.Generator().manual_seed(seed_of(seed, "metric", chunk.model, chunk.method, start))
+
+    def explain(X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor) -> torch.Tensor:
+        return torch.cat([
+            attribute_batch(model, method, opts, X_[i : i + len(X)], t_[i : i + len(X)],
+                            m_[i : i + len(X)], bg, mgen, state)[0]
+            for i in range(0, len(X_), max(len(X), 1))
+        ])
+
+    ex = Explanation(
+        X=X, mask=mask, y=block.y.to(dev), target=target, attributions=attr, model=model,
+        explain=explain, method=method, background=bg, generator=mgen, dataset=block,
+        ground_truth=block.ground_truth, baseline=baseline, resources=s.resources, device=dev,
+        classes=tuple(s.task.classes),
+    )
+    return ex, timing
+
+
+def _score(metric: Metric, ex: Explanation, chunk: Chunk, start: int) -> MetricResult:
+    """One metric on one block; a metric that refuses or fails says so in its result."""
+    ex.generator.manual_seed(seed_of(chunk.context.seed, metric.name, chunk.model, chunk.method, start))
+    options = {k: v for k, v in chunk.metric_options.get(metric.name, {}).items() if k != RESOURCES_KEY}
+    try:
+        with measure(ex.device) as timing:
+            scores = metric(ex, **options).detach().cpu().double().numpy()
+    except NotApplicable as exc:
+        return MetricResult("not_applicable", reason=str(exc))
+    except Exception as exc:  # a broken metric must not end the run: record and go on
+        log.warning("metric %s failed on %s/%s: %r", metric.name, chunk.model, chunk.method, exc)
+        return MetricResult("failed", reason=f"{type(exc).__name__}: {exc}")
+    return MetricResult("ok", scores, seconds=timing.seconds)
+
+
+def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
+    """One result from a metric's per-block results (the first refusal or failure wins)."""
+    for b in blocks:
+        if b.status != "ok":
+            return b
+    scores = np.concatenate([b.scores for b in blocks]) if blocks else np.zeros((0, 1))
+    return MetricResult("ok", scores, seconds=math.fsum(b.seconds for b in blocks))
+
+
+def _examples(ex: Explanation, task: Any, k: int) -> dict:
+    """The first ``k`` sequences' position scores and letters, for attribution logos."""
+    try:
+        from attrbench.examples import pack_examples
+    except ImportError:
+        return {}
+    k = min(k, len(ex.X))
+    gt = ex.ground_truth.subset(range(k)) if ex.ground_truth is not None else None
+    return pack_examples(list(ex.dataset.ids[:k]), ex.X[:k].cpu(), ex.attributions[:k].cpu(), gt,
+                         task.alphabet.letters, k=k)
