@@ -46,7 +46,7 @@ from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, Task
 from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.timing import measure
-from attrbench.training import predict
+from attrbench.training import predict_dataset
 
 __all__ = [
     "RunConfig", "Resources", "run", "select", "select_index", "resolve_names", "QUALITY",
@@ -85,7 +85,7 @@ class _Driver:
         self.task, self.config, self.store = task, config, store
         if config.data_options and not _takes_options(task.data, config.data_options):
             raise ValueError(f"task {task.name!r} does not read a data file of yours (--data)")
-        background = task.background(train) if task.background else Background.from_dataset(train.X)
+        background = task.background(train) if task.background else Background.from_codes(train)
         self.context = Context(
             task.name, config.seed, config.device, config.batch_size, dict(config.data_options),
             str(config.checkpoint_dir) if config.checkpoint_dir else None,
@@ -260,7 +260,7 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
     if all(found.values()):
         driver.records.extend(found.values())
         return
-    pred = predict(model, quality.X).argmax(1)
+    pred = predict_dataset(model, quality).argmax(1)
     scores = classification_scores(quality.y, pred, len(task.classes))
     correct = bootstrap_mean((pred == quality.y).float(), seed=config.seed)
     for metric, key in keys.items():

@@ -27,7 +27,7 @@ from attrbench.stats import classification_scores
 
 __all__ = [
     "TrainConfig", "CheckpointError", "train_model", "save_checkpoint", "load_model",
-    "predict", "checkpoint_path", "file_hash", "batch_order", "fixed_subset", "subset_check",
+    "predict", "predict_dataset", "checkpoint_path", "file_hash", "batch_order", "fixed_subset", "subset_check",
     "SUBSET_N", "SUBSET_SEED",
 ]
 
@@ -77,11 +77,17 @@ def predict(model: nn.Module, X: torch.Tensor, batch_size: int = 256) -> torch.T
     return batched_logits(model, X.cpu(), batch_size).float()
 
 
+def predict_dataset(model: nn.Module, ds: Dataset, batch_size: int = 256) -> torch.Tensor:
+    """Logits (N, T) of ``model`` on every sequence of ``ds``, one-hot built per batch; on cpu."""
+    parts = [predict(model, X, batch_size) for _, X in ds.batches(batch_size)]
+    return torch.cat(parts) if parts else torch.zeros(0, 0)
+
+
 def _evaluate(
     model: nn.Module, ds: Dataset, n_classes: int, weight: torch.Tensor | None = None
 ) -> tuple[float, dict]:
     """The (class-weighted) cross-entropy and classification scores of ``model`` on ``ds``."""
-    logits = predict(model, ds.X)
+    logits = predict_dataset(model, ds)
     w = None if weight is None else weight.cpu()
     loss = float(nn.functional.cross_entropy(logits, ds.y, weight=w))
     return loss, classification_scores(ds.y, logits.argmax(1), n_classes)
@@ -144,7 +150,7 @@ def fit(
         model.train()
         total = 0.0
         for idx in batch_order(lengths, config.batch_size, gen, config.length_buckets):
-            logits = model(train.X[idx].to(device))
+            logits = model(train.onehot(idx).to(device))
             loss = nn.functional.cross_entropy(logits, train.y[idx].to(device), weight=weight)
             opt.zero_grad()
             loss.backward()

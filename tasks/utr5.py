@@ -394,17 +394,10 @@ def _mixture(rng: np.random.Generator, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- splits
 
 
-def _one_hot(codes: np.ndarray) -> torch.Tensor:
-    """Codes (N, L) -> one-hot X (N, 4, L) float32."""
-    X = np.eye(len(DNA), dtype=np.float32)[codes].transpose(0, 2, 1)
-    return torch.from_numpy(np.ascontiguousarray(X))
-
-
 def _dataset(codes: np.ndarray, ids: list[str], extra: dict | None = None) -> Dataset:
-    X = _one_hot(codes)
     gt = GroundTruth(_motifs(*_deciding(codes)))
     return Dataset(
-        X=X, mask=torch.ones(len(codes), UTR_LEN, dtype=torch.bool),
+        codes=torch.from_numpy(codes.astype(np.int8)), n_letters=len(DNA),
         y=torch.from_numpy(_labels(codes)), ids=ids, ground_truth=gt, extra=extra or {},
     )
 
@@ -458,7 +451,7 @@ def ground_truth(ds: Dataset) -> GroundTruth:
     gt : GroundTruth
         One list of ``Motif("start" | "stop", p, p + 3)`` per sequence.
     """
-    codes = ds.X.argmax(1).numpy().astype(np.int8)
+    codes = ds.codes.numpy().astype(np.int8)
     return GroundTruth(_motifs(*_deciding(codes)))
 
 

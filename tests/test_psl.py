@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attrbench.contract import SequenceError, position_scores
-from attrbench.data import Motif, content_hash
+from attrbench.data import Motif, codes_onehot, content_hash
 from attrbench.plugin import TASKS
 from attrbench.training import fixed_subset, load_model, predict
 from attrbench_tasks.common.alphabets import PROTEIN
@@ -22,7 +22,7 @@ TASK = TASKS.get("psl")
 
 
 def onehot(seqs: list[str], L: int = 40) -> torch.Tensor:
-    return D.one_hot_tokens(D.encode(seqs, [f"s{i}" for i in range(len(seqs))], L))
+    return codes_onehot(D.encode(seqs, [f"s{i}" for i in range(len(seqs))], L), len(PROTEIN))
 
 
 # --------------------------------------------------------------------------- encoding
@@ -34,7 +34,7 @@ def test_trimming_keeps_first_and_last_halves():
     assert D.trim(seq[:999]) == seq[:999]
     tokens = D.encode([seq, "ACD"], ["long", "short"])
     assert tokens.shape == (2, 1000)
-    assert PROTEIN.decode(D.one_hot_tokens(tokens)) == [seq[:500] + seq[-500:], "ACD"]
+    assert PROTEIN.decode(codes_onehot(tokens, len(PROTEIN))) == [seq[:500] + seq[-500:], "ACD"]
     assert (tokens[1, 3:] == -1).all()
 
 

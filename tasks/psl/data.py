@@ -140,28 +140,12 @@ def encode(
     return torch.from_numpy(tokens)
 
 
-def one_hot_tokens(tokens: torch.Tensor, size: int = len(PROTEIN)) -> torch.Tensor:
-    """One-hot ``X`` from token codes (-1 = padding).
-
-    Parameters
-    ----------
-    tokens : torch.Tensor, shape=(N, L), int
-
-    Returns
-    -------
-    X : torch.Tensor, shape=(N, size, L), float32
-    """
-    letters = torch.arange(size, dtype=tokens.dtype)[None, :, None]
-    return (tokens[:, None, :] == letters).float()
-
-
 def make_dataset(
     seqs: list[str], labels: list[str], ids: list[str], unknown: str | None = None,
     extra: dict | None = None,
 ) -> Dataset:
     """Encode proteins with class labels (names of :data:`CLASSES`) into a Dataset."""
     tokens = encode(seqs, ids, LENGTH, unknown)
-    X = one_hot_tokens(tokens)
     index = {c: i for i, c in enumerate(CLASSES)}
     y = torch.tensor([index[label] for label in labels], dtype=torch.int64)
     fields = {
@@ -169,7 +153,7 @@ def make_dataset(
         "length": torch.tensor([len(s) for s in seqs], dtype=torch.int64),
         **(extra or {}),
     }
-    return Dataset(X=X, mask=tokens >= 0, y=y, ids=list(ids), extra=fields)
+    return Dataset(codes=tokens, n_letters=len(PROTEIN), y=y, ids=list(ids), extra=fields)
 
 
 @functools.lru_cache(maxsize=3)
@@ -369,9 +353,9 @@ def ground_truth(ds: Dataset) -> GroundTruth:
     """
     locations = ds.extra.get("locations") or [locations_of(CLASSES[int(c)]) for c in ds.y]
     letters = np.array(list(PROTEIN.letters))
-    real = ds.X.abs().sum(1) > 0
+    real = ds.mask
     lengths = torch.where(real.any(1), real.shape[1] - real.flip(1).int().argmax(1), 0)
-    tokens = ds.X.argmax(1)
+    tokens = ds.codes.long().clamp_min(0)
     motifs: list[list[Motif]] = []
     for i, locs in enumerate(locations):
         n = int(lengths[i])
@@ -393,4 +377,4 @@ def background(train: Dataset) -> Background:
     background : Background
         ``probs`` of shape (21,), with a pseudocount of 1.
     """
-    return Background.from_dataset(train.X, per_position=False)
+    return Background.from_codes(train, per_position=False)
