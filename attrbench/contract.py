@@ -5,7 +5,7 @@ thing          shape / dtype           notes
 =============  ======================  ==========================================
 ``X``          float32 (N, A, L)       one-hot, channels first; padding is an
                                        all-zero column
-``mask``       bool (N, L)             True on real residues
+``mask``       bool (N, L)             True on real positions
 ``logits``     float (N, T)            what a model returns for ``X``
 ``target``     int64 (N,)              the class explained
 attributions   float32 (N, A, L)       what a method returns

@@ -65,7 +65,7 @@ class GroundTruth:
 class Dataset:
     """One split of a task, in the tensor contract, kept as int8 letter codes.
 
-    Sequences are stored as codes (N, L) (-1 on padding), a 21-letter protein
+    Sequences are stored as codes (N, L) (-1 on padding): a 21-letter
     split of 15,000 x 1000 takes 15 MB instead of the 1.3 GB of its float32
     one-hot; the one-hot ``X`` is built on demand (:attr:`X` for all rows,
     :meth:`onehot` for some), so code that walks a large split should take it in
@@ -76,7 +76,7 @@ class Dataset:
     X : torch.Tensor, shape=(N, A, L), float32, optional
         One-hot sequences, padding as all-zero columns (converted to codes).
     mask : torch.Tensor, shape=(N, L), bool, optional
-        True on real residues (with ``X``; derived from the codes otherwise).
+        True on real positions (with ``X``; derived from the codes otherwise).
     y : torch.Tensor, shape=(N,), int64
         True class of each sequence.
     ids : list of str
@@ -322,7 +322,7 @@ def fasta_records(
         and for a file without records.
     check_line : callable, optional
         ``check_line(line, line_number, header, offset)`` on every sequence line,
-        ``offset`` being the residues of the record before it (e.g. to name the
+        ``offset`` being the letters of the record before it (e.g. to name the
         line and position of a bad letter).
     """
     header, number, parts, length = None, 0, [], 0

@@ -35,7 +35,7 @@ def batched_logits(model: nn.Module, X: torch.Tensor, batch_size: int | None = 2
 
 
 def shift_index(mask: torch.Tensor, s: int, circular: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each position, the position ``s`` real residues before it, within the real part.
+    """For each position, the position ``s`` real positions before it, within the real part.
 
     ``X.gather(2, index)`` shifts the real part of ``X`` right by ``s`` (left
     when ``s < 0``): real position of rank r takes the letter of rank ``r - s``.

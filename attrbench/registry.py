@@ -54,7 +54,7 @@ def did_you_mean(name: str, known, kind: str) -> T:
     name : str
     known : mapping of str
     kind : str
-        What the names are, for the message (``"method"``, ``"model of task 'psl'"``).
+        What the names are, for the message (``"method"``, ``"model of task 'T'"``).
     """
     if name in known:
         return known[name]

@@ -55,13 +55,20 @@ def set_threads(args) -> None:
         torch.set_num_threads(args.threads)
 
 
-def data_args(p: argparse.ArgumentParser) -> None:
-    """``--data`` and ``--checkpoints``."""
+def data_args(p: argparse.ArgumentParser, checkpoints: bool = True) -> None:
+    """``--data``, ``--fasta``, ``--gff`` (a user's own data) and ``--checkpoints``."""
     p.add_argument("--data", type=Path, default=None,
-                   help="a data file of your own for tasks that read one (e.g. DeepLoc FASTA for psl); "
-                   "models must then be trained on it (`attrbench train --data ... --out DIR`)")
-    p.add_argument("--checkpoints", type=Path, default=None,
-                   help="load checkpoints from this directory instead of the shipped ones")
+                   help="a data file or folder of your own, for tasks that read one (the task's "
+                   "documentation says which format); models must then be trained on it "
+                   "(`attrbench train --data ... --out DIR`)")
+    p.add_argument("--fasta", type=Path, default=None,
+                   help="a FASTA file (plain or .gz) of your own, for tasks that cut their "
+                   "sequences from one instead of the shipped one")
+    p.add_argument("--gff", type=Path, default=None,
+                   help="a GFF annotation (plain or .gz) of that FASTA, for tasks that need one")
+    if checkpoints:
+        p.add_argument("--checkpoints", type=Path, default=None,
+                       help="load checkpoints from this directory instead of the shipped ones")
 
 
 def kb_arg(p: argparse.ArgumentParser) -> None:
@@ -85,10 +92,18 @@ def kb_options(args) -> dict:
     return {} if kb is None else {"knowledge_base": {"path": kb}}
 
 
+#: Data flags and the ``task.data`` option each one sets.
+DATA_FLAGS = {"data": "path", "fasta": "fasta", "gff": "gff"}
+
+
 def data_options(args) -> dict:
-    """Data options from ``--data``."""
-    data = existing(args.data, "--data")
-    return {} if data is None else {"path": data}
+    """Data options from ``--data`` (``path=``), ``--fasta`` and ``--gff``, each checked to exist."""
+    options = {}
+    for flag, option in DATA_FLAGS.items():
+        value = existing(getattr(args, flag, None), f"--{flag}")
+        if value is not None:
+            options[option] = value
+    return options
 
 
 def options(items: list[str]) -> tuple[dict, dict]:

@@ -24,8 +24,7 @@ def add_parser(sub) -> None:
     common.threads_arg(p)
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint directory (default: the task's shipped checkpoint folder)")
-    p.add_argument("--data", type=Path, default=None,
-                   help="a data file of your own for tasks that read one (e.g. DeepLoc FASTA for psl)")
+    common.data_args(p, checkpoints=False)
     common.plugin_arg(p)
 
 

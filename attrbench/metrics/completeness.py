@@ -16,7 +16,7 @@ Tolerance
 error exceeds 5%. Integrated gradients with 50
 Gauss-Legendre steps (captum's default) on ReLU CNNs, measured while writing
 this module (a 3-layer ReLU CNN with max pooling trained to detect ATG/TAA in
-random 50-nt DNA, and untrained seeded CNNs; zero and uniform baselines), has a
+random 50-letter sequences, and untrained seeded CNNs; zero and uniform baselines), has a
 mean relative error of 0.4-1.9% (95th percentile 1.3-5.4%), and 20 steps still
 stays under 2% on average; DeepLIFT/DeepSHAP on pure ReLU networks are exact up
 to float round-off. A mean above 5% thus means the claim does not hold (a

@@ -1,7 +1,7 @@
 """Ground-truth motif metrics: recall and logic accuracy of the top positions,
 AUROC and average precision of position scores, and mean importance on motifs.
 
-Every metric ranks the position scores of real residues only (padding is never
+Every metric ranks the position scores of real positions only (padding is never
 ranked, never counted) and returns NaN for a sequence it cannot score (no motif,
 no background position, a constant map).
 
