@@ -69,7 +69,7 @@ def kb_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kb", type=Path, default=None, metavar="PATH",
                    help="knowledge base for hit_rate instead of the task's default: a UniProt TSV "
                    "export with a 'Subcellular location [CC]' column, or a FASTA whose headers "
-                   "carry the locations (formats: `python -m pydoc attrbench.knowledge`)")
+                   "carry the locations (formats: `python -m pydoc attrbench_tasks.psl.knowledge`)")
 
 
 def existing(path: Path | None, flag: str) -> Path | None:

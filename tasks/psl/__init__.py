@@ -17,7 +17,7 @@ from __future__ import annotations
 from attrbench.plugin import Task, register_task
 from attrbench_tasks.common.alphabets import PROTEIN
 
-from . import data, hitrate, models, reports
+from . import data, hitrate, knowledge, models, reports
 from .data import load_deeploc
 
 __all__ = ["TASK", "load_deeploc", "data", "models", "reports"]
@@ -35,7 +35,7 @@ TASK = register_task(Task(
     background=data.background,
     default_n=50,
     method_n={"ism": 2},
-    resources={"knowledge_base": hitrate.knowledge_base},
+    resources={"knowledge_base": knowledge.knowledge_base},
     reports={"models": reports.models_report, "hit_rate": hitrate.hit_rate_report},
     description=(
         "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "

@@ -18,20 +18,16 @@ subcellular localization (seed 000), section 3.4.2, Tables 2-3.
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
 from tabulate import tabulate
 
-from attrbench.knowledge import KnowledgeBase, read_knowledge_base
 from attrbench.results import Record
-
-from .data import locations_of
 
 __all__ = [
     "TABLE2_MODELS", "TABLE3_MODELS", "TABLE3_METHODS", "ROWS", "PAPER",
-    "knowledge_base", "hit_rate_records", "hit_rate_report",
+    "hit_rate_records", "hit_rate_report",
 ]
 
 #: Table 2: integrated gradients on the LSTMs and the big CNN-LSTMs.
@@ -67,37 +63,6 @@ PAPER = {
     ("attention_random", "bilstm_att"): (0.384, 0.127, 0.394),
     ("attention_random", "cnn_bilstm_big_att"): (0.402, 0.138, 0.373),
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _scl2205() -> KnowledgeBase:
-    import scldata.loader as scl
-
-    df = scl.load("full")
-    return KnowledgeBase(
-        [str(a) for a in df.index], df["seq"].tolist(), [locations_of(c) for c in df["scl"]],
-        source="SCL2205 (p-scldata 2025.6.0, all splits)",
-    )
-
-
-def knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
-    """The knowledge base of the ``psl`` hit rate.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A UniProt TSV export (``Entry``, ``Sequence``, ``Subcellular location [CC]``
-        columns) or a FASTA file with locations in the headers, chosen by
-        extension (else by content); see :mod:`attrbench.knowledge`. Default:
-        the 19,074 SCL2205 proteins of all three splits with their full
-        sequences (the query protein itself is excluded by accession).
-
-    Returns
-    -------
-    kb : KnowledgeBase
-        Indexed; the index is cached on disk (``$ATTRBENCH_CACHE/kb``).
-    """
-    return _scl2205() if path is None else read_knowledge_base(path)
 
 
 def hit_rate_records(

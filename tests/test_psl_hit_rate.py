@@ -1,4 +1,4 @@
-"""Hit rate (attrbench.metrics.hit_rate): extraction, positional weights, known answers.
+"""Hit rate (attrbench_tasks.psl.hit_rate): extraction, positional weights, known answers.
 
 Every expected value is computed by hand in the comments.
 """
@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from attrbench.data import Dataset
-from attrbench.knowledge import KnowledgeBase
-from attrbench.metrics.hit_rate import (
+from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
+from attrbench_tasks.common.alphabets import PROTEIN
+from attrbench_tasks.psl.hit_rate import (
     COLUMNS,
     extract_batch,
     extract_subsequences,
@@ -21,8 +22,7 @@ from attrbench.metrics.hit_rate import (
     hit_rates,
     positional_weight,
 )
-from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
-from attrbench_tasks.common.alphabets import PROTEIN
+from attrbench_tasks.psl.knowledge import KnowledgeBase
 
 NAN = math.nan
 
@@ -261,6 +261,14 @@ def test_metric_columns_by_hand(kb):
         [NAN,              NAN,     NAN,             NAN,          1.0],  # Q2: no match but itself
         [2 / 3,            2 / 3,   NAN,             NAN,          0.0],  # Q3: Cytoplasm, right
     ]
+    # chance: the share of the other entries with the location. Q1 (itself left out): Nucleus
+    # in E1, E3, Q2 of 4, Cytoplasm (predicted) in E2, E3 of 4; Q2: Nucleus in Q1, E1, E3 of 4;
+    # Q3 (not in the base): Cytoplasm in E2, E3 of 5
+    #           chance  chance_correct  chance_wrong_predicted  chance_wrong_true
+    chance = [[0.75,    NAN,            0.5,                    0.75],
+              [0.75,    0.75,           NAN,                    NAN],
+              [0.4,     0.4,            NAN,                    NAN]]
+    expected = [row + extra for row, extra in zip(expected, chance, strict=True)]
     torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12,
                                equal_nan=True)
 
@@ -302,10 +310,10 @@ def test_registration():
 
 def test_psl_declares_the_knowledge_base_and_the_report():
     from attrbench.plugin import TASKS
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import hitrate, knowledge
 
     task = TASKS.get("psl")
-    assert task.resources["knowledge_base"] is hitrate.knowledge_base
+    assert task.resources["knowledge_base"] is knowledge.knowledge_base
     assert task.reports["hit_rate"] is hitrate.hit_rate_report
 
 
