@@ -68,12 +68,11 @@ def resource_args(p: argparse.ArgumentParser) -> None:
     """``--resource NAME=PATH`` (repeatable) and ``--kb PATH``, its knowledge-base shorthand."""
     p.add_argument("--resource", action="append", default=[], metavar="NAME=PATH",
                    help="a file of yours for a task resource instead of the task's default "
-                   "(repeatable), e.g. knowledge_base=uniprot.tsv")
+                   "(repeatable), e.g. knowledge_base=entries.tsv")
     p.add_argument("--kb", type=Path, default=None, metavar="PATH",
-                   help="shorthand for --resource knowledge_base=PATH: the knowledge base of psl's "
-                   "hit_rate, a UniProt TSV export with a 'Subcellular location [CC]' column, or a "
-                   "FASTA whose headers carry the locations (formats: "
-                   "`python -m pydoc attrbench_tasks.psl.knowledge`)")
+                   help="shorthand for --resource knowledge_base=PATH: a knowledge-base file of "
+                   "yours instead of the task's default (the formats it reads: the task's "
+                   "documentation, e.g. `attrbench report --task psl hit_rate --help-report`)")
 
 
 def existing(path: Path | None, flag: str) -> Path | None:
