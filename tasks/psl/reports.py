@@ -1,13 +1,16 @@
 """Reports of the ``psl`` task: the model table (the paper's Table 1 on our data).
 
 :func:`model_rows` returns the numbers as records (one dict per model and
-attention intervention); :func:`models_report` renders them as a markdown table.
+attention intervention); :func:`render_models` renders them as markdown (the
+task's ``models`` report, with each model's training objective and the paper's
+Table 1 beside ours).
 Every zoo model is loaded from its shipped checkpoint and scored on the test
 split (accuracy, F1 micro, F1 macro), next to two baselines trained here:
 the majority class and a logistic regression on amino-acid composition. Each
 model with learned or preset attention is also scored with its attention
 replaced at inference by uniform, permuted (a seeded permutation of its weights
-over the real residues) and random (seeded, normalized) weights.
+over the real residues) and random weights (the softmax of seeded Uniform(0, 1)
+scores, as the authors draw them), all from :mod:`attrbench.weights`.
 
 References
 ----------
@@ -34,7 +37,7 @@ from .data import CLASSES, data
 from .models import AttentionNet
 
 __all__ = [
-    "ATTENTION_MODELS", "INTERVENTIONS", "TABLE1", "NOTE", "REPORT", "model_rows", "models_report",
+    "ATTENTION_MODELS", "INTERVENTIONS", "TABLE1", "NOTE", "REPORT", "model_rows",
     "render_models", "baseline_rows", "intervention_logits", "objective",
 ]
 
@@ -194,8 +197,8 @@ TABLE1 = (
 NOTE = (
     "Reproduction note: the paper's \"uniform\" row is a model *trained* with frozen uniform "
     "attention (our bilstm_uniform), compared with the trained attention model (Table 1 "
-    "above). Replacing attention at inference by uniform, permuted or random weights (table "
-    "below) is an extra diagnostic, not the paper's. The authors' code reshapes sequence-major "
+    "above). Replacing attention at inference by uniform, permuted or random weights (the "
+    "last table) is an extra diagnostic, not the paper's. The authors' code reshapes sequence-major "
     "attention scores to (batch, seq), which mixes proteins within a batch: their checkpoint "
     "scores 0.660 at batch 50 and 0.542 at batch 1 on 400 of their test proteins, so their "
     "robustness to replaced attention is partly that artifact."
@@ -262,11 +265,6 @@ def render_models(records: list | None = None, **options) -> str:
             + _table1(own)
             + "\n\nAttention replaced at inference (F1 micro / F1 macro), seeded\n\n"
             + _interventions(rows) + "\n\n" + NOTE + "\n")
-
-
-def models_report(**options) -> str:
-    """The model report (see :func:`render_models`)."""
-    return render_models([], **options)
 
 
 REPORT = Report(
