@@ -1,6 +1,6 @@
 """Data of the ``psl`` task: SCL2205 from ``p-scldata``, DeepLoc FASTA files, encoding.
 
-Proteins are one-hot encoded over :data:`attrbench.contract.PROTEIN` (20 amino
+Proteins are one-hot encoded over :data:`attrbench_tasks.common.alphabets.PROTEIN` (20 amino
 acids + ``X``; ``B``, ``Z``, ``U``, ``O`` map to ``X``, counted in a warning) at a
 fixed length of 1000. A protein longer than 1000 keeps its first 500 and last 500
 residues (DeepLoc's convention: sorting signals sit at both ends), so position

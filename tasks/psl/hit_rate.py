@@ -272,7 +272,7 @@ def peptides_of(X: torch.Tensor, subs: Subsequences) -> list[str]:
     Parameters
     ----------
     X : torch.Tensor, shape=(N, 21, L)
-        One-hot over :data:`attrbench.contract.PROTEIN`.
+        One-hot over :data:`attrbench_tasks.common.alphabets.PROTEIN`.
 
     Returns
     -------
