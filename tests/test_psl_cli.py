@@ -44,7 +44,7 @@ def test_run_psl_on_the_default_model(tmp_path, capsys):
         assert by[(method, "inclusion_kl")].n_scored == 3
         assert by[(method, "shift_invariance")].status == "ok"
         hit = by[(method, "hit_rate")]
-        assert hit.status == "ok" and tuple(hit.columns) == COLUMNS
+        assert hit.status == "ok" and set(hit.columns) == set(COLUMNS)
         assert hit.key.metric_options["resources"]["knowledge_base"]  # the KB's hash is in the key
     assert by[("saliency", "completeness")].status == "not_applicable"
 
