@@ -18,7 +18,9 @@ inside, functions trust the contract.
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +48,7 @@ class SequenceError(ValueError):
 
 @dataclass(frozen=True)
 class Alphabet:
-    """An ordered alphabet with optional letter aliases.
+    """An ordered alphabet with optional letter aliases, and its one letter table.
 
     Parameters
     ----------
@@ -54,8 +56,14 @@ class Alphabet:
         A short name used in messages (e.g. the task's alphabet name).
     letters : str
         The channel order of ``X``; channel ``i`` is ``letters[i]``.
-    aliases : dict
-        Letters accepted and mapped to another letter (with a counted warning).
+    aliases : tuple of (str, str)
+        Letters accepted and mapped to another letter (counted in a warning).
+
+    Examples
+    --------
+    >>> abc = Alphabet("abc", "ABC", (("Z", "C"),))
+    >>> abc.codes(["abz", "C"]).tolist()
+    [0, 1, 2, 2]
     """
 
     name: str
@@ -64,6 +72,63 @@ class Alphabet:
 
     def __len__(self) -> int:
         return len(self.letters)
+
+    @functools.cached_property
+    def table(self) -> np.ndarray:
+        """Byte -> channel index (256,) int16, either case; aliases map to their letter; -1 elsewhere."""
+        table = np.full(256, -1, dtype=np.int16)
+        for i, letter in enumerate(self.letters):
+            table[ord(letter)] = table[ord(letter.lower())] = i
+        for src, dst in self.aliases:
+            table[ord(src)] = table[ord(src.lower())] = self.letters.index(dst)
+        return table
+
+    @functools.cached_property
+    def _is_alias(self) -> np.ndarray:
+        alias = np.zeros(256, dtype=bool)
+        alias[[ord(c) for src, _ in self.aliases for c in (src, src.lower())]] = True
+        return alias
+
+    def codes(
+        self, seqs: Sequence[str], ids: Sequence[str] | None = None, unknown: str | None = None
+    ) -> np.ndarray:
+        """Channel index of every letter of the concatenated sequences, validated.
+
+        Aliases are counted in one warning; a letter outside the alphabet raises
+        :class:`SequenceError` naming the record and its 1-based position, or
+        maps to ``unknown`` (counted in a warning).
+
+        Parameters
+        ----------
+        seqs : sequence of str
+        ids : sequence of str, optional
+            Record names used in error messages (default: ``sequence <i>``).
+        unknown : str, optional
+            A letter of the alphabet that letters outside it map to.
+
+        Returns
+        -------
+        codes : np.ndarray, shape=(sum of lengths,), int8
+        """
+        raw = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
+        codes = self.table[raw]
+        bad = np.flatnonzero(codes < 0)
+        if len(bad) and unknown is None:
+            rec, pos = _locate(seqs, int(bad[0]))
+            raise SequenceError(
+                f"{_name(ids, rec)}: letter {seqs[rec][pos]!r} at position {pos + 1} is not in "
+                f"the {self.name} alphabet {self.letters} (pass unknown=LETTER to map unknown "
+                "letters to a letter of the alphabet)"
+            )
+        if len(bad):
+            codes[bad] = self.letters.index(unknown)
+            warnings.warn(f"{len(bad)} unknown letters mapped to {unknown!r}", stacklevel=3)
+        n_alias = int(self._is_alias[raw].sum())
+        if n_alias:
+            names = "/".join(src for src, _ in self.aliases)
+            targets = "/".join(dict.fromkeys(dst for _, dst in self.aliases))
+            warnings.warn(f"{n_alias} letters {names} mapped to {targets}", stacklevel=3)
+        return codes.astype(np.int8)
 
     def encode(
         self, seqs: list[str], length: int, ids: list[str] | None = None,
@@ -87,40 +152,37 @@ class Alphabet:
         -------
         X : torch.Tensor, shape=(N, A, L), float32
         """
-        index = np.full(256, -1, dtype=np.int64)
-        for i, letter in enumerate(self.letters):
-            index[ord(letter)] = index[ord(letter.lower())] = i
-        mapped = 0
-        for src, dst in self.aliases:
-            index[ord(src)] = index[ord(src.lower())] = self.letters.index(dst)
+        lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        too_long = np.flatnonzero(lens > length)
+        if len(too_long):
+            n = int(too_long[0])
+            raise SequenceError(f"{_name(ids, n)}: length {lens[n]} exceeds {length}")
+        codes = self.codes(seqs, ids, unknown)
+        row = np.repeat(np.arange(len(seqs)), lens)
+        pos = np.arange(len(codes)) - np.repeat(np.cumsum(lens) - lens, lens)
         X = np.zeros((len(seqs), len(self.letters), length), dtype=np.float32)
-        for n, seq in enumerate(seqs):
-            if len(seq) > length:
-                raise SequenceError(f"{_name(ids, n)}: length {len(seq)} exceeds {length}")
-            codes = index[np.frombuffer(seq.encode("latin-1"), dtype=np.uint8)]
-            bad = np.flatnonzero(codes < 0)
-            if len(bad) and unknown is None:
-                pos = int(bad[0])
-                raise SequenceError(
-                    f"{_name(ids, n)}: letter {seq[pos]!r} at position {pos + 1} is not in "
-                    f"the {self.name} alphabet {self.letters}"
-                )
-            if len(bad):
-                codes[bad] = self.letters.index(unknown)
-                mapped += len(bad)
-            mapped += sum(seq.upper().count(src) for src, _ in self.aliases)
-            X[n, codes, np.arange(len(seq))] = 1.0
-        if mapped:
-            warnings.warn(f"{mapped} letters mapped to aliases or unknown", stacklevel=2)
+        X[row, codes, pos] = 1.0
         return torch.from_numpy(X)
 
     def decode(self, X: torch.Tensor) -> list[str]:
-        """Turn one-hot ``X`` (N, A, L) back into strings, dropping padding."""
-        out = []
-        for x in X:
-            real = x.sum(0) > 0
-            out.append("".join(self.letters[i] for i in x.argmax(0)[real].tolist()))
-        return out
+        """Turn one-hot ``X`` (N, A, L) back into strings, dropping padding.
+
+        Returns
+        -------
+        seqs : list of str, length N
+        """
+        letters = np.frombuffer(self.letters.encode("ascii"), dtype=np.uint8)
+        x = X.detach().cpu()
+        chars = letters[x.argmax(1).numpy()]
+        real = (x.sum(1) > 0).numpy()
+        return [row[keep].tobytes().decode("ascii") for row, keep in zip(chars, real, strict=True)]
+
+
+def _locate(seqs: Sequence[str], offset: int) -> tuple[int, int]:
+    """(record, position) of ``offset`` in the concatenation of ``seqs``."""
+    starts = np.cumsum([0] + [len(s) for s in seqs])
+    rec = int(np.searchsorted(starts, offset, side="right") - 1)
+    return rec, int(offset - starts[rec])
 
 
 def _name(ids: list[str] | None, n: int) -> str:

@@ -21,7 +21,7 @@ from tabulate import tabulate
 
 from attrbench.results import Record
 
-__all__ = ["render", "FORMATS"]
+__all__ = ["render", "FORMATS", "cell_text", "interval_text", "format_value", "notes_text"]
 
 FORMATS = ("markdown", "html", "latex", "csv")
 _TABLEFMT = {"markdown": "github", "html": "unsafehtml", "latex": "latex_raw"}
@@ -36,10 +36,49 @@ class _Cell:
     best: bool = False
 
 
-def _fmt(x: float | None) -> str:
+def _fmt(x: float | None, signed: bool = False) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "nan"
-    return f"{x:.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:.3f}"
+    sign = "+" if signed else ""
+    return f"{x:{sign}.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:{sign}.3f}"
+
+
+def format_value(x: float | None, signed: bool = False) -> str:
+    """A value as the leaderboard writes it (3 decimals; ``signed``: with its sign, for differences)."""
+    return _fmt(x, signed)
+
+
+def interval_text(mean: float, low: float | None, high: float | None, signed: bool = False) -> str:
+    """``mean [low, high]`` as in a leaderboard cell (just ``mean`` without an interval)."""
+    if low is None:
+        return _fmt(mean, signed)
+    return f"{_fmt(mean, signed)} [{_fmt(low, signed)}, {_fmt(high, signed)}]"
+
+
+def cell_text(rec: Record, column: str | None = None, notes: dict[str, int] | None = None) -> str:
+    """The leaderboard's text of one record, or of one of its columns.
+
+    Parameters
+    ----------
+    rec : Record
+    column : str, optional
+        A column of a multi-column metric (default: the record's main value).
+    notes : dict, optional
+        Footnotes collected so far (reason -> number); a not-applicable or failed
+        cell adds its reason and is written ``n/a [k]`` (render them with :func:`notes_text`).
+
+    Returns
+    -------
+    text : str
+        ``mean [low, high]``, with ``(n=K)`` when some sequences have no score and
+        ``INVALID`` when the record is flagged.
+    """
+    return _cell(rec, {} if notes is None else notes, column).text
+
+
+def notes_text(notes: dict[str, int], fmt: str = "markdown") -> str:
+    """The footnotes of :func:`cell_text` cells, one line each."""
+    return _notes(notes, fmt)
 
 
 def _cell(rec: Record, notes: dict[str, int], column: str | None = None) -> _Cell:
@@ -52,7 +91,7 @@ def _cell(rec: Record, notes: dict[str, int], column: str | None = None) -> _Cel
     mean, low, high = (col["mean"], col["low"], col["high"]) if col else (rec.value, rec.low, rec.high)
     if rec.key.metric == _COST:
         return _Cell(f"{mean:.2e}", mean, False)
-    text = _fmt(mean) if low is None else f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]"
+    text = interval_text(mean, low, high)
     missing = (col or {}).get("n_missing", rec.n_missing)
     if missing:
         text += f" (n={(col or {}).get('n', rec.n_scored)})"

@@ -29,6 +29,7 @@ __all__ = [
     "Task",
     "ModelSpec",
     "Explanation",
+    "Report",
     "TASKS",
     "METHODS",
     "METRICS",
@@ -261,6 +262,32 @@ class Metric:
         return out[:, None] if out.dim() == 1 else out
 
 
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class Report:
+    """A task report: the cells it needs, declared as data, and how it renders their records.
+
+    Parameters
+    ----------
+    name : str
+    render : callable
+        ``render(records: list[Record], **options) -> str``: the rendered report.
+    plan : callable, optional
+        ``plan(**options) -> list[RunConfig]``: the cells the report needs.
+        ``attrbench report`` runs them through the runner into the results
+        store (finished cells are reused) and hands their records to
+        ``render``. None: the report needs no cells (``render`` gets ``[]``).
+    description : str
+    """
+
+    name: str
+    render: Callable[..., str]
+    plan: Callable[..., list] | None = None
+    description: str = ""
+
+
 # --------------------------------------------------------------------------- tasks
 
 
@@ -325,9 +352,8 @@ class Task:
         sample, with their own ``n`` (for tasks where few sequences carry it).
     resources : dict
         Named resources for metrics (factories called lazily).
-    reports : dict
-        Named task reports, ``report(**options) -> str`` (a rendered table),
-        printed by ``attrbench report --task NAME REPORT``.
+    reports : dict of str to Report
+        Named task reports, printed by ``attrbench report --task NAME REPORT``.
     description : str
     """
 

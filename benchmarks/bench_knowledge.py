@@ -37,8 +37,8 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.knowledge import KnowledgeBase
-from tests.test_knowledge import naive
+from attrbench_tasks.psl.knowledge import KnowledgeBase
+from tests.test_psl_knowledge import naive
 
 N_QUERIES, N_HIT_RATE, N_METHODS = 200, 50, 12
 BIG = os.environ.get("ATTRBENCH_BENCH_BIG") == "1"
@@ -64,12 +64,12 @@ def scl2205(cache):
 
 @pytest.fixture(scope="module")
 def kb(cache, scl2205):
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import knowledge as kbmod
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        hitrate._scl2205.cache_clear()
-        return hitrate.knowledge_base()
+        kbmod._scl2205.cache_clear()
+        return kbmod.knowledge_base()
 
 
 def peptides(kb: KnowledgeBase, n: int, seed: int = 0) -> list[str]:
@@ -77,7 +77,7 @@ def peptides(kb: KnowledgeBase, n: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     out = []
     for entry in rng.integers(0, len(kb), n - n // 10):
-        seq = kb.sequence(int(entry))
+        seq = kb.sequences[int(entry)]
         m = int(rng.integers(5, 16))
         start = int(rng.integers(0, max(len(seq) - m, 0) + 1))
         out.append(seq[start : start + m])
@@ -129,13 +129,13 @@ def test_bench_build_scl2205(benchmark, scl2205):
 
 @pytest.mark.benchmark(group="kb-build")
 def test_bench_factory_cached(benchmark, kb):
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import knowledge as kbmod
 
     def factory():
-        hitrate._scl2205.cache_clear()
+        kbmod._scl2205.cache_clear()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return hitrate.knowledge_base()
+            return kbmod.knowledge_base()
 
     assert benchmark.pedantic(factory, rounds=3, warmup_rounds=0).hash == kb.hash
 
@@ -145,9 +145,9 @@ def test_bench_factory_cached(benchmark, kb):
 
 @pytest.mark.benchmark(group="hit-rate")
 def test_bench_hit_rate_one_method(benchmark, kb):
-    from attrbench.metrics.hit_rate import hit_rate
     from attrbench.plugin import Explanation, Method
     from attrbench_tasks.psl.data import CLASSES, data
+    from attrbench_tasks.psl.hit_rate import hit_rate
 
     test = data("test")
     chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:N_HIT_RATE]

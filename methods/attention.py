@@ -3,13 +3,14 @@
 ``attention`` takes ``model.attention_weights(X) -> (N, L)`` as position scores.
 The controls keep the same support (the real residues) and sum (1):
 ``attention_permuted`` permutes the model's weights over the real residues of
-each sequence, ``attention_random`` draws uniform values normalized to sum 1,
-``attention_uniform`` gives every real residue 1 / length.
+each sequence; ``attention_random`` draws random weights, by default as the
+authors' code does (the softmax of Uniform(0, 1) scores over the real residues),
+or from the flat Dirichlet with ``distribution="dirichlet"``;
+``attention_uniform`` gives every real residue 1 / length. The weights come from
+:mod:`attrbench.weights`, the one definition task reports use too.
 
 Every method returns ``X * scores[:, None, :]`` (N, A, L): on one-hot input the
 position scores ``(attr * X).sum(1)`` equal the weights, and padding is zero.
-:func:`permute_weights`, :func:`random_weights` and :func:`uniform_weights` are
-also used for the attention interventions of task reports.
 
 References
 ----------
@@ -24,81 +25,15 @@ import torch
 from torch import nn
 
 from attrbench.plugin import register_method
+from attrbench.weights import DISTRIBUTIONS, permute_weights, random_weights, uniform_weights
 
-__all__ = [
-    "permute_weights", "random_weights", "uniform_weights", "attention", "attention_permuted",
-    "attention_random", "attention_uniform",
-]
+__all__ = ["attention", "attention_permuted", "attention_random", "attention_uniform"]
 
 
 def _need(generator: torch.Generator | None, name: str) -> torch.Generator:
     if generator is None:
         raise ValueError(f"{name} needs a torch.Generator (pass generator=...)")
     return generator
-
-
-def uniform_weights(mask: torch.Tensor) -> torch.Tensor:
-    """1 / length on the real positions of each row, 0 on padding.
-
-    Parameters
-    ----------
-    mask : torch.Tensor, shape=(N, L), bool
-
-    Returns
-    -------
-    weights : torch.Tensor, shape=(N, L), float32
-    """
-    m = mask.float()
-    return m / m.sum(1, keepdim=True).clamp(min=1)
-
-
-def random_weights(mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Weights drawn uniformly from the simplex over each row's real positions.
-
-    Exp(1) draws normalized to sum 1 (a flat Dirichlet). Unlike normalized
-    Uniform(0, 1) draws, which never exceed their mean by more than 1.73
-    standard deviations, they have a tail like real attention, so thresholded
-    extraction (hit rate: mean + 2 SD) finds peaks in them too. Drawn on the
-    generator's device, so a seed gives the same weights anywhere.
-
-    Parameters
-    ----------
-    mask : torch.Tensor, shape=(N, L), bool
-    generator : torch.Generator
-
-    Returns
-    -------
-    weights : torch.Tensor, shape=(N, L), float32, zero on padding
-    """
-    u = torch.rand(mask.shape, generator=generator, device=generator.device).to(mask.device)
-    r = -torch.log1p(-u) * mask
-    return r / r.sum(1, keepdim=True).clamp(min=1e-12)
-
-
-def permute_weights(
-    weights: torch.Tensor, mask: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Permute each row's weights among its real positions (a fresh permutation per row).
-
-    Parameters
-    ----------
-    weights : torch.Tensor, shape=(N, L)
-    mask : torch.Tensor, shape=(N, L), bool
-    generator : torch.Generator
-
-    Returns
-    -------
-    permuted : torch.Tensor, shape=(N, L)
-        The same multiset of values on the real positions; padding keeps its values.
-    """
-    N, L = mask.shape
-    keys = torch.rand((N, L), generator=generator, device=generator.device).to(mask.device)
-    # real positions first (in random order / in place order), padding after
-    shuffled = torch.argsort(torch.where(mask, keys, keys + 2), dim=1)
-    pos = torch.arange(L, device=mask.device).expand(N, L)
-    ordered = torch.argsort(torch.where(mask, pos, pos + L), dim=1)
-    permuted = torch.zeros_like(weights).scatter(1, ordered, weights.gather(1, shuffled))
-    return torch.where(mask, permuted, weights)
 
 
 def _as_attributions(X: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
@@ -161,12 +96,18 @@ def attention_permuted(
     return _as_attributions(X, weights)
 
 
-@register_method("attention_random", needs_attention=True, deterministic=False)
+@register_method("attention_random", needs_attention=True, deterministic=False,
+                 defaults={"distribution": "softmax"})
 def attention_random(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | None = None, distribution: str = "softmax",
 ) -> torch.Tensor:
-    """Random weights over the real residues, normalized to sum 1 (control; model unused).
+    """Random weights over the real residues, summing to 1 (control; model unused).
+
+    ``distribution="softmax"`` (default): the softmax of Uniform(0, 1) scores, as
+    the authors of seed 000 draw them (few peaks: about 0.8% of positions above
+    mean + 2 SD); ``"dirichlet"``: uniform on the simplex (about 5% above it).
+    See :func:`attrbench.weights.random_weights`.
 
     Parameters
     ----------
@@ -178,12 +119,16 @@ def attention_random(
     mask : torch.Tensor, shape=(N, L), bool
     generator : torch.Generator
         Required.
+    distribution : {"softmax", "dirichlet"}
 
     Returns
     -------
     attributions : torch.Tensor, shape=(N, A, L), float32
     """
-    return _as_attributions(X, random_weights(mask, _need(generator, "attention_random")))
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution {distribution!r}; choose one of {DISTRIBUTIONS}")
+    weights = random_weights(mask, _need(generator, "attention_random"), distribution)
+    return _as_attributions(X, weights)
 
 
 @register_method("attention_uniform", needs_attention=True, deterministic=True)

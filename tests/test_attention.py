@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
-import attrbench_methods.attention as att
 from attrbench.contract import mask_of, position_scores
 from attrbench.plugin import METHODS, NotApplicable
+from attrbench.weights import permute_weights, random_weights, uniform_weights
 
 
 class ToyAttention(nn.Module):
@@ -74,7 +76,7 @@ def test_permuted_is_a_permutation_of_the_models_weights():
 def test_permute_weights_touches_only_real_positions():
     w = torch.tensor([[0.5, 0.3, 0.2, 9.0], [1.0, 7.0, 8.0, 9.0]])
     mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
-    out = att.permute_weights(w, mask, torch.Generator().manual_seed(0))
+    out = permute_weights(w, mask, torch.Generator().manual_seed(0))
     assert torch.equal(out[:, 3], w[:, 3]) and torch.equal(out[1], w[1])
     assert sorted(out[0, :3].tolist()) == sorted(w[0, :3].tolist())
 
@@ -87,6 +89,58 @@ def test_random_weights_sum_to_one_over_real_positions_and_follow_the_seed():
     assert torch.equal(a, b) and not torch.equal(a, c)
     torch.testing.assert_close(a.sum(1), torch.ones(len(X)))
     assert (a[~mask] == 0).all() and (a[mask] > 0).all()
+
+
+HAND_MASK = torch.tensor([[True, True, True, False, False], [True, False, False, False, False],
+                          [True, True, True, True, True]])
+
+
+@pytest.mark.parametrize("distribution", ["softmax", "dirichlet"])
+def test_random_weights_on_a_hand_mask_are_the_documented_draws(distribution):
+    u = torch.rand(HAND_MASK.shape, generator=torch.Generator().manual_seed(7))
+    raw = torch.exp(u) if distribution == "softmax" else -torch.log1p(-u)
+    expected = torch.where(HAND_MASK, raw, torch.zeros(()))
+    expected = expected / expected.sum(1, keepdim=True)
+    got = random_weights(HAND_MASK, torch.Generator().manual_seed(7), distribution)
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=0)
+    assert got[1].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]  # one real residue: all the weight
+
+
+def test_attention_random_defaults_to_the_authors_softmax():
+    X = torch.zeros(3, 4, 5)
+    X[:, 0][HAND_MASK] = 1.0
+    method = METHODS.get("attention_random")
+    assert method.defaults == {"distribution": "softmax"}
+    for distribution in ("softmax", "dirichlet"):
+        opts = {} if distribution == "softmax" else {"distribution": distribution}
+        attr = method(ToyAttention(A=4), X, torch.zeros(3, dtype=torch.int64), HAND_MASK,
+                      generator=torch.Generator().manual_seed(7), **opts)
+        expected = random_weights(HAND_MASK, torch.Generator().manual_seed(7), distribution)
+        torch.testing.assert_close(position_scores(attr, X), expected)
+    with pytest.raises(ValueError, match="unknown distribution 'gauss'"):
+        method(ToyAttention(A=4), X, torch.zeros(3, dtype=torch.int64), HAND_MASK,
+               generator=torch.Generator(), distribution="gauss")
+
+
+def test_softmax_and_dirichlet_differ_in_their_tails():
+    # share of real positions above mean + 2 SD of their row, against the exact limits:
+    # softmax of U(0, 1): exp(u) > e - 1 + 2 sd, sd**2 = (e**2 - 1) / 2 - (e - 1)**2;
+    # flat Dirichlet: Exp(1) draws, P(E > 3) = exp(-3)
+    mask = torch.ones(200, 1000, dtype=torch.bool)
+    e = math.e
+    limit = {"softmax": 1 - math.log(e - 1 + 2 * math.sqrt((e * e - 1) / 2 - (e - 1) ** 2)),
+             "dirichlet": math.exp(-3)}
+    for distribution, share in limit.items():
+        w = random_weights(mask, torch.Generator().manual_seed(0), distribution)
+        above = w > (w.mean(1, keepdim=True) + 2 * w.std(1, correction=0, keepdim=True))
+        assert abs(above.float().mean().item() - share) < 1e-3, distribution
+    assert limit["softmax"] < 0.007 < 0.049 < limit["dirichlet"]
+    softmax = random_weights(mask, torch.Generator().manual_seed(0))
+    assert (softmax.max(1).values / softmax.min(1).values).max() <= e  # within a factor e
+
+
+def test_uniform_weights_by_hand():
+    assert uniform_weights(HAND_MASK)[0].tolist() == pytest.approx([1 / 3] * 3 + [0, 0])
 
 
 @pytest.mark.parametrize("name", ["attention_permuted", "attention_random"])

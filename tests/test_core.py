@@ -69,3 +69,37 @@ def test_measure_records_time_and_memory():
         x = torch.ones(2_000_000)
         del x
     assert t.seconds > 0 and t.device == "cpu"
+
+
+def _loop_encode(alphabet, seqs: list[str], length: int) -> torch.Tensor:
+    """The former per-sequence encoder: one letter lookup per residue, aliases to their letter."""
+    index = {c: i for i, c in enumerate(alphabet.letters)}
+    index.update({src: alphabet.letters.index(dst) for src, dst in alphabet.aliases})
+    X = torch.zeros(len(seqs), len(alphabet), length)
+    for n, seq in enumerate(seqs):
+        for p, letter in enumerate(seq.upper()):
+            X[n, index[letter], p] = 1.0
+    return X
+
+
+def test_vectorised_encode_equals_the_loop_on_scl2205_like_proteins():
+    rng = np.random.default_rng(0)
+    letters = list("ACDEFGHIKLMNPQRSTVWY" + "acdefghiklmnpqrstvwy" + "XBZUO")
+    seqs = ["".join(rng.choice(letters, int(rng.integers(1, 300)))) for _ in range(200)]
+    n_alias = sum(s.upper().count(a) for s in seqs for a in "BZUO")
+    with pytest.warns(UserWarning, match=f"{n_alias} letters B/Z/U/O mapped to X"):
+        X = PROTEIN.encode(seqs, 300)
+    assert torch.equal(X, _loop_encode(PROTEIN, seqs, 300))
+    assert PROTEIN.decode(X) == [s.upper().translate(str.maketrans("BZUO", "XXXX")) for s in seqs]
+
+
+def test_bad_letters_are_named_with_record_and_position():
+    with pytest.raises(SequenceError, match=r"record 'P2': letter 'J' at position 4 is not in the "
+                                            r"protein alphabet"):
+        PROTEIN.codes(["MKVL", "MKVJL"], ids=["P1", "P2"])
+    with pytest.raises(SequenceError, match=r"sequence 1: letter 'é' at position 2"):
+        PROTEIN.encode(["Aé"], 5)  # a non-ASCII letter keeps its position
+    with pytest.raises(SequenceError, match="record 's': length 6 exceeds 5"):
+        DNA.encode(["ACGTAC"], 5, ids=["s"])
+    with pytest.warns(UserWarning, match="2 unknown letters mapped to 'X'"):
+        assert PROTEIN.codes(["MJJ"], unknown="X").tolist() == [10, 20, 20]

@@ -301,3 +301,47 @@ def test_shipped_checkpoints_reproduce_their_recorded_subset_accuracy(scl):
         assert check["ids_hash"] == content_hash("\n".join(sub.ids))
         accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
         assert accuracy == check["accuracy"], name
+
+
+# --------------------------------------------------------------------------- reports and defaults
+
+
+def test_objective_is_read_from_the_train_config():
+    assert R.objective({"class_weights": True}) == (
+        "cross-entropy, inverse-frequency class weights; epoch of best validation loss")
+    assert R.objective({"class_weights": False, "select": "accuracy"}) == (
+        "plain cross-entropy; epoch of best validation accuracy")
+
+
+def test_model_report_states_objectives_table_1_and_the_note(monkeypatch):
+    def row(model, attention="own", micro=0.5, macro=0.4, objective="plain cross-entropy"):
+        return {"model": model, "kind": "lstm", "attention": attention, "accuracy": micro,
+                "f1_micro": micro, "f1_macro": macro, "n": 2631, "train_seconds": 600.0,
+                "objective": objective}
+
+    rows = [row("bilstm_att", micro=0.557), row("bilstm_att", "uniform", 0.301, 0.2),
+            row("bilstm_uniform", "-", 0.384, 0.25, "cross-entropy, inverse-frequency class weights")]
+    monkeypatch.setattr(R, "model_rows", lambda **options: rows)
+    text = TASK.reports["models"].render([])
+    assert "plain cross-entropy" in text and "inverse-frequency class weights" in text
+    assert "| Attention (baseline)" in text and "0.557" in text and "0.673" in text  # ours, paper's
+    assert "0.384" in text and "0.666" in text  # the trained uniform model beside the paper's row
+    assert "0.301 / 0.200" in text  # inference-time replacement by uniform weights
+    assert R.NOTE in text and "0.660 at batch 50 and 0.542 at batch 1" in text
+
+
+def test_complete_methods_default_to_a_reference_that_keeps_the_length():
+    from attrbench.data import Background
+    from attrbench_methods.deepshap import deepshap_baselines
+    from attrbench_methods.ig import ig_reference
+    from attrbench_tasks.psl import METHOD_OPTIONS
+
+    assert METHOD_OPTIONS["ig"] == {"baseline": "background"} == METHOD_OPTIONS["deeplift"]
+    X = onehot(SEQS, 40)
+    mask = X.sum(1) > 0
+    background = Background(torch.full((21,), 1 / 21))
+    ref = ig_reference(X, background, **METHOD_OPTIONS["ig"])
+    torch.testing.assert_close(ref[:, :, 0], torch.full((4, 21), 1 / 21))  # real: composition
+    assert (ref.sum(1) > 0).eq(mask).all()  # padding stays zero: the protein keeps its length
+    refs = deepshap_baselines(X, mask, background, torch.Generator().manual_seed(0), 3)
+    assert (refs.sum(2) > 0).eq(mask[:, None, :]).all()  # deepshap's draws keep it too

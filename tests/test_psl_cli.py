@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import warnings
 
 import torch
@@ -11,6 +12,7 @@ from attrbench.cli import main
 from attrbench.plan import select
 from attrbench.results import ResultStore
 from attrbench_tasks.psl import data as D
+from attrbench_tasks.psl.hit_rate import COLUMNS
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 FAST = ["--quiet", "--option", "inclusion_kl.n_samples=4", "--option", "occlusion_kl.n_samples=4",
@@ -42,8 +44,7 @@ def test_run_psl_on_the_default_model(tmp_path, capsys):
         assert by[(method, "inclusion_kl")].n_scored == 3
         assert by[(method, "shift_invariance")].status == "ok"
         hit = by[(method, "hit_rate")]
-        assert hit.status == "ok" and set(hit.columns) == {
-            "hit_rate", "correct", "wrong_predicted", "wrong_true", "no_match"}
+        assert hit.status == "ok" and set(hit.columns) == set(COLUMNS)
         assert hit.key.metric_options["resources"]["knowledge_base"]  # the KB's hash is in the key
     assert by[("saliency", "completeness")].status == "not_applicable"
 
@@ -56,6 +57,31 @@ def test_run_psl_on_the_default_model(tmp_path, capsys):
     hits = [r for r in ResultStore(tmp_path).records("psl") if r.key.metric == "hit_rate"
             and r.key.method == "attention"]
     assert len({r.key.metric_options["resources"]["knowledge_base"] for r in hits}) == 2
+    # --resource knowledge_base=PATH is what --kb stands for: the same cell, found, not recomputed
+    code, _, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric", "hit_rate", "--method",
+                       "attention", "--resource", f"knowledge_base={kb}", "--results", str(tmp_path),
+                       *FAST)
+    assert code == 0, err
+    again = [r for r in ResultStore(tmp_path).records("psl") if r.key.metric == "hit_rate"
+             and r.key.method == "attention"]
+    assert sorted(r.date for r in again) == sorted(r.date for r in hits)
+
+
+def test_resource_files_are_checked_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "bad.fasta"
+    bad.write_text(">P0KB01 Nucleus\nMKV1AAG\n")
+    for args, message in [
+        (["--resource", f"knowledge_base={bad}"], "bad.fasta:2: entry 'P0KB01': letter '1' at position 4"),
+        (["--kb", str(bad)], "letter '1' at position 4"),
+        (["--resource", f"knowledge_bse={bad}"], "did you mean 'knowledge_base'"),
+        (["--resource", "knowledge_base"], "expected NAME=PATH"),
+        (["--kb", str(tmp_path / "none.tsv")], "--kb: .*none.tsv does not exist"),
+        (["--kb", str(bad), "--resource", f"knowledge_base={bad}"], "given twice"),
+    ]:
+        for command in (["run", "--task", "psl", "--metric", "hit_rate"], ["report", "--task", "psl", "hit_rate"]):
+            code, _, err = cli(capsys, *command, *args, "--results", str(tmp_path / "res"), "--quiet")
+            assert code == 2 and re.search(message, err), (command, args, err)
+    assert not (tmp_path / "res").exists()  # nothing ran
 
 
 def deeploc_file(path, n_train: int = 60, n_test: int = 8, seed: int = 0):

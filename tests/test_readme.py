@@ -7,7 +7,7 @@ from pathlib import Path
 
 from attrbench.cli import main
 from attrbench.plugin import METHODS
-from attrbench_tasks.psl.hitrate import knowledge_base
+from attrbench_tasks.psl.knowledge import knowledge_base
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

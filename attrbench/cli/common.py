@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 __all__ = [
-    "csv_list", "n_arg", "plugin_arg", "threads_arg", "set_threads", "data_args", "kb_arg",
-    "existing", "kb_options", "data_options", "options", "report_options", "value", "write_or_print",
+    "csv_list", "n_arg", "plugin_arg", "threads_arg", "set_threads", "data_args", "resource_args",
+    "existing", "resource_options", "load_resources", "data_options", "options", "report_options", "value", "write_or_print",
 ]
 
 EPILOG = """examples:
@@ -71,12 +71,15 @@ def data_args(p: argparse.ArgumentParser, checkpoints: bool = True) -> None:
                        help="load checkpoints from this directory instead of the shipped ones")
 
 
-def kb_arg(p: argparse.ArgumentParser) -> None:
-    """``--kb PATH``, the knowledge-base shorthand."""
+def resource_args(p: argparse.ArgumentParser) -> None:
+    """``--resource NAME=PATH`` (repeatable) and ``--kb PATH``, its knowledge-base shorthand."""
+    p.add_argument("--resource", action="append", default=[], metavar="NAME=PATH",
+                   help="a file of yours for a task resource instead of the task's default "
+                   "(repeatable), e.g. knowledge_base=entries.tsv")
     p.add_argument("--kb", type=Path, default=None, metavar="PATH",
-                   help="knowledge base for hit_rate instead of the task's default: a UniProt TSV "
-                   "export with a 'Subcellular location [CC]' column, or a FASTA whose headers "
-                   "carry the locations (formats: `python -m pydoc attrbench.knowledge`)")
+                   help="shorthand for --resource knowledge_base=PATH: a knowledge-base file of "
+                   "yours instead of the task's default (the formats it reads: the task's "
+                   "documentation, e.g. `attrbench report --task psl hit_rate --help-report`)")
 
 
 def existing(path: Path | None, flag: str) -> Path | None:
@@ -86,10 +89,42 @@ def existing(path: Path | None, flag: str) -> Path | None:
     return path
 
 
-def kb_options(args) -> dict:
-    """Resource options from ``--kb``."""
-    kb = existing(args.kb, "--kb")
-    return {} if kb is None else {"knowledge_base": {"path": kb}}
+def resource_options(args) -> dict[str, dict]:
+    """Resource options from ``--resource NAME=PATH`` and ``--kb PATH``; every path must exist.
+
+    Returns
+    -------
+    options : dict
+        ``{name: {"path": Path}}``, what :attr:`attrbench.runner.RunConfig.resource_options` takes.
+    """
+    items = list(getattr(args, "resource", []))
+    if getattr(args, "kb", None) is not None:
+        items.append(f"knowledge_base={args.kb}")
+    options: dict[str, dict] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not raw:
+            raise ValueError(f"--resource {item!r}: expected NAME=PATH, e.g. knowledge_base=kb.tsv")
+        if name in options:
+            raise ValueError(f"--resource {name}: given twice (--kb is --resource knowledge_base=...)")
+        flag = "--kb" if args.kb is not None and raw == str(args.kb) else f"--resource {name}"
+        options[name] = {"path": existing(Path(raw).expanduser(), flag)}
+    return options
+
+
+def load_resources(task_name: str, options: dict[str, dict]) -> None:
+    """Build each named resource of the task once, so a bad file fails before any work starts.
+
+    Unknown resource names raise with the task's resource names.
+    """
+    from attrbench.plugin import TASKS
+    from attrbench.registry import did_you_mean
+
+    task = TASKS.get(task_name)
+    for name, opts in options.items():
+        factory = did_you_mean(name, task.resources, f"resource of task {task.name!r}")
+        factory(**opts)
 
 
 #: Data flags and the ``task.data`` option each one sets.

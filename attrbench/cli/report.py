@@ -1,7 +1,8 @@
-"""``attrbench report``: print one of a task's reports."""
+"""``attrbench report``: a task's report, its cells run (or reused) through the runner."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from attrbench.cli import common
@@ -11,25 +12,63 @@ HELP = "print a task's report (e.g. its model-quality table)"
 
 def add_parser(sub) -> None:
     """Register ``report`` and its arguments."""
-    p = sub.add_parser("report", help=HELP,
-                       description="Print one of the reports a task declares; without a name, list them.")
+    p = sub.add_parser(
+        "report", help=HELP,
+        description="Print one of the reports a task declares; without a name, list them. A "
+        "report that needs result cells runs them into the results store first (finished cells "
+        "are reused, so a report after `attrbench run` computes only what is missing).")
     p.add_argument("--task", required=True)
     p.add_argument("name", nargs="?", default=None, help="report name (omit to list)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
                    "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
     p.add_argument("--help-report", action="store_true", help="print the report's documentation")
-    common.kb_arg(p)
+    p.add_argument("--results", type=Path, default=None,
+                   help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda if available)")
+    p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    common.resource_args(p)
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    common.threads_arg(p)
     common.plugin_arg(p)
 
 
+def records_of(report, options: dict, store, **overrides) -> list:
+    """Run the cells of ``report.plan(**options)`` into ``store`` (reusing finished ones).
+
+    Parameters
+    ----------
+    report : Report
+    options : dict
+        The report's options.
+    store : ResultStore
+    **overrides
+        Fields of every planned :class:`~attrbench.runner.RunConfig` set from the
+        command line (``device``, ``force``, ``progress``, ``resource_options``).
+
+    Returns
+    -------
+    records : list of Record
+        The records of every planned cell, in plan order.
+    """
+    from attrbench.runner import run
+
+    if report.plan is None:
+        return []
+    records = []
+    for config in report.plan(**options):
+        records += run(dataclasses.replace(config, **overrides), store)
+    return records
+
+
 def run(args) -> int:
-    """List the task's reports, print one's documentation, or run it."""
+    """List the task's reports, print one's documentation, or build it."""
     import inspect
 
     from attrbench.plugin import TASKS
     from attrbench.registry import did_you_mean
+    from attrbench.results import ResultStore, default_results_dir
 
     task = TASKS.get(args.task)
     if args.name is None:
@@ -37,10 +76,14 @@ def run(args) -> int:
         return 0
     report = did_you_mean(args.name, task.reports, f"report of task {task.name!r}")
     if args.help_report:
-        print(inspect.getdoc(report) or f"report {args.name!r} has no documentation")
+        doc = "\n\n".join(inspect.getdoc(f) or "" for f in (report.render, report.plan) if f)
+        print(report.description + "\n\n" + doc if report.description else doc)
         return 0
     options = common.report_options(args.option)
-    if args.kb is not None:
-        options["kb"] = common.existing(args.kb, "--kb")
-    common.write_or_print(report(**options), args.out)
+    resources = common.resource_options(args)
+    common.load_resources(task.name, resources)
+    store = ResultStore(args.results or default_results_dir())
+    records = records_of(report, options, store, device=args.device, force=args.force,
+                         progress=not args.quiet, resource_options=resources)
+    common.write_or_print(report.render(records, **options), args.out)
     return 0

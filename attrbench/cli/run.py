@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     p.add_argument("--results", type=Path, default=None,
                    help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
     common.data_args(p)
-    common.kb_arg(p)
+    common.resource_args(p)
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
     p.add_argument("--format", default="markdown",
                    help="format of the printed table (markdown, html, latex, csv)")
@@ -54,11 +54,13 @@ def run(args) -> int:
     from attrbench.runner import RunConfig, run
 
     mopts, qopts = common.options(args.option)
+    resources = common.resource_options(args)
+    common.load_resources(args.task, resources)
     config = RunConfig(
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
         method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
-        checkpoint_dir=args.checkpoints, resource_options=common.kb_options(args),
+        checkpoint_dir=args.checkpoints, resource_options=resources,
         progress=not args.quiet)
     store = ResultStore(args.results or default_results_dir())
     records = run(config, store)

@@ -6,21 +6,38 @@ or a user's DeepLoc FASTA file (``data(split, path=...)``); one-hot proteins of
 length 1000 (first 500 + last 500 residues of longer ones); a zoo of BiLSTM,
 CNN-BiLSTM and diagnostic MLP models with and without attention; C-terminal
 sorting signals (ER retention, PTS1) as ground truth; and the report ``models``
-(the paper's Table 1 with attention interventions).
+(the paper's Table 1 with attention interventions) and ``hit_rate`` (its
+Tables 2-3 with chance levels and paired comparisons).
 
 Modules: :mod:`.data` (loading, encoding, ground truth, background),
-:mod:`.models` (the zoo), :mod:`.reports` (the model table).
+:mod:`.models` (the zoo), :mod:`.knowledge` (the knowledge base of the hit
+rate), :mod:`.hit_rate` (the metric, registered through the
+``attrbench.metrics`` entry point), :mod:`.reports` (the model report) and
+:mod:`.hitrate` (the hit-rate report).
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from attrbench.plugin import Task, register_task
 from attrbench_tasks.common.alphabets import PROTEIN
 
-from . import data, hitrate, models, reports
+from . import data, hitrate, knowledge, models, reports
 from .data import load_deeploc
 
-__all__ = ["TASK", "load_deeploc", "data", "models", "reports"]
+__all__ = ["TASK", "METHOD_OPTIONS", "GROUND_TRUTH_N", "load_deeploc", "data", "models", "reports"]
+
+#: Task-specific defaults of methods: complete methods start from a reference that keeps the
+#: protein's length (background composition on real positions, padding zero). An all-zero
+#: input is a length-1 protein to models that read the mask from X (f(0) = -0.133 where
+#: f(1e-4 x) = 1.526 on one protein), so IG from zeros cannot be complete. ``deepshap``'s
+#: references are background draws whose padding is already zero.
+METHOD_OPTIONS = {"ig": {"baseline": "background"}, "deeplift": {"baseline": "background"}}
+#: Ground-truth metrics score every held-out protein with a sorting signal (about 10 of 2,631
+#: carry one), at most this many, instead of the random sample where none may carry one.
+GROUND_TRUTH_N = 1000
+_OPTIONAL = {"method_options": METHOD_OPTIONS, "ground_truth_n": GROUND_TRUTH_N}
 
 TASK = register_task(Task(
     name="psl",
@@ -35,10 +52,11 @@ TASK = register_task(Task(
     background=data.background,
     default_n=50,
     method_n={"ism": 2},
-    resources={"knowledge_base": hitrate.knowledge_base},
-    reports={"models": reports.models_report, "hit_rate": hitrate.hit_rate_report},
+    resources={"knowledge_base": knowledge.knowledge_base},
+    reports={"models": reports.REPORT, "hit_rate": hitrate.REPORT},
     description=(
         "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "
         "ground truth: C-terminal ER retention and PTS1 signals"
     ),
+    **{k: v for k, v in _OPTIONAL.items() if k in {f.name for f in fields(Task)}},
 ))

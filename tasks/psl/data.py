@@ -1,6 +1,6 @@
 """Data of the ``psl`` task: SCL2205 from ``p-scldata``, DeepLoc FASTA files, encoding.
 
-Proteins are one-hot encoded over :data:`attrbench.contract.PROTEIN` (20 amino
+Proteins are one-hot encoded over :data:`attrbench_tasks.common.alphabets.PROTEIN` (20 amino
 acids + ``X``; ``B``, ``Z``, ``U``, ``O`` map to ``X``, counted in a warning) at a
 fixed length of 1000. A protein longer than 1000 keeps its first 500 and last 500
 residues (DeepLoc's convention: sorting signals sit at both ends), so position
@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
 from attrbench_tasks.common.alphabets import PROTEIN
 
@@ -59,13 +58,6 @@ DEEPLOC_LOCATIONS = {
 #: DeepLoc locations without an SCL2205 class: their records are dropped with a warning.
 UNMAPPED_DEEPLOC = ("Golgi.apparatus", "Lysosome/Vacuole")
 _SINGLE = sorted({loc for c in CLASSES for loc in c.split(";")})
-_TABLE = np.full(256, -1, dtype=np.int16)
-for _i, _letter in enumerate(PROTEIN.letters):
-    _TABLE[ord(_letter)] = _TABLE[ord(_letter.lower())] = _i
-for _src, _dst in PROTEIN.aliases:
-    _TABLE[ord(_src)] = _TABLE[ord(_src.lower())] = PROTEIN.letters.index(_dst)
-_ALIASES = np.zeros(256, dtype=bool)
-_ALIASES[[ord(c) for s, _ in PROTEIN.aliases for c in (s, s.lower())]] = True
 
 
 def locations_of(label: str) -> tuple[str, ...]:
@@ -79,30 +71,6 @@ def trim(seq: str, length: int = LENGTH) -> str:
         return seq
     head = length // 2
     return seq[:head] + seq[len(seq) - (length - head):]
-
-
-def _letter_codes(seqs: list[str], ids: list[str], unknown: str | None) -> np.ndarray:
-    """Alphabet index of every letter of the concatenated sequences; validate letters."""
-    buf = "".join(seqs).encode("ascii", errors="replace")  # non-ASCII letters become '?'
-    raw = np.frombuffer(buf, dtype=np.uint8)
-    codes = _TABLE[raw]
-    bad = np.flatnonzero(codes < 0)
-    n_alias = int(_ALIASES[raw].sum())
-    if len(bad) and unknown is None:
-        starts = np.cumsum([0] + [len(s) for s in seqs])
-        rec = int(np.searchsorted(starts, bad[0], side="right") - 1)
-        pos = int(bad[0] - starts[rec])
-        raise SequenceError(
-            f"record {ids[rec]!r}: letter {seqs[rec][pos]!r} at position {pos + 1} is not in "
-            f"the protein alphabet {PROTEIN.letters} (pass unknown='X' to map unknown letters to X)"
-        )
-    if len(bad):
-        codes[bad] = PROTEIN.letters.index(unknown)
-    if n_alias:
-        warnings.warn(f"{n_alias} letters B/Z/U/O mapped to X", stacklevel=3)
-    if len(bad):
-        warnings.warn(f"{len(bad)} unknown letters mapped to {unknown!r}", stacklevel=3)
-    return codes
 
 
 def encode(
@@ -127,7 +95,7 @@ def encode(
     tokens : torch.Tensor, shape=(N, length), int8
         Alphabet index per position, -1 on padding.
     """
-    codes = _letter_codes(seqs, ids, unknown)
+    codes = PROTEIN.codes(seqs, ids, unknown)
     lens = np.array([len(s) for s in seqs], dtype=np.int64)
     row = np.repeat(np.arange(len(seqs)), lens)
     pos = np.arange(len(codes)) - np.repeat(np.cumsum(lens) - lens, lens)

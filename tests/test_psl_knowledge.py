@@ -1,4 +1,4 @@
-"""The protein knowledge base (attrbench.knowledge): locations, exact search, cache, file loaders.
+"""The protein knowledge base (attrbench_tasks.psl.knowledge): locations, exact search, cache, file loaders.
 
 Expected occurrences are written out by hand; on SCL2205 the index is compared
 with a naive ``str.find`` scan on random queries.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import attrbench.knowledge as knowledge
+import attrbench_tasks.psl.knowledge as knowledge
 from attrbench.contract import SequenceError
-from attrbench.knowledge import (
+from attrbench_tasks.psl.knowledge import (
     KnowledgeBase,
     KnowledgeBaseError,
     normalize_location,
@@ -95,7 +95,7 @@ def test_find_returns_every_occurrence_with_its_position():
     assert len(kb.find("AYGG").entry) == 0 and len(kb.find("YG").entry) == 0
     # U was read as X; searching U or X finds it
     assert kb.find("AU").position.tolist() == [0] and kb.find("AX").entry.tolist() == [2]
-    assert kb.entries_with("A").tolist() == [0, 1, 2]
+    assert np.unique(kb.find("A").entry).tolist() == [0, 1, 2]
 
 
 def test_find_many_equals_find_on_each():
@@ -130,14 +130,14 @@ def test_locations_and_multi_location_entries():
 
 @pytest.fixture(scope="module")
 def scl2205(tmp_path_factory):
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import knowledge as kbmod
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ATTRBENCH_CACHE", str(tmp_path_factory.mktemp("scl-cache")))
-        hitrate._scl2205.cache_clear()
+        kbmod._scl2205.cache_clear()
         with pytest.warns(UserWarning, match="B/Z/U/O"):
-            kb = hitrate.knowledge_base()
-        hitrate._scl2205.cache_clear()
+            kb = kbmod.knowledge_base()
+        kbmod._scl2205.cache_clear()
     return kb
 
 
@@ -157,8 +157,9 @@ def test_index_equals_naive_scan_on_scl2205(scl2205):
     text = kb.text.decode()
     rng = np.random.default_rng(0)
     queries = []
+    sequences = kb.sequences
     for entry in rng.integers(0, len(kb), 150):  # substrings of real proteins, length 3..15
-        seq = kb.sequence(int(entry))
+        seq = sequences[int(entry)]
         m = int(rng.integers(3, 16))
         start = int(rng.integers(0, max(len(seq) - m, 0) + 1))
         queries.append(seq[start : start + m])
@@ -197,7 +198,7 @@ def test_cache_round_trip(cache, monkeypatch):
         assert other.find("MKTAY").position.tolist() == [0, 8, 2]
     with pytest.raises(AssertionError, match="rebuilt"):  # new content, new hash: built
         KnowledgeBase(["P1"], ["MKTAYIAKMKTAW"], ["Nucleus"])
-    with pytest.raises(FileNotFoundError, match="no knowledge base cached"):
+    with pytest.raises(FileNotFoundError, match="no index cached"):
         KnowledgeBase.load("0" * 16)
 
 
@@ -245,7 +246,7 @@ def test_read_uniprot_tsv(tmp_path, monkeypatch):
         kb = read_uniprot_tsv(path)
     assert kb.accessions == ["P04637", "P02768", "Q9XYZ1"]
     assert kb.locations == [{"Cytoplasm", "Nucleus"}, {"Secreted"}, {"ER", "Membrane"}]
-    assert kb.sequence(2) == "MSTAVLLLAG"
+    assert kb.sequences[2] == "MSTAVLLLAG"
     # the same bytes again: served from the cache without parsing, the note repeated
     monkeypatch.setattr(knowledge, "_parse_tsv", lambda p: pytest.fail("parsed again"))
     with pytest.warns(UserWarning, match="1 entries without a location skipped"):
@@ -258,7 +259,7 @@ def test_read_fasta(tmp_path):
     assert kb.accessions == ["P04637", "Q9XYZ1", "Q8ABC2", "Q8ABC3"]
     assert kb.locations == [{"Cytoplasm", "Nucleus"}, {"ER", "Membrane"}, {"Membrane"},
                             {"Mitochondrion"}]
-    assert kb.sequence(0) == "MEEPQSDPSVEPPLSQETFS" and kb.sequence(1) == "MSTAVLLLAG"
+    assert kb.sequences[:2] == ["MEEPQSDPSVEPPLSQETFS", "MSTAVLLLAG"]
     # M E E P Q S D P S V | E P P ...: "SVEPP" starts at 8, across the FASTA line break
     assert kb.find("SVEPP").position.tolist() == [8]
 
@@ -309,9 +310,9 @@ def test_bad_fasta_names_the_line(tmp_path, text, error, message):
     ((["P1", "P1"], ["MKT", "MKT"], ["ER", "ER"]), KnowledgeBaseError, "duplicate accession 'P1'"),
     ((["P1", "P2"], ["MKT", ""], ["ER", "ER"]), KnowledgeBaseError, "entry 'P2' has no sequence"),
     ((["P1", "P2"], ["MKT", "MK#"], ["ER", "ER"]), SequenceError,
-     "entry 'P2': letter '#' at position 3"),
+     "record 'P2': letter '#' at position 3"),
     ((["P1", "P2"], ["MK\nT", "MKT"], ["ER", "ER"]), SequenceError,
-     r"entry 'P1': letter '\\n' at position 3"),
+     r"record 'P1': letter '\\n' at position 3"),
     ((["P1", "P2"], ["MKT", "MKT"], ["ER", ""]), KnowledgeBaseError, "without a location"),
     (([], [], []), KnowledgeBaseError, "at least one entry"),
 ])

@@ -20,7 +20,7 @@ in the warning).
 Searching
 ---------
 Every subsequence is looked up exactly in the knowledge base
-(:class:`attrbench.knowledge.KnowledgeBase`, a suffix-array index); the query
+(:class:`attrbench_tasks.psl.knowledge.KnowledgeBase`, a suffix-array index); the query
 protein's own entry (same accession) never counts. With E the entries that
 contain subsequence s, p_e the position of s in entry e (the occurrence nearest
 p_s when e contains s several times: each entry counts once) and p_s its
@@ -62,6 +62,20 @@ predicted and against the true location (the rows of the paper's Tables 2-3);
 mean is the fraction without a match). "Predicted" is ``ex.target``, the class
 explained (the predicted class in a benchmark run).
 
+Chance level
+------------
+``chance``: the share of knowledge-base entries (the query's own entry left out)
+whose locations match the protein's true location: the hit rate of a
+subsequence found in entries drawn at random, whatever the method (0.282 on
+average over SCL2205's held-out split). ``chance_correct``,
+``chance_wrong_predicted`` and ``chance_wrong_true`` are the same for the
+proteins of each row of Tables 2-3, against the location that row uses, for
+*every* protein of the row (with or without a match): a protein with a chance
+value and no hit rate in a row is a protein of that row without a match.
+These columns do not depend on the method; the paired comparison of a hit-rate
+column with its chance column (on the proteins both score) says whether the
+subsequences know more than the location frequencies.
+
 References
 ----------
 Wang, H., Arora, S. & Shah, H. Interpretable deep text classifiers in protein
@@ -79,9 +93,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from attrbench.knowledge import KnowledgeBase
 from attrbench.plugin import Explanation, NotApplicable, register_metric
 from attrbench_tasks.common.alphabets import PROTEIN
+
+from .knowledge import KnowledgeBase
 
 __all__ = [
     "COLUMNS",
@@ -95,10 +110,15 @@ __all__ = [
     "subsequence_hit_rates",
     "hit_rates",
     "hit_rate",
+    "chance_levels",
+    "CHANCE",
 ]
 
 #: Columns of the ``hit_rate`` metric; the first is the main score.
-COLUMNS = ("hit_rate", "correct", "wrong_predicted", "wrong_true", "no_match")
+COLUMNS = ("hit_rate", "correct", "wrong_predicted", "wrong_true", "no_match",
+           "chance", "chance_correct", "chance_wrong_predicted", "chance_wrong_true")
+#: Chance-level columns: the same for every method (their direction is the hit rate's).
+CHANCE = COLUMNS[5:]
 #: Positional weights: the authors' bounded one and the paper's literal 1 / (p_e - p_s).
 WEIGHTS = ("bounded", "literal")
 _DEFAULTS = {"n_sd": 2.0, "flank": 2, "min_length": 5, "weight": "bounded", "absolute": False}
@@ -252,7 +272,7 @@ def peptides_of(X: torch.Tensor, subs: Subsequences) -> list[str]:
     Parameters
     ----------
     X : torch.Tensor, shape=(N, 21, L)
-        One-hot over :data:`attrbench.contract.PROTEIN`.
+        One-hot over :data:`attrbench_tasks.common.alphabets.PROTEIN`.
 
     Returns
     -------
@@ -461,6 +481,31 @@ def hit_rates(
     )
 
 
+def chance_levels(
+    kb: KnowledgeBase, accessions: Sequence[str],
+    locations: tuple[Sequence[str | Iterable[str]], ...],
+) -> tuple[np.ndarray, ...]:
+    """Per protein, the share of other entries matching each of its location sets.
+
+    Parameters
+    ----------
+    kb : KnowledgeBase
+    accessions : sequence of str, length N
+        The query proteins (their own entries are left out of the shares).
+    locations : tuple of sequences, each of length N
+        E.g. (true, predicted) locations per protein.
+
+    Returns
+    -------
+    shares : tuple of np.ndarray, each shape=(N,), float64
+    """
+    own = np.array([kb.index_of(a) for a in accessions], dtype=np.int64)
+    return tuple(
+        kb.label_share(np.stack([kb.location_mask(locs) for locs in group]), exclude=own)
+        for group in locations
+    )
+
+
 def _class_names(ex: Explanation, classes: Sequence[str] | None) -> Sequence[str]:
     names = classes if classes is not None else ex.classes
     if not names:
@@ -506,7 +551,7 @@ def hit_rate(
 
     Returns
     -------
-    scores : torch.Tensor, shape=(N, 5), float64
+    scores : torch.Tensor, shape=(N, 9), float64
         Columns :data:`COLUMNS`; NaN where a column does not apply or nothing matched.
     """
     kb = ex.resources.get("knowledge_base")
@@ -525,6 +570,7 @@ def hit_rate(
         kb, ex.X, scores, ex.mask, ex.dataset.ids, (true, predicted),
         ex.dataset.extra.get("length"), n_sd=n_sd, flank=flank, min_length=min_length, weight=weight,
     )
+    chance_true, chance_predicted = chance_levels(kb, ex.dataset.ids, (true, predicted))
     if rates.n_short or rates.n_without_subsequence:
         warnings.warn(
             f"hit_rate: {rates.n_short} of {rates.n_subsequences} subsequences are shorter than "
@@ -540,5 +586,9 @@ def hit_rate(
         np.where(correct, nan, rates.predicted),
         np.where(correct, nan, rates.true),
         (~rates.matched).astype(np.float64),
+        chance_true,
+        np.where(correct, chance_true, nan),
+        np.where(correct, nan, chance_predicted),
+        np.where(correct, nan, chance_true),
     ], axis=1)
     return torch.from_numpy(out)

@@ -1,4 +1,4 @@
-"""Hit rate (attrbench.metrics.hit_rate): extraction, positional weights, known answers.
+"""Hit rate (attrbench_tasks.psl.hit_rate): extraction, positional weights, known answers.
 
 Every expected value is computed by hand in the comments.
 """
@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from attrbench.data import Dataset
-from attrbench.knowledge import KnowledgeBase
-from attrbench.metrics.hit_rate import (
+from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
+from attrbench_tasks.common.alphabets import PROTEIN
+from attrbench_tasks.psl.hit_rate import (
     COLUMNS,
     extract_batch,
     extract_subsequences,
@@ -21,8 +22,7 @@ from attrbench.metrics.hit_rate import (
     hit_rates,
     positional_weight,
 )
-from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
-from attrbench_tasks.common.alphabets import PROTEIN
+from attrbench_tasks.psl.knowledge import KnowledgeBase
 
 NAN = math.nan
 
@@ -261,6 +261,14 @@ def test_metric_columns_by_hand(kb):
         [NAN,              NAN,     NAN,             NAN,          1.0],  # Q2: no match but itself
         [2 / 3,            2 / 3,   NAN,             NAN,          0.0],  # Q3: Cytoplasm, right
     ]
+    # chance: the share of the other entries with the location. Q1 (itself left out): Nucleus
+    # in E1, E3, Q2 of 4, Cytoplasm (predicted) in E2, E3 of 4; Q2: Nucleus in Q1, E1, E3 of 4;
+    # Q3 (not in the base): Cytoplasm in E2, E3 of 5
+    #           chance  chance_correct  chance_wrong_predicted  chance_wrong_true
+    chance = [[0.75,    NAN,            0.5,                    0.75],
+              [0.75,    0.75,           NAN,                    NAN],
+              [0.4,     0.4,            NAN,                    NAN]]
+    expected = [row + extra for row, extra in zip(expected, chance, strict=True)]
     torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12,
                                equal_nan=True)
 
@@ -302,32 +310,95 @@ def test_registration():
 
 def test_psl_declares_the_knowledge_base_and_the_report():
     from attrbench.plugin import TASKS
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import hitrate, knowledge
 
     task = TASKS.get("psl")
-    assert task.resources["knowledge_base"] is hitrate.knowledge_base
-    assert task.reports["hit_rate"] is hitrate.hit_rate_report
+    assert task.resources["knowledge_base"] is knowledge.knowledge_base
+    assert task.reports["hit_rate"] is hitrate.REPORT and hitrate.REPORT.plan is hitrate.plan
 
 
-def test_report_renders_tables_2_and_3(monkeypatch):
-    from attrbench.results import CellKey, Record
+def _record(model: str, method: str, values: dict[str, list[float]], status: str = "ok"):
+    from attrbench.results import CellKey, Record, pack_values
+    from attrbench.stats import bootstrap_mean
+
+    ids = ["a", "b", "c", "d"]
+    key = CellKey("psl", "1", "h", model, "c", method, {}, "hit_rate",
+                  {"resources": {"knowledge_base": "kbhash"}}, 4, 0)
+    if status != "ok":
+        return Record(key, status, reason="no attention")
+    table = np.array([values.get(c, [NAN] * 4) for c in COLUMNS], dtype=float).T
+    cols = {c: {**vars(bootstrap_mean(table[:, j])), "higher_is_better": True}
+            for j, c in enumerate(COLUMNS)}
+    main = cols["hit_rate"]
+    return Record(key, "ok", True, main["mean"], main["low"], main["high"], n_scored=main["n"],
+                  n_missing=main["n_missing"], columns=cols,
+                  per_sequence=pack_values(ids, table, COLUMNS))
+
+
+# proteins a, b, c predicted correctly (b without a match for attention), d wrongly
+CHANCE = {"chance_correct": [0.3, 0.3, 0.3, NAN], "chance_wrong_predicted": [NAN, NAN, NAN, 0.1],
+          "chance_wrong_true": [NAN, NAN, NAN, 0.5], "chance": [0.3, 0.3, 0.3, 0.5]}
+ATTENTION = {"correct": [0.6, NAN, 0.8, NAN], "wrong_predicted": [NAN, NAN, NAN, 0.2],
+             "wrong_true": [NAN, NAN, NAN, 0.4], "hit_rate": [0.6, NAN, 0.8, 0.4], **CHANCE}
+PERMUTED = {"correct": [0.4, 0.5, 0.5, NAN], "wrong_predicted": [NAN, NAN, NAN, 0.3],
+            "wrong_true": [NAN, NAN, NAN, 0.1], "hit_rate": [0.4, 0.5, 0.5, 0.1], **CHANCE}
+
+
+def test_paired_difference_pairs_on_the_proteins_both_score():
+    from attrbench.stats import bootstrap_mean
+    from attrbench_tasks.psl.hitrate import paired_difference
+
+    att, perm = _record("bilstm_att", "attention", ATTENTION), _record("bilstm_att", "x", PERMUTED)
+    d = paired_difference(att, perm, "correct")  # a: 0.6 - 0.4, c: 0.8 - 0.5 (b: attention none)
+    assert d.n == 2 and d.mean == pytest.approx(0.25)
+    ref = bootstrap_mean(np.array([0.2, 0.3]))
+    assert (d.low, d.high) == pytest.approx((ref.low, ref.high))
+    chance = paired_difference(att, att, "correct", "chance_correct")  # 0.6 - 0.3, 0.8 - 0.3
+    assert chance.n == 2 and chance.mean == pytest.approx(0.4)
+
+
+def test_report_plan_and_render():
     from attrbench_tasks.psl import hitrate
 
-    def record(model: str, method: str, status: str = "ok") -> Record:
-        key = CellKey("psl", "1", "h", model, "c", method, {}, "hit_rate", {}, 50, 0)
-        col = {"mean": 0.5, "low": 0.4, "high": 0.6, "n": 20, "n_missing": 30}
-        cols = {c: dict(col) for c in COLUMNS}
-        return Record(key, status, True, 0.5, 0.4, 0.6, columns=cols if status == "ok" else {},
-                      reason="" if status == "ok" else "no attention")
+    configs = hitrate.plan()
+    assert [(c.models, c.methods, c.n) for c in configs] == [
+        (list(hitrate.TABLE2_MODELS), ["ig"], -1), (list(hitrate.TABLE2_MODELS), ["saliency", "random"], -1),
+        (list(hitrate.TABLE3_MODELS), list(hitrate.TABLE3_METHODS), -1)]
+    assert all(c.metrics == ["hit_rate"] and c.task == "psl" for c in configs)
+    assert [c.n for c in hitrate.plan(n=100, n_ig=20)] == [20, 100, 100]
 
-    records = [record(m, "ig") for m in hitrate.TABLE2_MODELS]
-    records += [record(m, q) for m in hitrate.TABLE3_MODELS for q in hitrate.TABLE3_METHODS[:2]]
-    records += [record("bilstm_att", "attention_random", "not_applicable")]
-    seen = {}
-    monkeypatch.setattr(hitrate, "hit_rate_records", lambda **o: seen.update(o) or records)
-    text = hitrate.hit_rate_report(n=50, kb="my.tsv")
-    assert seen == {"n": 50, "kb": "my.tsv"}
-    assert "knowledge base: my.tsv" in text and "Table 2" in text and "Table 3" in text
-    assert text.count("0.500 [0.400, 0.600] n=20") == 5 * 3 + 4 * 3  # 3 hit-rate rows per cell
-    assert "n/a: no attention" in text and "| -" in text  # a refused and a missing cell
+    records = [_record("bilstm_att", "attention", ATTENTION),
+               _record("bilstm_att", "attention_permuted", PERMUTED),
+               _record("bilstm_att", "random", PERMUTED),
+               _record("cnn_bilstm_big_att", "attention", {}, status="not_applicable")]
+    text = hitrate.render(records)
+    assert "kbhash" in text and "Table 2" in text and "Table 3" in text
+    assert "0.700 [0.600, 0.800] (n=2); no match 33.3% of 3" in text  # attention, correct row
+    assert "no match 0.0% of 3" in text  # the permuted control matches every correct protein
+    assert "n/a [1]" in text and "[1] no attention" in text  # a refused cell and its footnote
+    assert "| -" in text  # a cell nobody ran
+    assert "0.300 [0.300, 0.300] of 3" in text  # chance level of the correct row
+    lines = [line for line in text.splitlines() if "attention - attention_permuted" in line]
+    assert len(lines) == 1 and "+0.250 [" in lines[0] and "n=2" in lines[0]
+    assert any("attention - chance" in line and "+0.400 [" in line for line in text.splitlines())
+    assert any("attention - random" in line for line in text.splitlines())
     assert "0.559" in text and "0.083" in text  # the paper's values are shown alongside
+
+
+def test_hit_rate_contract_on_a_tiny_knowledge_base(kb):
+    """The metric contract (tests/test_contract.py) with the resource the generic test lacks."""
+    X, mask, scores = queries([32, 22, 47])
+    y, target = torch.tensor([0, 0, 1]), torch.tensor([1, 0, 1])
+    X0 = X.clone()
+    metric = METRICS.get("hit_rate")
+    out = metric(make_ex(kb, X, mask, scores, y, target, ["Q1", "Q2", "Q3"]))
+    assert out.shape == (3, len(metric.columns)) and (torch.isfinite(out) | torch.isnan(out)).all()
+    assert torch.isfinite(out[:, 0]).any() and torch.equal(X, X0)
+    again = metric(make_ex(kb, X, mask, scores, y, target, ["Q1", "Q2", "Q3"]))
+    torch.testing.assert_close(again, out, equal_nan=True, rtol=0, atol=0)
+    noisy = scores.clone()
+    noisy[~mask] = -1e9
+    padded = metric(make_ex(kb, X, mask, noisy, y, target, ["Q1", "Q2", "Q3"]))
+    torch.testing.assert_close(padded, out, equal_nan=True, msg="padding must be ignored")
+    part = metric(make_ex(kb, X[1:], mask[1:], scores[1:], y[1:], target[1:], ["Q2", "Q3"]))
+    torch.testing.assert_close(part, out[1:], equal_nan=True, msg="batch independence")

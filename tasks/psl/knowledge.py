@@ -3,54 +3,16 @@
 A :class:`KnowledgeBase` holds UniProt-style entries (accession, sequence, set of
 subcellular locations) and answers "which entries contain this peptide, and
 where?" exactly, for every occurrence, in microseconds. The hit-rate metric
-(:mod:`attrbench.metrics.hit_rate`, SPEC section 5) searches every extracted
+(:mod:`attrbench_tasks.psl.hit_rate`, SPEC section 5) searches every extracted
 subsequence in it; seed 000 did that with one web-API call per subsequence and
 named it the bottleneck of its method.
 
-The index
----------
-A suffix array of the concatenated sequences, built with ``pydivsufsort``
-(Python bindings of Yuta Mori's libdivsufsort, the standard suffix-sorting
-library; 5 bytes per residue with the text). A query is libdivsufsort's own
-binary search (``sa_search``, in C): the suffixes starting with the peptide
-form one interval of the array, whose entries are the text offsets of every
-occurrence; offsets map to (entry, position) with one ``np.searchsorted`` over
-the entry start offsets. Sequences are joined with a newline, a letter no
-peptide contains, so no match ever spans two entries. Measured on one shared
-CPU core (``benchmarks/bench_knowledge.py``): SCL2205 (9.8 million residues)
-builds in 1.5 s and answers a query in about 30 us, 150-200x faster than a
-``str.find`` scan; a Swiss-Prot-size base (570,000 proteins, 200 million
-residues) builds in about a minute with 1.2 GB of peak memory, loads from the
-cache in 0.3 s and answers about 25,000 queries per second.
-
-From Python::
-
-    from attrbench.knowledge import read_knowledge_base
-    from attrbench_tasks.psl.hitrate import knowledge_base
-
-    kb = knowledge_base()                    # SCL2205, or read_knowledge_base("uniprot.tsv")
-    hits = kb.find("KDEL")                   # every occurrence: entry indices and positions
-    for entry, position in zip(hits.entry, hits.position):
-        print(kb.accessions[entry], position, sorted(kb.locations[entry]))
-
-Why not an Aho-Corasick automaton (``pyahocorasick``): it is built over the
-*queries* and answers by scanning the whole knowledge base once per batch of
-queries, i.e. the same O(residues) work as the naive scan it must beat by 100x;
-it has nothing to keep on disk between runs. The suffix array is built once per
-knowledge base, cached, and answers each query in O(|peptide| log residues).
-
-Cache
------
-The index is built once per knowledge base and stored under
-``$ATTRBENCH_CACHE/kb/<hash>/`` (``ATTRBENCH_CACHE`` defaults to
-``platformdirs.user_cache_dir("attrbench")``, e.g. ``~/.cache/attrbench``),
-where ``<hash>`` is the knowledge base's content hash (accessions, sequences,
-location sets, and :data:`FORMAT`): ``text.bin`` (the joined sequences),
-``starts.npy``, ``sa.npy`` (memory-mapped on load) and ``meta.json``
-(accessions, location sets). A file read with :func:`read_knowledge_base` is
-also remembered by the sha256 of its bytes, so reading the same file again
-loads the cached knowledge base without parsing it. Delete the folder to
-reclaim the space; it is rebuilt when needed.
+The index and its cache are the core's :class:`attrbench.substring_index.SubstringIndex`
+(a suffix array, cached on disk by content hash); a :class:`KnowledgeBase` is one
+whose sequences are validated proteins (upper case, aliases read as X) and whose
+labels are normalized locations. A file read with :func:`read_knowledge_base` is
+also remembered by the sha256 of its bytes, so reading the same file again loads
+the cached knowledge base without parsing it.
 
 Locations
 ---------
@@ -125,21 +87,20 @@ The UniProt Consortium (2023). UniProt: the universal protein knowledgebase in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from attrbench.contract import SequenceError
-from attrbench.data import content_hash, fasta_records, open_text
+from attrbench.data import fasta_records, open_text
+from attrbench.substring_index import Matches, Occurrences, SubstringIndex, cache_root
 from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
@@ -154,13 +115,12 @@ __all__ = [
     "read_uniprot_tsv",
     "read_fasta",
     "read_knowledge_base",
+    "knowledge_base",
     "cache_root",
 ]
 
-#: Version of the cache layout and of the location normalization; part of every hash.
-FORMAT = "kb1"
-#: The byte that ends every sequence in the indexed text (no peptide contains it).
-SEPARATOR = b"\n"
+#: Version of the location normalization and the cache layout; part of every hash.
+FORMAT = "kb2"
 
 #: Location terms (lower case) and the single SCL2205 location each one is.
 LOCATION_TERMS: dict[str, str] = {
@@ -184,9 +144,7 @@ LOCATION_TERMS: dict[str, str] = {
     "centrosome": "Centrosome",
 }
 _BY_LENGTH = sorted(LOCATION_TERMS, key=len, reverse=True)
-_LETTERS = PROTEIN.letters  # 20 amino acids + X
-_ALIAS_LETTERS = "".join(src for src, _ in PROTEIN.aliases)
-_BAD_LETTER = re.compile(f"[^{_LETTERS}{_ALIAS_LETTERS}{(_LETTERS + _ALIAS_LETTERS).lower()}]")
+_CANONICAL = np.frombuffer(PROTEIN.letters.encode("ascii"), dtype=np.uint8)
 _ACCESSION = re.compile(r"^(?:sp|tr)\|([^|]+)\|")
 _DEEPLOC = re.compile(r"^(?P<loc>\S+)-[MSU](?:\s+test)?$")
 _EVIDENCE = re.compile(r"\{[^}]*\}")
@@ -195,37 +153,6 @@ _ISOFORM = re.compile(r"^\s*\[[^\]]*\]:\s*")
 
 class KnowledgeBaseError(ValueError):
     """A knowledge-base file or record is malformed; the message names the file and line."""
-
-
-class Occurrences(NamedTuple):
-    """Every occurrence of one peptide, sorted by entry then position.
-
-    Parameters
-    ----------
-    entry : np.ndarray, shape=(K,), int64
-        Entry index (into :attr:`KnowledgeBase.accessions`).
-    position : np.ndarray, shape=(K,), int64
-        0-based start of the occurrence in that entry's sequence.
-    """
-
-    entry: np.ndarray
-    position: np.ndarray
-
-
-class Matches(NamedTuple):
-    """Every occurrence of a batch of peptides, as flat arrays of length K.
-
-    Parameters
-    ----------
-    query : np.ndarray, shape=(K,), int64
-        Index of the peptide in the batch.
-    entry, position : np.ndarray, shape=(K,), int64
-        As in :class:`Occurrences`.
-    """
-
-    query: np.ndarray
-    entry: np.ndarray
-    position: np.ndarray
 
 
 # --------------------------------------------------------------------------- locations
@@ -325,60 +252,21 @@ def parse_uniprot_locations(text: str) -> frozenset[str]:
 # --------------------------------------------------------------------------- the knowledge base
 
 
-def cache_root() -> Path:
-    """``$ATTRBENCH_CACHE/kb`` or ``platformdirs.user_cache_dir("attrbench")/kb``."""
-    root = os.environ.get("ATTRBENCH_CACHE")
-    if not root:
-        import platformdirs
+def canonical(seqs: Sequence[str], ids: Sequence[str] | None = None) -> list[str]:
+    """Proteins in their searched form: validated by :data:`PROTEIN`, upper case, aliases as X.
 
-        root = platformdirs.user_cache_dir("attrbench")
-    return Path(root) / "kb"
-
-
-def _lookup_table() -> np.ndarray:
-    """Byte -> canonical letter (upper case, aliases to X); 0 for letters outside the alphabet."""
-    table = np.zeros(256, dtype=np.uint8)
-    for letter in _LETTERS:
-        table[ord(letter)] = table[ord(letter.lower())] = ord(letter)
-    for src, dst in PROTEIN.aliases:
-        table[ord(src)] = table[ord(src.lower())] = ord(dst)
-    table[SEPARATOR[0]] = SEPARATOR[0]
-    return table
+    Raises
+    ------
+    SequenceError
+        A letter outside the alphabet, naming the record and its position.
+    """
+    codes = PROTEIN.codes(seqs, ids)
+    text = _CANONICAL[codes].tobytes().decode("ascii")
+    ends = np.cumsum([len(s) for s in seqs])
+    return [text[a:b] for a, b in zip(np.concatenate([[0], ends[:-1]]), ends, strict=True)]
 
 
-_TABLE = _lookup_table()
-_BYTES = _TABLE.tobytes()  # the same table for bytes.translate
-_IS_ALIAS = np.zeros(256, dtype=bool)
-_IS_ALIAS[[ord(c) for c in _ALIAS_LETTERS + _ALIAS_LETTERS.lower()]] = True
-
-
-def _join(accessions: Sequence[str], sequences: Sequence[str]) -> tuple[bytes, np.ndarray]:
-    """Validated canonical text (each sequence followed by the separator), entry starts (N+1,)."""
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-    if len(lengths) and lengths.min() == 0:
-        raise KnowledgeBaseError(f"entry {accessions[int(np.argmin(lengths))]!r} has no sequence")
-    starts = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths + 1, out=starts[1:])
-    raw = np.frombuffer(("\n".join(sequences) + "\n").encode("ascii", "replace"), dtype=np.uint8)
-    codes = _TABLE[raw]
-    newlines = np.flatnonzero(codes == SEPARATOR[0])
-    stray = np.setdiff1d(newlines, starts[1:] - 1)  # a newline inside a sequence
-    bad = np.concatenate([np.flatnonzero(codes == 0), stray])
-    if len(bad):
-        first = bad.min()
-        entry = int(np.searchsorted(starts, first, side="right") - 1)
-        pos = int(first - starts[entry])
-        raise SequenceError(
-            f"entry {accessions[entry]!r}: letter {sequences[entry][pos]!r} at position {pos + 1} "
-            f"is not in the protein alphabet {_LETTERS} (+ {_ALIAS_LETTERS} as X)"
-        )
-    n_alias = int(_IS_ALIAS[raw].sum())
-    if n_alias:
-        warnings.warn(f"{n_alias} letters B/Z/U/O mapped to X in the knowledge base", stacklevel=3)
-    return codes.tobytes(), starts
-
-
-class KnowledgeBase:
+class KnowledgeBase(SubstringIndex):
     """Protein entries with location sets and an exact-substring index (suffix array).
 
     Parameters
@@ -401,14 +289,10 @@ class KnowledgeBase:
     accessions : list of str
     locations : list of frozenset of str
         Normalized location names per entry.
-    hash : str
-        Content hash (16 hex digits) of accessions, sequences and location sets.
-    text : bytes
-        The sequences, each followed by a newline.
-    starts : np.ndarray, shape=(N + 1,), int64
-        Offset of each sequence in ``text``; ``starts[N] == len(text)``.
     location_names : tuple of str
         Every location name present, sorted.
+    hash, text, starts
+        As in :class:`~attrbench.substring_index.SubstringIndex`.
 
     Examples
     --------
@@ -417,6 +301,8 @@ class KnowledgeBase:
     >>> kb.find("MKTAY")
     Occurrences(entry=array([0, 1]), position=array([0, 2]))
     """
+
+    FORMAT = FORMAT
 
     def __init__(
         self,
@@ -436,207 +322,54 @@ class KnowledgeBase:
         if not accessions:
             raise KnowledgeBaseError("a knowledge base needs at least one entry")
         _check_unique(accessions)
-        location_sets = [_location_set(loc) for loc in locations]
-        empty = [a for a, s in zip(accessions, location_sets, strict=True) if not s]
+        empty = [a for a, s in zip(accessions, sequences, strict=True) if not s]
         if empty:
+            raise KnowledgeBaseError(f"entry {empty[0]!r} has no sequence")
+        location_sets = [_location_set(loc) for loc in locations]
+        unlocated = [a for a, s in zip(accessions, location_sets, strict=True) if not s]
+        if unlocated:
             raise KnowledgeBaseError(
-                f"{len(empty)} entries without a location (first: {empty[0]!r}); "
+                f"{len(unlocated)} entries without a location (first: {unlocated[0]!r}); "
                 "an entry without a location cannot match or miss: drop it"
             )
-        text, starts = _join(accessions, sequences)
-        digest = _content_hash(accessions, text, location_sets)
-        self._setup(accessions, text, starts, location_sets, digest, source)
-        self.sa = self._index(cache)
-
-    # -- construction helpers
-
-    def _setup(
-        self, accessions: list[str], text: bytes, starts: np.ndarray,
-        location_sets: list[frozenset[str]], digest: str, source: str,
-    ) -> None:
-        self.accessions = accessions
-        self.text = text
-        self.starts = starts
-        self.locations = location_sets
-        self.hash = digest
-        self.source = source
-        distinct = {names: k for k, names in enumerate(dict.fromkeys(location_sets))}
-        self.location_names = tuple(sorted(set().union(*distinct)))
-        column = {name: j for j, name in enumerate(self.location_names)}
-        member = np.zeros((len(distinct), len(self.location_names)), dtype=bool)
-        for names, k in distinct.items():
-            member[k, [column[n] for n in names]] = True
-        set_of = np.fromiter((distinct[s] for s in location_sets), dtype=np.int64,
-                             count=len(location_sets))
-        self._bits = np.packbits(member, axis=1)[set_of]
-        self._column = column
-        self._row: dict[str, int] | None = None
-
-    def _index(self, cache: bool) -> np.ndarray:
-        """The suffix array of ``text``: loaded from the cache, or built (and stored)."""
-        directory = cache_root() / self.hash
-        if cache and (directory / "sa.npy").is_file():
-            return np.load(directory / "sa.npy", mmap_mode="c")
-        from pydivsufsort import divsufsort
-
-        sa = np.asarray(divsufsort(self.text))
-        if cache:
-            self._store(directory, sa)
-        return sa
-
-    def _store(self, directory: Path, sa: np.ndarray) -> None:
-        """Write the knowledge base and its index into ``directory`` atomically."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self.hash}-", dir=directory.parent))
-        try:
-            (tmp / "text.bin").write_bytes(self.text)
-            np.save(tmp / "starts.npy", self.starts)
-            np.save(tmp / "sa.npy", sa)
-            (tmp / "meta.json").write_text(json.dumps(self._meta()))
-            os.replace(tmp, directory)
-        except OSError:
-            if not (directory / "sa.npy").is_file():  # not another process's finished copy
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    def _meta(self) -> dict:
-        sets = sorted(set(self.locations), key=sorted)
-        index = {s: i for i, s in enumerate(sets)}
-        return {
-            "format": FORMAT, "hash": self.hash, "source": self.source,
-            "accessions": self.accessions, "location_sets": [sorted(s) for s in sets],
-            "location_of": [index[s] for s in self.locations],
-        }
-
-    @classmethod
-    def load(cls, digest: str) -> KnowledgeBase:
-        """The knowledge base cached under ``digest`` (its :attr:`hash`).
-
-        Raises
-        ------
-        FileNotFoundError
-            Nothing complete is cached under that hash.
-        """
-        directory = cache_root() / digest
-        if not (directory / "sa.npy").is_file():
-            raise FileNotFoundError(f"no knowledge base cached in {directory}")
-        meta = json.loads((directory / "meta.json").read_text())
-        sets = [frozenset(s) for s in meta["location_sets"]]
-        kb = cls.__new__(cls)
-        kb._setup(
-            meta["accessions"], (directory / "text.bin").read_bytes(),
-            np.load(directory / "starts.npy"), [sets[i] for i in meta["location_of"]],
-            meta["hash"], meta["source"],
-        )
-        kb.sa = np.load(directory / "sa.npy", mmap_mode="c")
-        return kb
-
-    # -- entries
-
-    def __len__(self) -> int:
-        return len(self.accessions)
-
-    def __repr__(self) -> str:
-        residues = len(self.text) - len(self)
-        return (f"KnowledgeBase({len(self)} entries, {residues} residues, "
-                f"{len(self.location_names)} locations, hash={self.hash})")
-
-    def sequence(self, entry: int) -> str:
-        """The sequence of entry ``entry``."""
-        return self.text[self.starts[entry] : self.starts[entry + 1] - 1].decode()
+        super().__init__(accessions, canonical(sequences, accessions), location_sets,
+                         source=source, cache=cache)
 
     @property
-    def sequences(self) -> list[str]:
-        """Every sequence, in entry order."""
-        return self.text[:-1].decode().split("\n")
+    def accessions(self) -> list[str]:
+        """The entries' accessions."""
+        return self.keys
 
-    def index_of(self, accession: str) -> int:
-        """The entry index of ``accession``, or -1 if the knowledge base does not hold it."""
-        if self._row is None:
-            self._row = {a: i for i, a in enumerate(self.accessions)}
-        return self._row.get(accession, -1)
+    @property
+    def locations(self) -> list[frozenset[str]]:
+        """The normalized location set of each entry."""
+        return self.labels
 
-    # -- search
+    @property
+    def location_names(self) -> tuple[str, ...]:
+        """Every location name present, sorted."""
+        return self.label_names
 
     def _pattern(self, peptide: str) -> bytes:
-        bad = _BAD_LETTER.search(peptide)
-        if not peptide or bad:
-            what = "an empty peptide" if not peptide else f"letter {bad.group()!r} in {peptide!r}"
-            raise ValueError(f"cannot search {what}: use the letters {_LETTERS}")
-        return peptide.encode("ascii").translate(_BYTES)
-
-    def _offsets(self, pattern: bytes) -> np.ndarray:
-        from pydivsufsort import sa_search
-
-        count, left = sa_search(self.text, self.sa, pattern)
-        if not count:
-            return np.zeros(0, dtype=np.int64)
-        return np.sort(self.sa[left : left + count].astype(np.int64))
-
-    def find(self, peptide: str) -> Occurrences:
-        """Every occurrence of ``peptide`` (exact, case-insensitive; B/Z/U/O read as X).
-
-        Parameters
-        ----------
-        peptide : str
-
-        Returns
-        -------
-        occurrences : Occurrences
-            Entries and 0-based positions, sorted by entry then position.
-        """
-        offsets = self._offsets(self._pattern(peptide))
-        entry = np.searchsorted(self.starts, offsets, side="right") - 1
-        return Occurrences(entry, offsets - self.starts[entry])
-
-    def find_many(self, peptides: Sequence[str]) -> Matches:
-        """Every occurrence of each of ``peptides``, as flat arrays.
-
-        Returns
-        -------
-        matches : Matches
-            ``query[k]`` is the index in ``peptides`` of occurrence ``k``; sorted
-            by query, then entry, then position.
-        """
-        offsets = [self._offsets(self._pattern(p)) for p in peptides]
-        counts = np.array([len(o) for o in offsets], dtype=np.int64)
-        flat = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
-        entry = np.searchsorted(self.starts, flat, side="right") - 1
-        query = np.repeat(np.arange(len(peptides), dtype=np.int64), counts)
-        return Matches(query, entry, flat - self.starts[entry])
-
-    def entries_with(self, peptide: str) -> np.ndarray:
-        """The distinct entries containing ``peptide``, sorted: shape (E,), int64."""
-        return np.unique(self.find(peptide).entry)
-
-    # -- locations
+        if not peptide:
+            raise ValueError(f"cannot search an empty peptide: use the letters {PROTEIN.letters}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a query's aliases are read as X silently
+                return canonical([peptide])[0].encode("ascii")
+        except ValueError as exc:
+            raise ValueError(f"cannot search {peptide!r}: {exc}") from None
 
     def location_mask(self, names: str | Iterable[str]) -> np.ndarray:
         """A packed bit mask (W,) uint8 of location ``names`` (``"A;B"`` or an iterable).
 
         Names are normalized first; names no entry has match nothing.
         """
-        member = np.zeros(len(self.location_names), dtype=bool)
-        for name in _location_set(names):
-            if name in self._column:
-                member[self._column[name]] = True
-        return np.packbits(member)
+        return self.label_mask(_location_set(names))
 
     def matches_location(self, entries: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """Whether each entry has any location of the matching mask.
-
-        Parameters
-        ----------
-        entries : np.ndarray, shape=(K,), int
-        masks : np.ndarray, shape=(K, W) or (W,), uint8
-            From :meth:`location_mask`.
-
-        Returns
-        -------
-        match : np.ndarray, shape=(K,), bool
-        """
-        return (self._bits[entries] & masks).any(axis=-1)
+        """Whether each entry (K,) has any location of the matching mask (K, W) or (W,)."""
+        return self.matches_label(entries, masks)
 
 
 def _check_unique(accessions: list[str], lines: list[int] | None = None, path: str = "") -> None:
@@ -652,11 +385,6 @@ def _check_unique(accessions: list[str], lines: list[int] | None = None, path: s
                 f"{path}:{lines[i]}: duplicate accession {acc!r} (first at line {lines[seen[acc]]})"
             )
         seen[acc] = i
-
-
-def _content_hash(accessions: list[str], text: bytes, location_sets: list[frozenset[str]]) -> str:
-    locations = "\n".join(";".join(sorted(s)) for s in location_sets)
-    return content_hash(FORMAT, "\n".join(accessions), text, locations)
 
 
 # --------------------------------------------------------------------------- files
@@ -701,12 +429,14 @@ class _Entries:
 
 
 def _check_letters(seq: str, where: str, accession: str, offset: int = 0) -> None:
-    bad = _BAD_LETTER.search(seq)
-    if bad:
+    """Validate one line's letters with the protein letter table, naming file line, entry, position."""
+    raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
+    bad = np.flatnonzero(PROTEIN.table[raw] < 0)
+    if len(bad):
+        pos = int(bad[0])
         raise SequenceError(
-            f"{where}: entry {accession!r}: letter {bad.group()!r} at position "
-            f"{offset + bad.start() + 1} is not in the protein alphabet {_LETTERS} "
-            f"(+ {_ALIAS_LETTERS} as X)"
+            f"{where}: entry {accession!r}: letter {seq[pos]!r} at position {offset + pos + 1} "
+            f"is not in the protein alphabet {PROTEIN.letters}"
         )
 
 
@@ -889,3 +619,34 @@ def read_knowledge_base(path: str | Path, cache: bool = True) -> KnowledgeBase:
     with open_text(path) as f:
         first = f.read(4096).lstrip()[:1]
     return read_fasta(path, cache) if first == ">" else read_uniprot_tsv(path, cache)
+
+
+@functools.lru_cache(maxsize=1)
+def _scl2205() -> KnowledgeBase:
+    import scldata.loader as scl
+
+    df = scl.load("full")
+    return KnowledgeBase(
+        [str(a) for a in df.index], df["seq"].tolist(), [c.split(";") for c in df["scl"]],
+        source="SCL2205 (p-scldata 2025.6.0, all splits)",
+    )
+
+
+def knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
+    """The knowledge base of the ``psl`` hit rate (the task's ``knowledge_base`` resource).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A UniProt TSV export (``Entry``, ``Sequence``, ``Subcellular location [CC]``
+        columns) or a FASTA file with locations in the headers, chosen by
+        extension (else by content); see the module notes. Default: the 19,074
+        SCL2205 proteins of all three splits with their full sequences (the
+        query protein itself is excluded by accession).
+
+    Returns
+    -------
+    kb : KnowledgeBase
+        Indexed; the index is cached on disk (``$ATTRBENCH_CACHE/kb``).
+    """
+    return _scl2205() if path is None else read_knowledge_base(path)
