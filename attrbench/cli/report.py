@@ -39,8 +39,12 @@ def run(args) -> int:
     if args.help_report:
         print(inspect.getdoc(report) or f"report {args.name!r} has no documentation")
         return 0
+    from attrbench.cli.validate import report_options
+
     options = common.report_options(args.option)
     if args.kb is not None:
-        options["kb"] = common.existing(args.kb, "--kb")
+        options["kb"] = str(common.existing(args.kb, "--kb"))
+    options = report_options(report, options, args.name)
+    common.check_out(args.out)
     common.write_or_print(report(**options), args.out)
     return 0

@@ -47,20 +47,39 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
+def check(args) -> dict:
+    """Everything ``run`` was given, checked before any work: the keyword arguments of
+    :class:`~attrbench.runner.RunConfig` that come from the command line."""
+    from attrbench.cli import validate
+    from attrbench.cli.leaderboard import FORMATS
+    from attrbench.results import default_results_dir
+
+    validate.choice(args.format, FORMATS, "--format")
+    validate.seed(args.seed)
+    validate.batch_size(args.batch_size)
+    validate.device(args.device)
+    for flag in ("--method", "--model", "--metric"):
+        validate.names(getattr(args, flag[2:]), flag)
+    args.results = validate.writable_dir(args.results or default_results_dir(), "--results")
+    if args.checkpoints is not None and not args.checkpoints.is_dir():
+        raise validate.UsageError(f"--checkpoints {args.checkpoints}: no such directory")
+    mopts, qopts = common.options(args.option)
+    return dict(method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
+                resource_options=common.kb_options(args))
+
+
 def run(args) -> int:
     """Run the plan the arguments describe, write its records and print the table."""
+    checked = check(args)
     from attrbench.leaderboard import render
-    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.results import ResultStore
     from attrbench.runner import RunConfig, run
 
-    mopts, qopts = common.options(args.option)
     config = RunConfig(
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
-        method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
-        checkpoint_dir=args.checkpoints, resource_options=common.kb_options(args),
-        progress=not args.quiet)
-    store = ResultStore(args.results or default_results_dir())
+        checkpoint_dir=args.checkpoints, progress=not args.quiet, **checked)
+    store = ResultStore(args.results)
     records = run(config, store)
     print(render(records, args.format))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)

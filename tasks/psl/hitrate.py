@@ -19,6 +19,7 @@ subcellular localization (seed 000), section 3.4.2, Tables 2-3.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from pathlib import Path
 
@@ -189,3 +190,6 @@ def hit_rate_report(**options) -> str:
     table3 = _table(records, TABLE3_METHODS, TABLE3_MODELS)
     return (intro + "Table 2: hit rates of subsequences from integrated gradients\n\n" + table2
             + "\n\nTable 3: hit rates of subsequences from attention weights\n\n" + table3)
+
+
+hit_rate_report.__signature__ = inspect.signature(hit_rate_records)

@@ -18,6 +18,7 @@ Vashishth, S. et al. (2019). Attention interpretability across NLP tasks.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import torch
@@ -190,3 +191,6 @@ def models_report(**options) -> str:
     n = rows[0]["n"] if rows else 0
     title = f"psl models on the test split (n = {n}); attention interventions at inference\n\n"
     return title + tabulate(body, headers=headers, tablefmt="github", floatfmt=".3f")
+
+
+models_report.__signature__ = inspect.signature(model_rows)
