@@ -86,6 +86,11 @@ def _dispatch(args) -> int:
             print(f"plugin {path}: registered {', '.join(added)}", file=sys.stderr)
         set_threads(args)
         return _module(args.command).run(args)
+    except BrokenPipeError:  # the reader of stdout went away (`attrbench list methods | head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are saved; run the same command again to resume",
               file=sys.stderr)

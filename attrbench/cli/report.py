@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--help-report", action="store_true", help="print the report's documentation")
     common.kb_arg(p)
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    common.threads_arg(p)
     common.plugin_arg(p)
 
 
