@@ -214,3 +214,58 @@ def test_unwritable_results_reported_when_access_is_denied(capsys, tmp_path, mon
     assert f"--results {tmp_path / 'r'}" in line and "permission denied" in line
     line = user_error(capsys, "leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "t.md"))
     assert f"--out {tmp_path}" in line
+
+
+def test_warnings_are_one_counted_line_each(capsys):
+    import logging
+    import warnings
+
+    from attrbench.cli.logs import setup_logging
+
+    with setup_logging():
+        for _ in range(3):
+            warnings.warn("24 letters B/Z/U/O mapped to X", UserWarning, stacklevel=1)
+        warnings.warn("another\n  message", UserWarning, stacklevel=1)
+        logging.getLogger("attrbench").warning("fitted %s", "x")
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "attrbench: warning: 24 letters B/Z/U/O mapped to X",
+        "attrbench: warning: another message",
+        "attrbench: warning: fitted x",
+        "attrbench: ('24 letters B/Z/U/O mapped to X' 2 more times)",
+    ]
+
+
+def test_rst_markup_is_removed_from_listings():
+    from attrbench.cli.catalog import plain
+
+    assert plain("Integrated gradients from ``baseline`` to *X*, see :func:`~attrbench.ops.shift`\n and "
+                 ":class:`Dataset`.") == "Integrated gradients from baseline to X, see shift and Dataset."
+
+
+def test_list_wraps_at_word_boundaries():
+    from attrbench.cli.listing import wrap
+
+    body = [["ig", "Integrated gradients from the baseline to the input along the straight path"]]
+    [[_, text]] = wrap(body, ["method", "description"], width=34)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 30 and " ".join(lines) == body[0][1]
+
+
+def test_list_reads_the_catalog_without_importing_plugins(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        from attrbench.cli import main
+        assert main(["list", sys.argv[1]]) == 0
+        print(sorted(m for m in ("torch", "attrbench_tasks", "attrbench_methods") if m in sys.modules))
+    """)
+    env = {**os.environ, "ATTRBENCH_CACHE": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    runs = [subprocess.run([sys.executable, "-c", code, what], capture_output=True, text=True, env=env)
+            for what in ("methods", "methods", "models")]
+    for out in runs:
+        assert out.returncode == 0, out.stderr
+    assert runs[0].stdout.splitlines()[-1] != "[]"  # the first run builds the catalog
+    assert runs[1].stdout.splitlines()[-1] == "[]" and runs[2].stdout.splitlines()[-1] == "[]"
+    assert runs[0].stdout.splitlines()[:-1] == runs[1].stdout.splitlines()[:-1]
+    assert "saliency" in runs[1].stdout and "bilstm_att" in runs[2].stdout
+    assert len(list((tmp_path / "catalog").glob("*.json"))) == 1
