@@ -36,6 +36,8 @@ def user_error(capsys, *args: str) -> str:
     (["--seed", "-1"], "--seed -1"),
     (["--seed", "x"], "--seed"),
     (["--batch-size", "0"], "--batch-size 0"),
+    (["--threads", "0"], "--threads 0"),
+    (["--n", "0"], "--n"),
     (["--method", ","], "--method"),
     (["--metric", ","], "--metric"),
     (["--device", "tpu"], "--device 'tpu'"),
@@ -75,6 +77,13 @@ def test_binary_and_empty_files_are_named(capsys, tmp_path):
     missing = tmp_path / "missing.fasta"
     assert f"--data {missing}: no such file" in user_error(capsys, "train", "--task", "psl", "--data", str(missing),
                                                           "--out", str(tmp_path))
+
+
+def test_resources_of_tasks_that_do_not_read_them(capsys, tmp_path):
+    f = tmp_path / "x.fasta"
+    f.write_text(">a\nACGT\n")
+    assert f"--data {f}: task 'utr5' does not read" in user_error(capsys, "run", "--task", "utr5", "--data", str(f))
+    assert f"--kb {f}: task 'utr5' has no knowledge base" in user_error(capsys, "run", "--task", "utr5", "--kb", str(f))
 
 
 def test_kb_with_missing_columns_is_reported_before_any_cell(capsys, tmp_path):

@@ -50,7 +50,12 @@ def threads_arg(p: argparse.ArgumentParser) -> None:
 
 def set_threads(args) -> None:
     """Apply ``--threads`` (if given) before any work starts."""
-    if getattr(args, "threads", None):
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads <= 0:
+        from attrbench.cli.validate import UsageError
+
+        raise UsageError(f"--threads {threads}: must be an integer > 0")
+    if threads:
         import torch
 
         torch.set_num_threads(args.threads)

@@ -63,9 +63,27 @@ def check(args) -> dict:
     args.results = validate.writable_dir(args.results or default_results_dir(), "--results")
     if args.checkpoints is not None and not args.checkpoints.is_dir():
         raise validate.UsageError(f"--checkpoints {args.checkpoints}: no such directory")
+    _check_task_inputs(args)
     mopts, qopts = common.options(args.option)
     return dict(method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
                 resource_options=common.kb_options(args))
+
+
+def _check_task_inputs(args) -> None:
+    """``--data`` and ``--kb`` only for a task that reads them."""
+    import inspect
+
+    from attrbench.cli.validate import UsageError
+    from attrbench.plugin import TASKS
+
+    task = TASKS.get(args.task)
+    params = inspect.signature(task.data).parameters
+    if args.data is not None and "path" not in params and not any(
+            p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise UsageError(f"--data {args.data}: task {task.name!r} does not read a data file of yours")
+    if args.kb is not None and "knowledge_base" not in task.resources:
+        raise UsageError(f"--kb {args.kb}: task {task.name!r} has no knowledge base "
+                         f"(resources: {', '.join(task.resources) or 'none'})")
 
 
 def run(args) -> int:
