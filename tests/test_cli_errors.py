@@ -55,7 +55,7 @@ def test_option_messages_say_what_was_expected(capsys, tmp_path):
     line = user_error(capsys, "run", "--task", "utr5", "--option", "ig.n_steps=abc")
     assert "expected an int value" in line
     line = user_error(capsys, "run", "--task", "utr5", "--option", "motif_recall.kk=3")
-    assert "option of motif_recall" in line and "did you mean 'k'" in line
+    assert "unknown motif_recall option" in line and "did you mean 'k'" in line
 
 
 def test_device_cuda_without_gpu(capsys):

@@ -201,7 +201,7 @@ def check_options(options: dict, params: dict, defaults: dict, open_ended: bool,
                 out[key] = value
                 continue
             try:
-                did_you_mean(key, known, f"option of {where}")
+                did_you_mean(key, known, f"{where} option")
             except UnknownNameError as exc:
                 raise UsageError(f"--option {where}.{key}: {exc}") from None
         param, default = known[key]
@@ -252,7 +252,7 @@ def _report(options: dict, params: dict, name: str) -> dict:
     out = {}
     for key, value in options.items():
         try:
-            param, default = did_you_mean(key, params, f"option of report {name!r}")
+            param, default = did_you_mean(key, params, f"option of the {name!r} report")
         except UnknownNameError as exc:
             raise UsageError(f"--option {key}: {exc}") from None
         out[key] = _coerce(value, _kinds(param, default), f"--option {key}")
