@@ -99,7 +99,10 @@ def _letter_codes(seqs: list[str], ids: list[str], unknown: str | None) -> np.nd
     if len(bad):
         codes[bad] = PROTEIN.letters.index(unknown)
     if n_alias:
-        warnings.warn(f"{n_alias} letters B/Z/U/O mapped to X", stacklevel=3)
+        starts = np.cumsum([0] + [len(s) for s in seqs])
+        hit = len(np.unique(np.searchsorted(starts, np.flatnonzero(_ALIASES[raw]), side="right")))
+        warnings.warn(f"{n_alias} letters B/Z/U/O in {hit} of {len(seqs)} sequences mapped to X",
+                      stacklevel=3)
     if len(bad):
         warnings.warn(f"{len(bad)} unknown letters mapped to {unknown!r}", stacklevel=3)
     return codes
