@@ -1,28 +1,54 @@
-"""attrbench: a benchmark of attribution methods on biological sequences."""
+"""attrbench: a benchmark of attribution methods on biological sequences.
 
-from attrbench.contract import Alphabet, mask_of, one_hot, position_scores
-from attrbench.data import Background, Dataset, GroundTruth, Motif
-from attrbench.plugin import (
-    METHODS,
-    METRICS,
-    TASKS,
-    Explanation,
-    Method,
-    Metric,
-    ModelSpec,
-    NotApplicable,
-    Task,
-    register_method,
-    register_metric,
-    register_task,
-)
+The public names below are imported on first access, so ``import attrbench``
+(and ``attrbench --help``) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Alphabet", "mask_of", "one_hot", "position_scores",
-    "Background", "Dataset", "GroundTruth", "Motif",
-    "METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
-    "NotApplicable", "Task", "register_method", "register_metric", "register_task",
-    "__version__",
-]
+#: Public name -> the module that defines it.
+_LAZY = {
+    **dict.fromkeys(["Alphabet", "mask_of", "one_hot", "position_scores"], "attrbench.contract"),
+    **dict.fromkeys(["Background", "Dataset", "GroundTruth", "Motif"], "attrbench.data"),
+    **dict.fromkeys(
+        ["METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
+         "NotApplicable", "Task", "register_method", "register_metric", "register_task"],
+        "attrbench.plugin"),
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+if TYPE_CHECKING:
+    from attrbench.contract import Alphabet, mask_of, one_hot, position_scores  # noqa: F401
+    from attrbench.data import Background, Dataset, GroundTruth, Motif  # noqa: F401
+    from attrbench.plugin import (  # noqa: F401
+        METHODS,
+        METRICS,
+        TASKS,
+        Explanation,
+        Method,
+        Metric,
+        ModelSpec,
+        NotApplicable,
+        Task,
+        register_method,
+        register_metric,
+        register_task,
+    )
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'attrbench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

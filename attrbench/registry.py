@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger("attrbench")
 
 
 class RegistryError(ValueError):
@@ -82,6 +85,7 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._origin: dict[str, str] = {}
         self._loaded = False
+        self._failed: dict[str, str] = {}
 
     def add(self, name: str, item: T, origin: str = "") -> T:
         """Register ``item`` under ``name``; a name already taken is an error."""
@@ -95,9 +99,23 @@ class Registry(Generic[T]):
         return item
 
     def get(self, name: str) -> T:
-        """The plugin called ``name``; raise :class:`UnknownNameError` with close names."""
+        """The plugin called ``name``; raise :class:`UnknownNameError` with close names, or
+        :class:`PluginError` when the entry point that would provide it failed to load."""
         self.load()
+        if name not in self._items and self._failed:
+            if name in self._failed:
+                raise PluginError(self._failed[name])
+            try:
+                return did_you_mean(name, self._items, self.kind)
+            except UnknownNameError as exc:
+                raise UnknownNameError(f"{exc}; not loaded: {'; '.join(self._failed.values())}") from None
         return did_you_mean(name, self._items, self.kind)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Entry-point name -> why it failed to load (those plugins are left out)."""
+        self.load()
+        return dict(self._failed)
 
     def names(self) -> list[str]:
         """Registered names in registration order."""
@@ -125,9 +143,10 @@ class Registry(Generic[T]):
             try:
                 ep.load()
             except Exception as exc:
-                raise PluginError(
-                    f"{self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
-                ) from exc
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+                self._failed[ep.name] = (f"{self.kind} plugin {ep.name!r} ({ep.value}) "
+                                         f"failed to load: {reason}")
+                log.warning("%s; left out", self._failed[ep.name])
 
     def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
         """Build a ``@register(name, **fields)`` decorator from a record factory.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import logging
 import os
 import subprocess
 import zlib
@@ -25,8 +26,10 @@ from attrbench.data import content_hash
 
 __all__ = [
     "CellKey", "Record", "ResultStore", "SequenceValues", "pack_values", "git_commit",
-    "default_results_dir",
+    "default_results_dir", "read_record",
 ]
+
+log = logging.getLogger("attrbench")
 
 #: Where records go unless ``--results`` or ``ATTRBENCH_RESULTS`` says otherwise.
 DEFAULT_RESULTS = "results"
@@ -163,9 +166,9 @@ class ResultStore:
         self.root = Path(root)
 
     def get(self, key: CellKey) -> Record | None:
-        """The record of ``key`` or None."""
+        """The record of ``key`` or None (also when its file is corrupt: see :func:`read_record`)."""
         path = key.path(self.root)
-        return Record.from_dict(json.loads(path.read_text())) if path.is_file() else None
+        return read_record(path) if path.is_file() else None
 
     def put(self, record: Record) -> Path:
         """Write ``record`` atomically; stamps version, commit and date if empty."""
@@ -177,10 +180,48 @@ class ResultStore:
         return atomic_write(record.key.path(self.root), record.to_json())
 
     def records(self, task: str | None = None) -> list[Record]:
-        """Every record (of ``task``), skipping temporary files."""
+        """Every record (of ``task``), skipping temporary, corrupt and non-record files."""
         base = self.root / task if task else self.root
         files = sorted(base.rglob("*.json")) if base.is_dir() else []
-        return [Record.from_dict(json.loads(p.read_text())) for p in files if not p.name.startswith(".tmp-")]
+        found = (read_record(p) for p in files if not p.name.startswith(".tmp-"))
+        return [r for r in found if r is not None]
+
+
+def read_record(path: Path) -> Record | None:
+    """The record in ``path``; None for a file that is not one.
+
+    A file that does not parse (truncated, empty) is reported with its path and
+    moved aside to ``<name>.corrupt`` (never deleted), so the next run recomputes
+    its cell; a JSON file that is not a record (a stray ``notes.json``) is ignored
+    with one log line.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _set_aside(Path(path), exc)
+        return None
+    try:
+        return Record.from_dict(data)
+    except (TypeError, KeyError, AttributeError):
+        log.warning("ignoring %s: a JSON file that is not an attrbench record", path)
+        return None
+
+
+def _set_aside(path: Path, exc: Exception) -> None:
+    why = "empty file" if not path.stat().st_size else f"{type(exc).__name__}: {exc}"
+    aside = path.with_name(path.name + ".corrupt")
+    for i in range(1, 1000):
+        if not aside.exists():
+            break
+        aside = path.with_name(f"{path.name}.corrupt{i}")
+    try:
+        os.replace(path, aside)
+    except OSError as err:
+        log.warning("corrupt record %s (%s), treated as missing; could not move it aside: %s",
+                    path, why, err.strerror or err)
+        return
+    log.warning("corrupt record %s (%s): moved to %s, its cell will be recomputed",
+                path, why, aside.name)
 
 
 _COMMIT: list[str] = []

@@ -46,7 +46,7 @@ from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, Task
 from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.timing import measure
-from attrbench.training import predict_dataset
+from attrbench.training import predict, predict_dataset
 
 __all__ = [
     "RunConfig", "Resources", "run", "select", "select_index", "resolve_names", "QUALITY",
@@ -155,6 +155,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     metrics = [METRICS.get(m) for m in resolve_names(config.metrics, METRICS)]
     train = task.data("train", **config.data_options)
     driver = _Driver(task, config, store, train)
+    _build_resources(driver, metrics)
     test = driver.shared.test
     sets = explained_sets(task, test, config, metrics)
     for index in sets.values():
@@ -169,6 +170,15 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     del train
     _execute(driver, cells, executor or LocalExecutor())
     return driver.records
+
+
+def _build_resources(driver: _Driver, metrics: list[Metric]) -> None:
+    """Build (parse, index) the resources the requested metrics need before any work, so a
+    bad resource file (``--kb``) is reported at once."""
+    resources = driver.shared.resources
+    for name in dict.fromkeys(r for q in metrics for r in q.needs_resources):
+        if name in resources:
+            resources[name]
 
 
 def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:
@@ -260,12 +270,22 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
     if all(found.values()):
         driver.records.extend(found.values())
         return
-    pred = predict_dataset(model, quality).argmax(1)
+    pred = _predict_with_progress(model, quality, config.progress, f"{task.name}/{model.zoo_name} quality").argmax(1)
     scores = classification_scores(quality.y, pred, len(task.classes))
     correct = bootstrap_mean((pred == quality.y).float(), seed=config.seed)
     for metric, key in keys.items():
         low, high = (correct.low, correct.high) if metric == "accuracy" else (None, None)
         driver.put(Record(key, "ok", True, scores[metric], low, high, n_scored=len(quality)))
+
+
+def _predict_with_progress(model: nn.Module, ds: Dataset, progress: bool, desc: str,
+                           batch_size: int = 256) -> torch.Tensor:
+    """:func:`~attrbench.training.predict_dataset` with a progress bar over its batches."""
+    blocks = -(-len(ds) // batch_size)
+    if not progress or blocks <= 1:
+        return predict_dataset(model, ds, batch_size)
+    bar = tqdm(ds.batches(batch_size), total=blocks, desc=desc, unit="batch", leave=False)
+    return torch.cat([predict(model, X, batch_size) for _, X in bar])
 
 
 def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: Dataset

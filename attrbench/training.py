@@ -301,5 +301,6 @@ def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path)
     if ckpt.get("data_hash") != train_hash:
         raise CheckpointError(
             f"{path} was trained on data {ckpt.get('data_hash')}, the task's training split is "
-            f"{train_hash}; retrain with `attrbench train --task {task.name} --model {spec.name}`"
+            f"{train_hash}; train it on that data with `attrbench train --task {task.name} --model "
+            f"{spec.name} --data PATH --out DIR` and run with `--data PATH --checkpoints DIR`"
         )

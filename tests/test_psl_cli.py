@@ -75,7 +75,7 @@ def test_resource_files_are_checked_before_any_work(tmp_path, capsys):
         (["--kb", str(bad)], "letter '1' at position 4"),
         (["--resource", f"knowledge_bse={bad}"], "did you mean 'knowledge_base'"),
         (["--resource", "knowledge_base"], "expected NAME=PATH"),
-        (["--kb", str(tmp_path / "none.tsv")], "--kb: .*none.tsv does not exist"),
+        (["--kb", str(tmp_path / "none.tsv")], "--kb .*none.tsv: no such file"),
         (["--kb", str(bad), "--resource", f"knowledge_base={bad}"], "given twice"),
     ]:
         for command in (["run", "--task", "psl", "--metric", "hit_rate"], ["report", "--task", "psl", "hit_rate"]):

@@ -37,7 +37,7 @@ def test_report_plan_runs_once_and_reuses_finished_cells(tmp_path, capsys, monke
 def test_a_report_without_a_plan_renders_without_cells(tmp_path, capsys, monkeypatch):
     seen = []
     monkeypatch.setitem(TASKS.get("utr5").reports, "plain",
-                        Report("plain", lambda records, **o: seen.append((records, o)) or "text"))
+                        Report("plain", lambda records, k=0: seen.append((records, {"k": k})) or "text"))
     assert main(["report", "--task", "utr5", "plain", "--option", "k=1",
                  "--results", str(tmp_path)]) == 0
     assert seen == [([], {"k": 1})] and capsys.readouterr().out == "text\n"

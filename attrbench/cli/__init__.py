@@ -22,12 +22,21 @@ def _module(command: str):
     return importlib.import_module(f"attrbench.cli.{COMMANDS[command]}")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``attrbench: error: ...``, exit 2."""
+
+    def error(self, message: str):
+        sub = self.prog.split(" ", 1)[1] + " " if " " in self.prog else ""
+        print(f"attrbench: error: {message} (see `attrbench {sub}--help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``attrbench``."""
     from attrbench import __version__
     from attrbench.cli.common import EPILOG
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="attrbench", description="Benchmark attribution methods on biological sequence models.",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"attrbench {__version__}")
@@ -42,14 +51,33 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from attrbench.registry import PluginError, RegistryError, UnknownNameError
 
     return (UnknownNameError, PluginError, RegistryError, SequenceError, ContractError,
-            FileNotFoundError, ValueError, RuntimeError)
+            OSError, ValueError, RuntimeError)
+
+
+def _message(exc: BaseException) -> str:
+    """One line for a user error; an ``OSError`` names its file."""
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(exc.args[-1]):
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``attrbench`` console script; returns the exit code."""
+    from attrbench.cli.logs import setup_logging
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a parse error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    with setup_logging():
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
     from attrbench.cli.common import set_threads
 
-    args = build_parser().parse_args(argv)
     try:
         from attrbench.registry import load_plugin_file
 
@@ -58,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"plugin {path}: registered {', '.join(added)}", file=sys.stderr)
         set_threads(args)
         return _module(args.command).run(args)
+    except BrokenPipeError:  # the reader of stdout went away (`attrbench list methods | head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are saved; run the same command again to resume",
               file=sys.stderr)
         return 130
     except _user_errors() as exc:
-        print(f"attrbench: error: {exc}", file=sys.stderr)
+        print(f"attrbench: error: {_message(exc)}", file=sys.stderr)
         return 2
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 __all__ = [
     "csv_list", "n_arg", "plugin_arg", "threads_arg", "set_threads", "data_args", "resource_args",
-    "existing", "resource_options", "load_resources", "data_options", "options", "report_options", "value", "write_or_print",
+    "existing", "resource_options", "load_resources", "data_options", "options", "report_options",
+    "value", "write_or_print", "check_out",
 ]
 
 EPILOG = """examples:
@@ -49,7 +50,12 @@ def threads_arg(p: argparse.ArgumentParser) -> None:
 
 def set_threads(args) -> None:
     """Apply ``--threads`` (if given) before any work starts."""
-    if getattr(args, "threads", None):
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads <= 0:
+        from attrbench.cli.validate import UsageError
+
+        raise UsageError(f"--threads {threads}: must be an integer > 0")
+    if threads:
         import torch
 
         torch.set_num_threads(args.threads)
@@ -83,10 +89,10 @@ def resource_args(p: argparse.ArgumentParser) -> None:
 
 
 def existing(path: Path | None, flag: str) -> Path | None:
-    """``path`` of option ``flag`` if given; an error naming the option if it does not exist."""
-    if path is not None and not path.exists():
-        raise FileNotFoundError(f"{flag}: {path} does not exist")
-    return path
+    """``path`` of option ``flag`` if given: a readable text file (else an error naming both)."""
+    from attrbench.cli.validate import text_file
+
+    return text_file(path, flag)
 
 
 def resource_options(args) -> dict[str, dict]:
@@ -132,18 +138,22 @@ DATA_FLAGS = {"data": "path", "fasta": "fasta", "gff": "gff"}
 
 
 def data_options(args) -> dict:
-    """Data options from ``--data`` (``path=``), ``--fasta`` and ``--gff``, each checked to exist."""
+    """Data options from ``--data`` (``path=``; a file, or a folder for tasks that read one),
+    ``--fasta`` and ``--gff``, each checked to exist."""
     options = {}
     for flag, option in DATA_FLAGS.items():
-        value = existing(getattr(args, flag, None), f"--{flag}")
+        value = getattr(args, flag, None)
         if value is not None:
-            options[option] = value
+            options[option] = value if Path(value).is_dir() else existing(value, f"--{flag}")
     return options
 
 
 def options(items: list[str]) -> tuple[dict, dict]:
-    """Parse ``NAME.KEY=VALUE`` into method and metric option dicts."""
+    """Parse ``NAME.KEY=VALUE`` into method and metric option dicts, each checked against
+    the plugin's signature and defaults (:mod:`attrbench.cli.validate`)."""
+    from attrbench.cli import validate
     from attrbench.plugin import METHODS, METRICS
+    from attrbench.registry import did_you_mean
 
     methods: dict[str, dict] = {}
     metrics: dict[str, dict] = {}
@@ -151,12 +161,17 @@ def options(items: list[str]) -> tuple[dict, dict]:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.partition(".")
         if not sep or not dot or not key:
-            raise ValueError(f"--option {item!r}: expected NAME.KEY=VALUE, e.g. ig.n_steps=100")
-        parsed = value(raw)
+            raise validate.UsageError(f"--option {item!r}: expected NAME.KEY=VALUE, e.g. ig.n_steps=100")
         target = methods if name in METHODS else metrics if name in METRICS else None
         if target is None:
-            METHODS.get(name)  # raises with close names
-        target.setdefault(name, {})[key] = parsed
+            known = {**{m: m for m in METHODS.names()}, **{q: q for q in METRICS.names()}}
+            try:
+                did_you_mean(name, known, "method or metric")
+            except KeyError as exc:
+                raise validate.UsageError(f"--option {item}: {exc}") from None
+        target.setdefault(name, {})[key] = value(raw)
+    methods = {m: validate.method_options(METHODS.get(m), o) for m, o in methods.items()}
+    metrics = {q: validate.metric_options(METRICS.get(q), o) for q, o in metrics.items()}
     return methods, metrics
 
 
@@ -166,7 +181,9 @@ def report_options(items: list[str]) -> dict:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--option {item!r}: expected KEY=VALUE, e.g. n=100")
+            from attrbench.cli.validate import UsageError
+
+            raise UsageError(f"--option {item!r}: expected KEY=VALUE, e.g. n=100")
         options[key] = value(raw)
     return options
 
@@ -185,9 +202,21 @@ def write_or_print(text: str, out: Path | None) -> None:
     """Write ``text`` to ``out`` (saying so on stderr), or print it."""
     import sys
 
+    from attrbench.atomic import atomic_write
+
     if out is None:
         print(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    atomic_write(out, text)
     print(f"wrote {out}", file=sys.stderr)
+
+
+def check_out(out: Path | None, flag: str = "--out") -> Path | None:
+    """``out`` if its folder can be written (checked before any work)."""
+    from attrbench.cli.validate import UsageError, writable_dir
+
+    if out is not None:
+        if Path(out).is_dir():
+            raise UsageError(f"{flag} {out}: is a directory; give a file name")
+        writable_dir(Path(out).parent, flag)
+    return out

@@ -29,6 +29,7 @@ def run(args) -> int:
     from attrbench.leaderboard import render
     from attrbench.results import ResultStore, default_results_dir
 
+    common.check_out(args.out)
     store = ResultStore(args.results or default_results_dir())
     records = store.records(args.task)
     if not records:

@@ -1,53 +1,69 @@
-"""``attrbench list``: registered tasks, methods, metrics or a task's models."""
+"""``attrbench list``: registered tasks, methods, metrics or a task's models.
+
+Answers from :mod:`attrbench.cli.catalog` (no plugin imported when it is cached);
+``--plugin`` files are imported, so with them the table is built live.
+"""
 
 from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
 
 from attrbench.cli import common
 
 HELP = "list registered tasks, methods, metrics or a task's models"
+
+HEADERS = {
+    "tasks": ["task", "version", "default model", "classes", "description"],
+    "methods": ["method", "complete", "deterministic", "attention", "embedding", "fitted",
+                "description"],
+    "metrics": ["metric", "better", "ground truth", "resources", "columns", "description"],
+    "models": ["task", "model", "", "checkpoint", "description"],
+}
 
 
 def add_parser(sub) -> None:
     """Register ``list`` and its arguments."""
     p = sub.add_parser("list", help=HELP,
                        description="List what is registered (built-ins, entry points and --plugin files).")
-    p.add_argument("what", choices=["tasks", "methods", "metrics", "models"])
+    p.add_argument("what", choices=list(HEADERS))
     p.add_argument("--task", default=None, help="with 'models': only this task")
+    p.add_argument("--width", type=int, default=None,
+                   help="wrap the table to this many columns (default: the terminal's width)")
     common.plugin_arg(p)
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "-"
-
-
-def rows(what: str, task: str | None = None) -> tuple[list[list], list[str]]:
+def rows(what: str, task: str | None = None, use_cache: bool = True) -> tuple[list[list], list[str]]:
     """The table of ``what``: rows and headers."""
-    from attrbench.plugin import METHODS, METRICS, TASKS
+    from attrbench.cli.catalog import catalog
+    from attrbench.registry import did_you_mean
 
-    if what == "tasks":
-        return ([[t.name, t.version, t.default_model, len(t.classes), t.description] for t in TASKS],
-                ["task", "version", "default model", "classes", "description"])
-    if what == "methods":
-        return ([[m.name, _yes(m.complete), _yes(m.deterministic), _yes(m.needs_attention),
-                  _yes(m.needs_embedding), _yes(m.fit is not None), m.description] for m in METHODS],
-                ["method", "complete", "deterministic", "attention", "embedding", "fitted",
-                 "description"])
-    if what == "metrics":
-        return ([[q.name, "higher" if q.higher_is_better else "lower", _yes(q.needs_ground_truth),
-                  ",".join(q.needs_resources) or "-", ",".join(q.columns) or "-", q.description]
-                 for q in METRICS],
-                ["metric", "better", "ground truth", "resources", "columns", "description"])
-    tasks = [TASKS.get(task)] if task else list(TASKS)
-    return ([[t.name, m, "default" if m == t.default_model else "",
-              "yes" if (t.checkpoint_dir / f"{m}.pt").is_file() else "no (train it)", spec.description]
-             for t in tasks for m, spec in t.models.items()],
-            ["task", "model", "", "checkpoint", "description"])
+    cat = catalog(use_cache)
+    body = [list(r) for r in cat[what]]
+    if what == "models":
+        if task is not None:
+            did_you_mean(task, {t[0]: t for t in cat["tasks"]}, "task")
+            body = [r for r in body if r[0] == task]
+        for r in body:
+            r[3] = "yes" if Path(r[3]).is_file() else "no (train it)"
+    return body, HEADERS[what]
+
+
+def wrap(body: list[list], headers: list[str], width: int) -> list[list]:
+    """``body`` with its last column wrapped at word boundaries to fit ``width`` columns."""
+    others = sum(max(len(str(v)) for v in [h, *(r[i] for r in body)]) + 2
+                 for i, h in enumerate(headers[:-1]))
+    room = max(30, width - others)
+    return [[*r[:-1], textwrap.fill(str(r[-1]), room, break_long_words=False,
+                                    break_on_hyphens=False)] for r in body]
 
 
 def run(args) -> int:
     """Print the table."""
     from tabulate import tabulate
 
-    body, headers = rows(args.what, args.task)
-    print(tabulate(body, headers, maxcolwidths=[None] * (len(headers) - 1) + [60]))
+    body, headers = rows(args.what, args.task, use_cache=not args.plugin)
+    width = args.width or shutil.get_terminal_size((120, 24)).columns
+    print(tabulate(wrap(body, headers, width), headers, disable_numparse=True))
     return 0

@@ -17,8 +17,9 @@ def add_parser(sub) -> None:
         description="Print one of the reports a task declares; without a name, list them. A "
         "report that needs result cells runs them into the results store first (finished cells "
         "are reused, so a report after `attrbench run` computes only what is missing).")
-    p.add_argument("--task", required=True)
-    p.add_argument("name", nargs="?", default=None, help="report name (omit to list)")
+    p.add_argument("--task", default=None, help="the task (or give it as the first word)")
+    p.add_argument("words", nargs="*", metavar="[TASK] NAME",
+                   help="the task unless --task is given, then the report name (omit to list)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
                    "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
@@ -66,10 +67,19 @@ def run(args) -> int:
     """List the task's reports, print one's documentation, or build it."""
     import inspect
 
+    from attrbench.cli.validate import UsageError
     from attrbench.plugin import TASKS
     from attrbench.registry import did_you_mean
     from attrbench.results import ResultStore, default_results_dir
 
+    words = list(args.words)
+    if args.task is None:
+        if not words:
+            raise UsageError("report: give the task, e.g. `attrbench report psl models`")
+        args.task = words.pop(0)
+    if len(words) > 1:
+        raise UsageError(f"report: one report name expected, got {' '.join(words)}")
+    args.name = words[0] if words else None
     task = TASKS.get(args.task)
     if args.name is None:
         print("\n".join(task.reports) or f"task {task.name!r} declares no reports")
@@ -79,7 +89,11 @@ def run(args) -> int:
         doc = "\n\n".join(inspect.getdoc(f) or "" for f in (report.render, report.plan) if f)
         print(report.description + "\n\n" + doc if report.description else doc)
         return 0
+    from attrbench.cli.validate import report_options
+
     options = common.report_options(args.option)
+    options = report_options(report, options, args.name)
+    common.check_out(args.out)
     resources = common.resource_options(args)
     common.load_resources(task.name, resources)
     store = ResultStore(args.results or default_results_dir())

@@ -47,22 +47,59 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def run(args) -> int:
-    """Run the plan the arguments describe, write its records and print the table."""
-    from attrbench.leaderboard import render
-    from attrbench.results import ResultStore, default_results_dir
-    from attrbench.runner import RunConfig, run
+def check(args) -> dict:
+    """Everything ``run`` was given, checked before any work: the keyword arguments of
+    :class:`~attrbench.runner.RunConfig` that come from the command line."""
+    from attrbench.cli import validate
+    from attrbench.cli.leaderboard import FORMATS
+    from attrbench.results import default_results_dir
 
+    validate.choice(args.format, FORMATS, "--format")
+    validate.seed(args.seed)
+    validate.batch_size(args.batch_size)
+    validate.device(args.device)
+    for flag in ("--method", "--model", "--metric"):
+        validate.names(getattr(args, flag[2:]), flag)
+    args.results = validate.writable_dir(args.results or default_results_dir(), "--results")
+    if args.checkpoints is not None and not args.checkpoints.is_dir():
+        raise validate.UsageError(f"--checkpoints {args.checkpoints}: no such directory")
+    _check_task_inputs(args)
     mopts, qopts = common.options(args.option)
     resources = common.resource_options(args)
     common.load_resources(args.task, resources)
+    return dict(method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
+                resource_options=resources)
+
+
+def _check_task_inputs(args) -> None:
+    """``--data`` only for a task that reads it, ``--kb`` only for a task with a knowledge base."""
+    import inspect
+
+    from attrbench.cli.validate import UsageError
+    from attrbench.plugin import TASKS
+
+    task = TASKS.get(args.task)
+    params = inspect.signature(task.data).parameters
+    if args.data is not None and "path" not in params and not any(
+            p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise UsageError(f"--data {args.data}: task {task.name!r} does not read a data file of yours")
+    if args.kb is not None and "knowledge_base" not in task.resources:
+        raise UsageError(f"--kb {args.kb}: task {task.name!r} has no knowledge base "
+                         f"(resources: {', '.join(task.resources) or 'none'})")
+
+
+def run(args) -> int:
+    """Run the plan the arguments describe, write its records and print the table."""
+    checked = check(args)
+    from attrbench.leaderboard import render
+    from attrbench.results import ResultStore
+    from attrbench.runner import RunConfig, run
+
     config = RunConfig(
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
-        method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
-        checkpoint_dir=args.checkpoints, resource_options=resources,
-        progress=not args.quiet)
-    store = ResultStore(args.results or default_results_dir())
+        checkpoint_dir=args.checkpoints, progress=not args.quiet, **checked)
+    store = ResultStore(args.results)
     records = run(config, store)
     print(render(records, args.format))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)

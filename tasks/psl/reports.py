@@ -246,7 +246,10 @@ def _interventions(rows: list[dict]) -> str:
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def render_models(records: list | None = None, **options) -> str:
+def render_models(
+    records: list | None = None, seed: int = 0, checkpoint_dir: str | Path | None = None,
+    path: str | Path | None = None, models: list[str] | None = None,
+) -> str:
     """The model report in markdown (options: those of :func:`model_rows`).
 
     Model quality on the test split (accuracy, F1 micro and macro, the training
@@ -257,7 +260,7 @@ def render_models(records: list | None = None, **options) -> str:
     weights (F1 micro / macro); and the reproduction note of SPEC section 3.1.
     ``records`` is unused: the report scores the models itself.
     """
-    rows = model_rows(**options)
+    rows = model_rows(seed=seed, checkpoint_dir=checkpoint_dir, path=path, models=models)
     own = {r["model"]: r for r in rows if r["attention"] in ("own", "-")}
     n = rows[0]["n"] if rows else 0
     return (f"psl models on the test split (n = {n})\n\n" + _quality(rows)
