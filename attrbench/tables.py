@@ -30,7 +30,7 @@ from attrbench.results import Record
 from attrbench.stats import paired_difference
 
 __all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "quality_tables", "summary",
-           "latest", "QUALITY", "COST"]
+           "latest", "sequence_column", "QUALITY", "COST"]
 
 #: Method name of model-quality records and metric name of cost records.
 QUALITY, COST = "(model)", "seconds_per_seq"
@@ -214,8 +214,12 @@ def _column(records: list[Record], metric: str, sub: str | None) -> Column:
     return Column(metric, sub, (f"{metric}:{sub}" if sub else metric) + arrow, hib)
 
 
-def _main_values(rec: Record, sub: str | None) -> tuple[list[str], np.ndarray] | None:
-    """Per-sequence values of column ``sub`` of ``rec`` (its main column when None)."""
+def sequence_column(rec: Record, sub: str | None) -> tuple[list[str], np.ndarray] | None:
+    """(ids, values (N,)) of column ``sub`` of ``rec`` (its main column when None).
+
+    None when the record keeps no per-sequence values (records made before they
+    were kept) or not that column.
+    """
     sv = rec.sequence_values()
     if sv is None:
         return None
@@ -236,11 +240,11 @@ def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
     for c in values:
         c.best = c.mean == best
     top = next(c for c in values if c.best)
-    ref = _main_values(top.record, sub) if top.record is not None else None
+    ref = sequence_column(top.record, sub) if top.record is not None else None
     if ref is None:
         return
     for c in values:
-        other = _main_values(c.record, sub) if not c.best and c.record is not None else None
+        other = sequence_column(c.record, sub) if not c.best and c.record is not None else None
         if other is not None:
             c.tied = paired_difference(*ref, *other, seed=seed).tied
 
