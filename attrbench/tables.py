@@ -134,7 +134,7 @@ def _template(reason: str, method: str | None) -> str:
     if not method:
         return reason
     return re.sub(rf"(?<![\w-]){re.escape(method)}(?![\w-])", "{}", reason.replace("{", "(")
-                  .replace("}", ")"))
+                  .replace("}", ")"), count=1)
 
 
 def _gathered(template: str, methods: list[str]) -> str:
@@ -204,7 +204,8 @@ def _columns(records: list[Record], detail: bool) -> list[Column]:
     for rec in records:
         if rec.key.metric != COST:
             keys.update(dict.fromkeys((rec.key.metric, c) for c in subs.get(rec.key.metric, [None])))
-    return [_column(records, m, s) for m, s in keys] + [Column(COST, None, "s/seq ↓", False)]
+    cost = [Column(COST, None, "s/seq ↓", False)] if any(r.key.metric == COST for r in records) else []
+    return [_column(records, m, s) for m, s in keys] + cost
 
 
 def _column(records: list[Record], metric: str, sub: str | None) -> Column:
