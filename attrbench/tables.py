@@ -311,8 +311,9 @@ def _omit_methods(columns: list[Column], rows: list[Row]) -> tuple[list[Row], li
     out = []
     for templates, group in gone.items():
         methods = [r.method for r in group]
-        out.append((", ".join(r.label for r in group),
-                    "; ".join(_gathered(t, methods) for t in templates)))
+        text = [_gathered(t, methods) if len(group) == 1 else t.replace("{}", "the method")
+                for t in templates]
+        out.append((", ".join(r.label for r in group), "; ".join(text)))
     return kept, out
 
 

@@ -101,7 +101,7 @@ def test_empty_columns_and_inapplicable_methods_are_one_line_each():
         ("motif_recall", "no value in any row: no explained sequence has a score (n=0 in every row)")]
     assert table.omitted_methods == [
         ("attention, attention_random",
-         "the method needs a model with attention; m has none (attention, attention_random)")]
+         "the method needs a model with attention; m has none")]
     text = render(records)
     assert "| attention" not in text and text.count("not shown:") == 1
     assert "left out: hit_rate (no value in any row" in text
