@@ -181,3 +181,20 @@ def test_regenerated_tables_keep_every_number(tmp_path):
 @pytest.mark.parametrize("fmt", ["markdown", "latex", "csv"])
 def test_every_format_renders(fmt):
     assert render(_wide_records(), fmt)
+
+
+def test_cli_prints_160_columns_and_writes_the_full_table(tmp_path, capsys):
+    from attrbench.cli import main
+    from attrbench.results import ResultStore
+
+    store = ResultStore(tmp_path / "r")
+    for rec in _wide_records():
+        store.put(rec)
+    assert main(["leaderboard", "--results", str(store.root)]) == 0
+    printed = capsys.readouterr().out
+    assert max(map(len, printed.splitlines())) <= TERMINAL_WIDTH and "±" in printed
+    assert main(["leaderboard", "--results", str(store.root), "--wide"]) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) > TERMINAL_WIDTH
+    out = tmp_path / "t.md"
+    assert main(["leaderboard", "--results", str(store.root), "--out", str(out)]) == 0
+    assert out.read_text() == render(store.records())

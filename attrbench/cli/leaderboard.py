@@ -8,7 +8,8 @@ from attrbench.cli import common
 
 HELP = "render result records as tables"
 FORMATS = ("markdown", "html", "latex", "csv")
-#: Width of the terminal table unless ``--wide`` (keep equal to leaderboard.TERMINAL_WIDTH).
+#: Width of the terminal table unless ``--wide`` (``attrbench.leaderboard.TERMINAL_WIDTH``,
+#: repeated here so ``--help`` imports nothing heavy).
 TERMINAL_WIDTH = 160
 
 

@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Run the plan the arguments describe, write its records and print the table."""
-    from attrbench.leaderboard import render
+    from attrbench.leaderboard import TERMINAL_WIDTH, render
     from attrbench.results import ResultStore, default_results_dir
     from attrbench.runner import RunConfig, run
 
@@ -62,6 +62,6 @@ def run(args) -> int:
         progress=not args.quiet)
     store = ResultStore(args.results or default_results_dir())
     records = run(config, store)
-    print(render(records, args.format))
+    print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
     return 0
