@@ -50,10 +50,25 @@ def test_registered_lower_is_better_with_the_cascade_columns():
     assert metric.columns == ("full", "top_1", "top_25%", "top_50%", "top_75%") == COLUMNS
 
 
-def test_a_method_that_ignores_the_model_scores_exactly_one():
-    scores = randomization(_explanation(TinyCNN().eval(), Method("blind", _blind)))
+@pytest.mark.parametrize("absolute", [True, False])
+def test_a_method_that_ignores_the_model_scores_exactly_one(absolute):
+    ex = _explanation(TinyCNN().eval(), Method("blind", _blind))
+    scores = randomization(ex, absolute=absolute)
     assert scores.shape == (8, len(COLUMNS))
     torch.testing.assert_close(scores, torch.ones_like(scores), rtol=0, atol=1e-12)
+
+
+def test_a_sign_flipped_map_is_not_a_changed_map():
+    """A map whose sign flips on every randomised copy: absolute variant 1, signed -1."""
+    base = TinyCNN().eval()
+
+    def flipped(model, X, target, mask):
+        return _saliency(base, X, target, mask) * (1.0 if model is base else -1.0)
+
+    ex = _explanation(base, Method("flipped", flipped), n=4, pad=0)
+    ones = torch.ones(4, len(COLUMNS), dtype=torch.float64)
+    torch.testing.assert_close(randomization(ex), ones, rtol=0, atol=1e-12)
+    torch.testing.assert_close(randomization(ex, absolute=False), -ones, rtol=0, atol=1e-12)
 
 
 def test_random_scores_do_not_correlate():
@@ -72,10 +87,12 @@ def test_saliency_on_a_toy_cnn_drops_after_randomisation():
     assert bool((scores[:, 0] < 1 - 1e-6).all())
 
 
-def test_linear_saliency_matches_scipy_on_the_reinitialised_weights():
+@pytest.mark.parametrize("absolute", [True, False])
+def test_linear_saliency_matches_scipy_on_the_reinitialised_weights(absolute):
     model = Linear().eval()
     ex = _explanation(model, Method("saliency", _saliency), n=5, pad=2)
-    got = randomization(ex)[:, 0].numpy()
+    got = randomization(ex, absolute=absolute)[:, 0].numpy()
+    fold = np.abs if absolute else (lambda v: v)
     twin = Linear().eval()
     reinitialise(twin, torch.Generator().manual_seed(1))
     again = _saliency(twin, ex.X, ex.target, ex.mask)
@@ -83,7 +100,7 @@ def test_linear_saliency_matches_scipy_on_the_reinitialised_weights():
         real = ex.mask[i].numpy()
         a = (ex.attributions[i] * ex.X[i]).sum(0).detach().numpy()[real]
         b = (again[i] * ex.X[i]).sum(0).detach().numpy()[real]
-        assert got[i] == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+        assert got[i] == pytest.approx(spearmanr(fold(a), fold(b)).statistic, abs=1e-12)
 
 
 def test_cascade_reinitialises_from_the_top_layer_down():

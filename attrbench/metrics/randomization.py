@@ -8,6 +8,12 @@ ran with, and the position scores of the copy are compared with those of the
 trained model by the Spearman correlation over real positions. A method whose
 map barely changes explains the input, not the model: lower is better.
 
+By default the correlation is of the absolute position scores (Adebayo et al.'s
+"absolute value" variant): a re-initialised output layer often flips the sign of
+a whole map, which leaves its structure intact and would read as a strongly
+negative (falsely "good") correlation on signed scores. ``absolute=False`` gives
+the signed variant.
+
 Columns: ``full`` (every layer re-initialised, the main score), then the
 cascade: ``top_1`` (the top layer only), ``top_25%``, ``top_50%``, ``top_75%``
 (the top ceil(q * n_layers) layers).
@@ -127,9 +133,9 @@ def _cascade(n_layers: int) -> dict[str, int]:
 
 @register_metric(
     "randomization", higher_is_better=False, reattributes=True, columns=COLUMNS,
-    defaults={"batch_size": 32},
+    defaults={"batch_size": 32, "absolute": True},
 )
-def randomization(ex: Explanation, batch_size: int = 32) -> torch.Tensor:
+def randomization(ex: Explanation, batch_size: int = 32, absolute: bool = True) -> torch.Tensor:
     """Spearman correlation of position scores between the trained and re-initialised models.
 
     Parameters
@@ -137,6 +143,8 @@ def randomization(ex: Explanation, batch_size: int = 32) -> torch.Tensor:
     ex : Explanation
     batch_size : int
         Sequences per call of the method.
+    absolute : bool
+        Correlate the absolute position scores (default) instead of the signed ones.
 
     Returns
     -------
@@ -147,12 +155,13 @@ def randomization(ex: Explanation, batch_size: int = 32) -> torch.Tensor:
     names = layers(ex.model)
     if not names:
         raise NotApplicable("randomization: the model has no parameters to re-initialise")
-    reference, mask = ex.scores.to(ex.device), ex.mask.to(ex.device)
+    fold = torch.abs if absolute else (lambda v: v)
+    reference, mask = fold(ex.scores.to(ex.device)), ex.mask.to(ex.device)
     done: dict[int, torch.Tensor] = {}
     out = []
     for top in _cascade(len(names)).values():
         if top not in done:
             twin = randomised_copy(ex.model, top, ex.generator)
-            done[top] = spearman(reference, reattribute(ex, twin, batch_size), mask)
+            done[top] = spearman(reference, fold(reattribute(ex, twin, batch_size)), mask)
         out.append(done[top])
     return torch.stack(out, 1)
