@@ -162,7 +162,7 @@ def render_table(table: Table, fmt: str = "markdown", width: int | None = None) 
 
 
 def _html_grid(table: Table, header: list[str], body: list[list[str]]) -> str:
-    """An HTML table whose cells carry a class: best, tied, na, failed or missing."""
+    """An HTML table whose cells carry a class (best, tied, na, failed, missing) and their reason as title."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     rows = []
     for row, texts in zip(table.rows, body, strict=True):
@@ -170,7 +170,9 @@ def _html_grid(table: Table, header: list[str], body: list[list[str]]) -> str:
         for cell, text in zip(row.cells, texts[1:], strict=True):
             kind = cell.kind.replace("/", "") if cell.kind != "value" else (
                 "best" if cell.best else "tied" if cell.tied else "")
-            tds.append(f'<td class="{kind}">{text}</td>' if kind else f"<td>{text}</td>")
+            attrs = (f' class="{kind}"' if kind else "") + (
+                f' title="{html.escape(cell.reason, quote=True)}"' if cell.reason else "")
+            tds.append(f"<td{attrs}>{text}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
 

@@ -29,7 +29,7 @@ import numpy as np
 from attrbench.results import Record
 from attrbench.stats import paired_difference
 
-__all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "quality_tables", "summary",
+__all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "method_table", "quality_tables", "summary",
            "latest", "sequence_column", "QUALITY", "COST"]
 
 #: Method name of model-quality records and metric name of cost records.
