@@ -278,12 +278,13 @@ def _omit_columns(columns: list[Column], rows: list[Row]) -> tuple[list[int], li
     """Indices of the columns kept, and (header, why) of the columns with no value in any row.
 
     A value is a finite mean: a column whose records all scored no sequence (n = 0,
-    e.g. no explained sequence carries a motif) is left out too.
+    e.g. no explained sequence carries a motif) is left out too. A column with a
+    failed cell stays, so the failure shows where it happened.
     """
     keep, omitted = [], defaultdict(list)
     for j, col in enumerate(columns):
         cells = [r.cells[j] for r in rows]
-        if col.metric == COST or any(c.has_value for c in cells):
+        if col.metric == COST or any(c.has_value or c.kind == "failed" for c in cells):
             keep.append(j)
             continue
         others = [(c, r.method) for c, r in zip(cells, rows, strict=True) if c.kind != "value"]
