@@ -122,3 +122,12 @@ def test_spearman_averages_ties_and_ignores_padding():
     mask = torch.tensor([[True, True, True, True, False]])
     expected = spearmanr([1, 2, 2, 3], [1, 3, 2, 4]).statistic
     assert float(spearman(a, b, mask)[0]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_without_the_cascade_only_the_full_column_is_computed():
+    ex = _explanation(TinyCNN().eval(), Method("saliency", _saliency), n=6)
+    full = randomization(ex)[:, 0]
+    ex.generator.manual_seed(1)
+    only = randomization(ex, cascade=False)
+    torch.testing.assert_close(only[:, 0], full, rtol=0, atol=0)
+    assert bool(torch.isnan(only[:, 1:]).all())

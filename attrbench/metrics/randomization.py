@@ -133,9 +133,11 @@ def _cascade(n_layers: int) -> dict[str, int]:
 
 @register_metric(
     "randomization", higher_is_better=False, reattributes=True, columns=COLUMNS,
-    defaults={"batch_size": 32, "absolute": True},
+    defaults={"batch_size": 32, "absolute": True, "cascade": True},
 )
-def randomization(ex: Explanation, batch_size: int = 32, absolute: bool = True) -> torch.Tensor:
+def randomization(
+    ex: Explanation, batch_size: int = 32, absolute: bool = True, cascade: bool = True
+) -> torch.Tensor:
     """Spearman correlation of position scores between the trained and re-initialised models.
 
     Parameters
@@ -145,6 +147,9 @@ def randomization(ex: Explanation, batch_size: int = 32, absolute: bool = True) 
         Sequences per call of the method.
     absolute : bool
         Correlate the absolute position scores (default) instead of the signed ones.
+    cascade : bool
+        Also the cascade columns (up to four more re-attributions); False leaves
+        them NaN and costs one re-attribution.
 
     Returns
     -------
@@ -159,7 +164,10 @@ def randomization(ex: Explanation, batch_size: int = 32, absolute: bool = True) 
     reference, mask = fold(ex.scores.to(ex.device)), ex.mask.to(ex.device)
     done: dict[int, torch.Tensor] = {}
     out = []
-    for top in _cascade(len(names)).values():
+    for column, top in _cascade(len(names)).items():
+        if column != "full" and not cascade:
+            out.append(torch.full_like(done[len(names)], float("nan")))
+            continue
         if top not in done:
             twin = randomised_copy(ex.model, top, ex.generator)
             done[top] = spearman(reference, fold(reattribute(ex, twin, batch_size)), mask)
