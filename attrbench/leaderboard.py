@@ -2,9 +2,16 @@
 
 One table per (task, model): methods as rows, metrics as columns, each cell the
 mean with its 95% bootstrap interval; the best cell of each column (by the
-metric's direction) is marked; not-applicable, failed and invalid cells are
-shown as such with their reasons as footnotes. A model-quality table per task
-lists accuracy and F1 of every model. ``csv`` is long form: one row per record.
+metric's direction) is in bold and the cells statistically tied with it carry
+``≈``; not-applicable, failed, missing and INVALID cells carry a footnote mark,
+one footnote per distinct reason. A model-quality table per task lists accuracy
+and F1 of every model, and a summary ranks methods across tasks and models.
+``csv`` is long form: one row per record.
+
+The tables themselves are data (:func:`attrbench.tables.tables`); this module
+only renders them. ``width`` narrows a markdown rendering for a terminal:
+intervals as ``mean±half-width`` and, where still too wide, the columns split
+into several tables that repeat the method column.
 """
 
 from __future__ import annotations
@@ -14,271 +21,252 @@ import html
 import io
 import json
 import math
-from collections import defaultdict
-from dataclasses import dataclass
+import textwrap
 
 from tabulate import tabulate
 
 from attrbench.results import Record
+from attrbench.tables import Cell, Table, latest, quality_tables, summary, tables
 
-__all__ = ["render", "FORMATS", "cell_text", "interval_text", "format_value", "notes_text"]
+__all__ = ["render", "render_table", "cell_text", "html_page", "FORMATS", "TERMINAL_WIDTH"]
 
 FORMATS = ("markdown", "html", "latex", "csv")
-_TABLEFMT = {"markdown": "github", "html": "unsafehtml", "latex": "latex_raw"}
-_QUALITY, _COST = "(model)", "seconds_per_seq"
+#: Width a terminal rendering fits by default (``attrbench leaderboard`` without ``--wide``).
+TERMINAL_WIDTH = 160
+_TABLEFMT = {"markdown": "github", "latex": "latex_raw"}
+_LEGEND = ("bold: best of its column; ≈: tied with the best (the 95% paired-bootstrap interval "
+           "of the difference on the sequences both scored contains 0)")
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 0.5em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+th{background:#f0f0f0}td.best{font-weight:bold;background:#e6f4e6}
+td.tied{background:#f3f9f3}td.na,td.missing,td.failed{color:#888}
+p.notes{font-size:0.85em;color:#444}"""
 
 
-@dataclass
-class _Cell:
-    text: str
-    value: float | None = None
-    higher_is_better: bool | None = None
-    best: bool = False
-
-
-def _fmt(x: float | None, signed: bool = False) -> str:
+def _fmt(x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "nan"
-    sign = "+" if signed else ""
-    return f"{x:{sign}.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:{sign}.3f}"
+    return f"{x:.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:.3f}"
 
 
 def format_value(x: float | None, signed: bool = False) -> str:
-    """A value as the leaderboard writes it (3 decimals; ``signed``: with its sign, for differences)."""
-    return _fmt(x, signed)
+    """A value as the tables write it (3 decimals; ``signed``: with its sign, for differences)."""
+    text = _fmt(x)
+    return f"+{text}" if signed and x is not None and x >= 0 and text != "nan" else text
 
 
 def interval_text(mean: float, low: float | None, high: float | None, signed: bool = False) -> str:
-    """``mean [low, high]`` as in a leaderboard cell (just ``mean`` without an interval)."""
-    if low is None:
-        return _fmt(mean, signed)
-    return f"{_fmt(mean, signed)} [{_fmt(low, signed)}, {_fmt(high, signed)}]"
+    """``mean [low, high]`` as in a table cell (just ``mean`` without an interval)."""
+    if low is None or high is None:
+        return format_value(mean, signed)
+    return f"{format_value(mean, signed)} [{format_value(low, signed)}, {format_value(high, signed)}]"
 
 
-def cell_text(rec: Record, column: str | None = None, notes: dict[str, int] | None = None) -> str:
-    """The leaderboard's text of one record, or of one of its columns.
+def record_text(rec: Record, column: str | None = None, notes: dict[str, int] | None = None) -> str:
+    """The table text of one record (or of one of its columns), for reports built on records.
 
-    Parameters
-    ----------
-    rec : Record
-    column : str, optional
-        A column of a multi-column metric (default: the record's main value).
-    notes : dict, optional
-        Footnotes collected so far (reason -> number); a not-applicable or failed
-        cell adds its reason and is written ``n/a [k]`` (render them with :func:`notes_text`).
-
-    Returns
-    -------
-    text : str
-        ``mean [low, high]``, with ``(n=K)`` when some sequences have no score and
-        ``INVALID`` when the record is flagged.
+    ``notes`` collects footnotes (reason -> number) that :func:`notes_text` renders.
     """
-    return _cell(rec, {} if notes is None else notes, column).text
+    from attrbench.tables import _cell, _Notes
+
+    collected = _Notes()
+    cell = _cell(rec, collected, column)
+    if notes is not None:
+        marks = {n.mark: notes.setdefault(n.text, len(notes) + 1) for n in collected.notes()}
+        cell.notes = [marks[m] for m in cell.notes]
+    return cell_text(cell)
 
 
 def notes_text(notes: dict[str, int], fmt: str = "markdown") -> str:
-    """The footnotes of :func:`cell_text` cells, one line each."""
-    return _notes(notes, fmt)
+    """The footnotes collected by :func:`record_text`, one line each."""
+    return _lines([f"[{k}] {reason}" for reason, k in notes.items()], fmt)
 
 
-def _cell(rec: Record, notes: dict[str, int], column: str | None = None) -> _Cell:
-    """The text of one record (or one of its columns)."""
-    if rec.status != "ok":
-        mark = notes.setdefault(rec.reason or rec.status, len(notes) + 1)
-        word = "n/a" if rec.status == "not_applicable" else rec.status
-        return _Cell(f"{word} [{mark}]")
-    col = rec.columns.get(column) if column else None
-    mean, low, high = (col["mean"], col["low"], col["high"]) if col else (rec.value, rec.low, rec.high)
-    if rec.key.metric == _COST:
-        return _Cell(f"{mean:.2e}", mean, False)
-    text = interval_text(mean, low, high)
-    missing = (col or {}).get("n_missing", rec.n_missing)
-    if missing:
-        text += f" (n={(col or {}).get('n', rec.n_scored)})"
-    if rec.extra.get("invalid"):
+def _marks(cell: Cell) -> str:
+    return "".join(f" [{m}]" for m in cell.notes)
+
+
+def cell_text(cell: Cell, narrow: bool = False, cost: bool = False) -> str:
+    """The text of a cell without best/tied styling.
+
+    Parameters
+    ----------
+    narrow : bool
+        ``mean±h`` (h the larger half of the interval) instead of ``mean [low, high]``.
+    cost : bool
+        A seconds-per-sequence cell (scientific notation, no interval).
+    """
+    if cell.kind != "value":
+        word = {"n/a": "n/a", "failed": "failed", "missing": "missing"}[cell.kind]
+        return word + _marks(cell) if cell.notes or cell.kind != "missing" else "-"
+    if cost:
+        return f"{cell.mean:.2e}"
+    if cell.low is None or cell.high is None:
+        text = _fmt(cell.mean) if cell.n is None or cell.record is not None else f"{cell.mean:.2f} ({cell.n})"
+    elif narrow:
+        half = max(cell.high - cell.mean, cell.mean - cell.low)
+        text = f"{_fmt(cell.mean)}±{half:#.2g}"
+    else:
+        text = f"{_fmt(cell.mean)} [{_fmt(cell.low)}, {_fmt(cell.high)}]"
+    if cell.n_missing:
+        text += f" (n={cell.n})"
+    if cell.invalid:
         text += " INVALID"
-    return _Cell(text, mean, (col or {}).get("higher_is_better", rec.higher_is_better))
+    return text + _marks(cell)
 
 
-def _latest(records: list[Record]) -> list[Record]:
-    """Of records of the same (task, model, method, options, metric, options), the newest."""
-    keep: dict = {}
-    for rec in sorted(records, key=lambda r: r.date):
-        k = rec.key
-        keep[(k.task, k.model, k.method, json.dumps(k.method_options, sort_keys=True),
-              k.metric, json.dumps(k.metric_options, sort_keys=True))] = rec
-    return list(keep.values())
-
-
-def _row_labels(records: list[Record]) -> dict[int, str]:
-    """Row label per record: the method, plus its options where a method has several option sets."""
-    sets = defaultdict(set)
-    for rec in records:
-        sets[rec.key.method].add(json.dumps(rec.key.method_options, sort_keys=True))
-    labels = {}
-    for rec in records:
-        label = rec.key.method
-        if len(sets[label]) > 1:
-            opts = ",".join(f"{k}={v}" for k, v in sorted(rec.key.method_options.items()))
-            label = f"{label}[{opts}]"
-        labels[id(rec)] = label
-    return labels
-
-
-def _columns(records: list[Record], detail: bool) -> list[tuple[str, str | None]]:
-    """(metric, column) pairs in first-seen order, cost last."""
-    cols: dict[tuple[str, str | None], None] = {}
-    for rec in records:
-        if rec.key.metric == _COST:
-            continue
-        names = list(rec.columns) if detail and len(rec.columns) > 1 else [None]
-        for c in names:
-            cols[(rec.key.metric, c)] = None
-    return [*cols, (_COST, None)]
-
-
-def _mark_best(grid: dict[str, dict], columns: list) -> None:
-    for col in columns:
-        cells = [row[col] for row in grid.values() if col in row and row[col].value is not None]
-        cells = [c for c in cells if not math.isnan(c.value)]
-        if len(cells) < 2:
-            continue
-        pick = max if cells[0].higher_is_better else min
-        best = pick(c.value for c in cells)
-        for c in cells:
-            c.best = c.value == best
-
-
-def _method_table(records: list[Record], detail: bool, notes: dict) -> tuple[list[str], list[list[_Cell]]]:
-    labels = _row_labels(records)
-    columns = _columns(records, detail)
-    grid: dict[str, dict] = defaultdict(dict)
-    for rec in records:
-        for col in columns:
-            if col[0] == rec.key.metric and (col[1] is None or col[1] in rec.columns):
-                grid[labels[id(rec)]][col] = _cell(rec, notes, col[1])
-    _mark_best(grid, columns)
-    if any(c.text.endswith("INVALID") for row in grid.values() for c in row.values()):
-        notes.setdefault("INVALID: completeness above tolerance; the attributions do not add "
-                         "up to f(x) - f(baseline)", len(notes) + 1)
-    header = ["method"] + [_header(records, col) for col in columns]
-    shown = _capped_labels(records, labels, notes)
-    rows = [[_Cell(shown.get(label, label))] + [row.get(col, _Cell("")) for col in columns]
-            for label, row in grid.items()]
-    return header, rows
-
-
-def _capped_labels(records: list[Record], labels: dict[int, str], notes: dict) -> dict[str, str]:
-    """Row labels of methods that explained fewer sequences than the table's n, with a note."""
-    n_of: dict[str, int] = defaultdict(int)
-    for rec in records:
-        n_of[labels[id(rec)]] = max(n_of[labels[id(rec)]], rec.key.n)
-    top = max(n_of.values(), default=0)
-    shown = {}
-    for label, n in n_of.items():
-        if n < top:
-            mark = notes.setdefault(
-                "a costly method the task caps on its default n: it explained a seeded subset "
-                "of the sequences (run with --n to set n for every method)", len(notes) + 1)
-            shown[label] = f"{label} (n={n}) [{mark}]"
-    return shown
-
-
-def _header(records: list[Record], col: tuple[str, str | None]) -> str:
-    metric, sub = col
-    if metric == _COST:
-        return "s/seq ↓"
-    hib = next((r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
-                for r in records if r.key.metric == metric and r.status == "ok"), None)
-    arrow = "" if hib is None else (" ↑" if hib else " ↓")
-    return (f"{metric}:{sub}" if sub else metric) + arrow
-
-
-def _style(cell: _Cell, fmt: str) -> str:
-    text = html.escape(cell.text) if fmt == "html" else cell.text
+def _style(cell: Cell, text: str, fmt: str) -> str:
+    if fmt == "html":
+        text = html.escape(text)
+    if cell.tied:
+        text = "≈" + text
     if not cell.best:
         return text
-    return {"markdown": f"**{text}**", "html": f"<b>{text}</b>",
-            "latex": f"\\textbf{{{text}}}"}[fmt]
+    return {"markdown": f"**{text}**", "html": f"<b>{text}</b>", "latex": f"\\textbf{{{text}}}"}[fmt]
 
 
-def _table(header: list[str], rows: list[list[_Cell]], fmt: str) -> str:
-    body = [[_style(c, fmt) for c in row] for row in rows]
+def _grid(table: Table, fmt: str, narrow: bool) -> tuple[list[str], list[list[str]]]:
+    header = [table.row_header] + [c.header for c in table.columns]
+    body = [[row.label + "".join(f" [{m}]" for m in row.notes)]
+            + [_style(c, cell_text(c, narrow, col.metric == "seconds_per_seq"), fmt)
+               for c, col in zip(row.cells, table.columns, strict=True)]
+            for row in table.rows]
+    if fmt == "html":
+        body = [[html.escape(r[0]), *r[1:]] for r in body]
+    return header, body
+
+
+def _tabulate(header: list[str], body: list[list[str]], fmt: str) -> str:
     if fmt == "latex":
-        header = [h.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$").replace("_", "\\_") for h in header]
-        body = [[c.replace("_", "\\_") for c in row] for row in body]
+        header = [h.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$").replace("_", "\\_")
+                  for h in header]
+        body = [[c.replace("_", "\\_").replace("≈", "$\\approx$").replace("±", "$\\pm$")
+                 for c in row] for row in body]
     return tabulate(body, headers=header, tablefmt=_TABLEFMT[fmt], disable_numparse=True)
 
 
-def _heading(text: str, fmt: str) -> str:
-    return {"markdown": f"### {text}", "html": f"<h3>{text}</h3>", "latex": f"% {text}"}[fmt]
+def _fit(header: list[str], body: list[list[str]], width: int) -> str:
+    """Markdown tables of at most ``width`` characters, splitting columns where needed."""
+    whole = _tabulate(header, body, "markdown")
+    if max(map(len, whole.splitlines())) <= width:
+        return whole
+    parts, start = [], 1
+    while start < len(header):
+        stop = start + 1
+        while stop < len(header):
+            trial = _tabulate([header[0], *header[start:stop + 1]],
+                              [[r[0], *r[start:stop + 1]] for r in body], "markdown")
+            if max(map(len, trial.splitlines())) > width:
+                break
+            stop += 1
+        parts.append(_tabulate([header[0], *header[start:stop]],
+                               [[r[0], *r[start:stop]] for r in body], "markdown"))
+        start = stop
+    return "\n\n".join(parts)
 
 
-def _notes(notes: dict[str, int], fmt: str) -> str:
-    if not notes:
-        return ""
-    lines = [f"[{i}] {reason}" for reason, i in notes.items()]
+def render_table(table: Table, fmt: str = "markdown", width: int | None = None) -> str:
+    """One table with its heading, the lines under it and its footnotes.
+
+    Parameters
+    ----------
+    fmt : str
+        ``markdown``, ``html`` or ``latex``.
+    width : int, optional
+        Markdown only: narrow intervals and split columns to fit this many characters.
+    """
+    header, body = _grid(table, fmt, narrow=width is not None)
     if fmt == "html":
-        return "<p>" + "<br>".join(map(html.escape, lines)) + "</p>"
+        grid = _html_grid(table, header, body)
+    elif width and fmt == "markdown":
+        grid = _fit(header, body, width)
+    else:
+        grid = _tabulate(header, body, fmt)
+    lines = [f"left out: {h} ({why})" for h, why in table.omitted_columns]
+    lines += [f"not shown: {m}: applies to no column ({why})" for m, why in table.omitted_methods]
+    if any(c.best or c.tied for r in table.rows for c in r.cells) and table.n:
+        lines.append(_LEGEND)
+    lines += [f"[{n.mark}] {n.text}" for n in table.notes]
+    if width:
+        lines = [textwrap.fill(line, width - 2, subsequent_indent="  ") for line in lines]
+    return "\n\n".join(p for p in [_heading(table.title, fmt), grid, _lines(lines, fmt)] if p)
+
+
+def _html_grid(table: Table, header: list[str], body: list[list[str]]) -> str:
+    """An HTML table whose cells carry a class (best, tied, na, failed, missing) and their reason as title."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    rows = []
+    for row, texts in zip(table.rows, body, strict=True):
+        tds = [f"<td>{texts[0]}</td>"]
+        for cell, text in zip(row.cells, texts[1:], strict=True):
+            kind = cell.kind.replace("/", "") if cell.kind != "value" else (
+                "best" if cell.best else "tied" if cell.tied else "")
+            attrs = (f' class="{kind}"' if kind else "") + (
+                f' title="{html.escape(cell.reason, quote=True)}"' if cell.reason else "")
+            tds.append(f"<td{attrs}>{text}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+
+
+def _heading(text: str, fmt: str) -> str:
+    return {"markdown": f"### {text}", "html": f"<h3>{html.escape(text)}</h3>",
+            "latex": f"% {text}"}[fmt]
+
+
+def _lines(lines: list[str], fmt: str) -> str:
+    if not lines:
+        return ""
+    if fmt == "html":
+        return '<p class="notes">' + "<br>\n".join(map(html.escape, lines)) + "</p>"
     if fmt == "latex":
         return "\n".join(f"% {line}" for line in lines)
     return "\n".join(f"- {line}" for line in lines)
 
 
-def _quality_table(records: list[Record], fmt: str) -> str:
-    grid: dict[str, dict] = defaultdict(dict)
-    notes: dict[str, int] = {}
-    for rec in records:
-        grid[rec.key.model][rec.key.metric] = _cell(rec, notes)
-    metrics = ["accuracy", "f1_micro", "f1_macro"]
-    _mark_best(grid, metrics)
-    rows = [[_Cell(m)] + [row.get(q, _Cell("")) for q in metrics] for m, row in grid.items()]
-    return _table(["model", *metrics], rows, fmt)
+def html_page(body: str, title: str = "attrbench leaderboard") -> str:
+    """A complete standalone HTML page (doctype, charset, inline CSS, no external resource)."""
+    return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
+            f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n")
 
 
-def _registry_order(records: list[Record]) -> list[Record]:
-    """Records ordered by method, then metric, as registered (unknown names last, by name)."""
-    from attrbench.plugin import METHODS, METRICS
-
-    methods = {n: i for i, n in enumerate(METHODS.names())}
-    metrics = {n: i for i, n in enumerate(METRICS.names())}
-    far = len(methods) + len(metrics)
-    return sorted(records, key=lambda r: (methods.get(r.key.method, far), r.key.method,
-                                          metrics.get(r.key.metric, far), r.key.metric))
-
-
-def render(records: list[Record], fmt: str = "markdown", detail: bool = False) -> str:
+def render(records: list[Record], fmt: str = "markdown", detail: bool = False,
+           width: int | None = None) -> str:
     """Render ``records`` as tables in ``fmt`` (one of :data:`FORMATS`).
 
     Parameters
     ----------
     detail : bool
         Show every column of multi-column metrics (e.g. inclusion KL per fraction).
+    width : int, optional
+        Fit markdown tables to this many characters (see :func:`render_table`);
+        None: the full tables, as files keep them.
+
+    Returns
+    -------
+    text : str
+        ``html`` is a complete standalone page.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    records = _registry_order(_latest(records))
     if fmt == "csv":
-        return _csv(records)
-    by_task: dict[str, list[Record]] = defaultdict(list)
-    for rec in records:
-        by_task[rec.key.task].append(rec)
-    parts = []
-    for task, recs in sorted(by_task.items()):
-        quality = [r for r in recs if r.key.method == _QUALITY]
-        if quality:
-            parts += [_heading(f"{task}: model quality (held-out split, all its sequences)", fmt), _quality_table(quality, fmt)]
-        by_model = defaultdict(list)
-        for rec in recs:
-            if rec.key.method != _QUALITY:
-                by_model[rec.key.model].append(rec)
-        for model, mrecs in by_model.items():
-            notes: dict[str, int] = {}
-            header, rows = _method_table(mrecs, detail, notes)
-            n = max((r.key.n for r in mrecs), default=0)
-            parts += [_heading(f"{task} / {model} (n={n}, mean [95% CI])", fmt),
-                      _table(header, rows, fmt), _notes(notes, fmt)]
-    return "\n\n".join(p for p in parts if p) + "\n"
+        return _csv(latest(records))
+    quality = {t.task: t for t in quality_tables(records)}
+    parts, done = [], set()
+    for table in tables(records, detail):
+        if table.task not in done and table.task in quality:
+            parts.append(render_table(quality[table.task], fmt, width))
+        done.add(table.task)
+        parts.append(render_table(table, fmt, width))
+    parts += [render_table(q, fmt, width) for t, q in quality.items() if t not in done]
+    ranked = summary(records)
+    if ranked.rows:
+        parts.append(render_table(ranked, fmt, width))
+    text = "\n\n".join(parts) + "\n"
+    return html_page(text) if fmt == "html" else text
 
 
 def _csv(records: list[Record]) -> str:

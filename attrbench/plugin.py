@@ -180,6 +180,9 @@ class Explanation:
         Task resources such as a knowledge base.
     classes : tuple of str
         The task's class names (``y`` and ``target`` index them).
+    method_options : dict
+        The options the method ran with, for metrics that call ``method`` on
+        another model (e.g. a randomised copy).
     """
 
     X: torch.Tensor
@@ -198,6 +201,7 @@ class Explanation:
     resources: dict = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
+    method_options: dict = field(default_factory=dict)
 
     @property
     def scores(self) -> torch.Tensor:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Summary", "bootstrap_mean", "classification_scores"]
+__all__ = ["Summary", "Difference", "bootstrap_mean", "paired_difference", "classification_scores"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,63 @@ def bootstrap_mean(
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return Summary(float(finite.mean()), float(low), float(high), int(finite.size), missing)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Mean of ``a - b`` over the shared sequences with a percentile bootstrap interval.
+
+    ``n`` counts the sequences both records scored (same id, both values finite).
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def tied(self) -> bool:
+        """Whether the interval contains 0 (no difference at its level); False when n = 0."""
+        return self.n > 0 and self.low <= 0.0 <= self.high
+
+
+def paired_difference(
+    a_ids: list[str], a_values: np.ndarray, b_ids: list[str], b_values: np.ndarray,
+    seed: int = 0, n_boot: int = 2000, level: float = 0.95,
+) -> Difference:
+    """Paired difference ``a - b`` on the sequences both scored, with a bootstrap interval.
+
+    Sequences are matched by id; a sequence counts when both values are finite.
+    The interval resamples sequences (pairs) with replacement: the percentile
+    interval of the resampled mean differences.
+
+    Parameters
+    ----------
+    a_ids, b_ids : list of str, lengths N_a, N_b
+    a_values : np.ndarray, shape=(N_a,)
+    b_values : np.ndarray, shape=(N_b,)
+    seed : int
+        Seed of the resampling.
+    n_boot : int
+    level : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    difference : Difference
+        NaN mean and interval when no sequence is shared.
+    """
+    b_at = {i: j for j, i in enumerate(b_ids)}
+    a_values, b_values = np.asarray(a_values, float), np.asarray(b_values, float)
+    pairs = [(j, b_at[i]) for j, i in enumerate(a_ids) if i in b_at]
+    ia = np.array([p[0] for p in pairs], dtype=int)
+    ib = np.array([p[1] for p in pairs], dtype=int)
+    d = a_values[ia] - b_values[ib]
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return Difference(float("nan"), float("nan"), float("nan"), 0)
+    s = bootstrap_mean(d, seed=seed, n_boot=n_boot, level=level)
+    return Difference(s.mean, s.low, s.high, s.n)
 
 
 def classification_scores(y: torch.Tensor, pred: torch.Tensor, n_classes: int) -> dict[str, float]:

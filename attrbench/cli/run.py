@@ -91,7 +91,7 @@ def _check_task_inputs(args) -> None:
 def run(args) -> int:
     """Run the plan the arguments describe, write its records and print the table."""
     checked = check(args)
-    from attrbench.leaderboard import render
+    from attrbench.leaderboard import TERMINAL_WIDTH, render
     from attrbench.results import ResultStore
     from attrbench.runner import RunConfig, run
 
@@ -101,6 +101,6 @@ def run(args) -> int:
         checkpoint_dir=args.checkpoints, progress=not args.quiet, **checked)
     store = ResultStore(args.results)
     records = run(config, store)
-    print(render(records, args.format))
+    print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
     return 0

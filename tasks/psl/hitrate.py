@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from tabulate import tabulate
 
-from attrbench.leaderboard import cell_text, format_value, interval_text, notes_text
+from attrbench.leaderboard import format_value, interval_text, notes_text, record_text
 from attrbench.plugin import Report
 from attrbench.results import Record
 from attrbench.runner import RunConfig
@@ -154,7 +154,7 @@ def _no_match(rec: Record, column: str, chance: str) -> str:
 def _cell(rec: Record | None, column: str, chance: str, notes: dict) -> str:
     if rec is None:
         return "-"
-    text = cell_text(rec, column, notes)
+    text = record_text(rec, column, notes)
     if rec.status != "ok" or rec.sequence_values() is None:
         return text
     return f"{text}; no match {_no_match(rec, column, chance)}"

@@ -1,0 +1,133 @@
+"""The randomization metric: known answers for a model-blind method, random scores, saliency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from attrbench.data import Background
+from attrbench.metrics.randomization import (
+    COLUMNS,
+    layers,
+    randomised_copy,
+    randomization,
+    reinitialise,
+    spearman,
+)
+from attrbench.plugin import METHODS, METRICS, Explanation, Method
+from attrbench.testing import Linear, TinyCNN, random_onehot
+
+BACKGROUND = Background(torch.full((4,), 0.25))
+
+
+def _saliency(model, X, target, mask):
+    X = X.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(X).gather(1, target[:, None]).sum(), X)
+    return grad * mask[:, None, :]
+
+
+def _blind(model, X, target, mask):
+    """Ignores the model: the input weighted by its position."""
+    return X * torch.arange(1, X.shape[2] + 1, dtype=X.dtype)
+
+
+def _explanation(model, method: Method, n: int = 8, pad: int = 3, seed: int = 0) -> Explanation:
+    X, mask = random_onehot(n=n, pad=pad, seed=seed)
+    target = torch.arange(n) % 3
+    gen = torch.Generator().manual_seed(seed)
+    attr = method(model, X, target, mask, generator=gen, background=BACKGROUND)
+    return Explanation(
+        X=X, mask=mask, y=target, target=target, attributions=attr, model=model,
+        explain=lambda x, t, m: method(model, x, t, m, generator=gen), method=method,
+        background=BACKGROUND, generator=torch.Generator().manual_seed(seed + 1), dataset=None)
+
+
+def test_registered_lower_is_better_with_the_cascade_columns():
+    metric = METRICS.get("randomization")
+    assert metric.higher_is_better is False
+    assert metric.columns == ("full", "top_1", "top_25%", "top_50%", "top_75%") == COLUMNS
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_a_method_that_ignores_the_model_scores_exactly_one(absolute):
+    ex = _explanation(TinyCNN().eval(), Method("blind", _blind))
+    scores = randomization(ex, absolute=absolute)
+    assert scores.shape == (8, len(COLUMNS))
+    torch.testing.assert_close(scores, torch.ones_like(scores), rtol=0, atol=1e-12)
+
+
+def test_a_sign_flipped_map_is_not_a_changed_map():
+    """A map whose sign flips on every randomised copy: absolute variant 1, signed -1."""
+    base = TinyCNN().eval()
+
+    def flipped(model, X, target, mask):
+        return _saliency(base, X, target, mask) * (1.0 if model is base else -1.0)
+
+    ex = _explanation(base, Method("flipped", flipped), n=4, pad=0)
+    ones = torch.ones(4, len(COLUMNS), dtype=torch.float64)
+    torch.testing.assert_close(randomization(ex), ones, rtol=0, atol=1e-12)
+    torch.testing.assert_close(randomization(ex, absolute=False), -ones, rtol=0, atol=1e-12)
+
+
+def test_random_scores_do_not_correlate():
+    ex = _explanation(TinyCNN().eval(), METHODS.get("random"), n=300, pad=0)
+    full = randomization(ex)[:, 0]
+    # 300 sequences of 24 positions: the mean of independent Spearman correlations
+    # has standard error 1/sqrt(23 * 300) = 0.012
+    assert abs(float(full.mean())) < 0.04
+    assert float(full.std()) > 0.1  # one value per sequence, not a constant
+
+
+def test_saliency_on_a_toy_cnn_drops_after_randomisation():
+    ex = _explanation(TinyCNN().eval(), Method("saliency", _saliency), n=40)
+    scores = randomization(ex)
+    assert float(scores[:, 0].mean()) < 0.5
+    assert bool((scores[:, 0] < 1 - 1e-6).all())
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_linear_saliency_matches_scipy_on_the_reinitialised_weights(absolute):
+    model = Linear().eval()
+    ex = _explanation(model, Method("saliency", _saliency), n=5, pad=2)
+    got = randomization(ex, absolute=absolute)[:, 0].numpy()
+    fold = np.abs if absolute else (lambda v: v)
+    twin = Linear().eval()
+    reinitialise(twin, torch.Generator().manual_seed(1))
+    again = _saliency(twin, ex.X, ex.target, ex.mask)
+    for i in range(5):
+        real = ex.mask[i].numpy()
+        a = (ex.attributions[i] * ex.X[i]).sum(0).detach().numpy()[real]
+        b = (again[i] * ex.X[i]).sum(0).detach().numpy()[real]
+        assert got[i] == pytest.approx(spearmanr(fold(a), fold(b)).statistic, abs=1e-12)
+
+
+def test_cascade_reinitialises_from_the_top_layer_down():
+    model = TinyCNN().eval()
+    assert layers(model) == ["conv1", "conv2", "head"]
+    twin = randomised_copy(model, 1, torch.Generator().manual_seed(0))
+    assert torch.equal(twin.conv1.weight, model.conv1.weight)
+    assert torch.equal(twin.conv2.weight, model.conv2.weight)
+    assert not torch.equal(twin.head.weight, model.head.weight)
+    bound = 1 / np.sqrt(model.head.weight.shape[1])
+    assert float(twin.head.weight.detach().abs().max()) <= bound
+    same = randomised_copy(model, 1, torch.Generator().manual_seed(0))
+    assert torch.equal(same.head.weight, twin.head.weight)
+
+
+def test_spearman_averages_ties_and_ignores_padding():
+    a = torch.tensor([[1.0, 2.0, 2.0, 3.0, 99.0]])
+    b = torch.tensor([[1.0, 3.0, 2.0, 4.0, -99.0]])
+    mask = torch.tensor([[True, True, True, True, False]])
+    expected = spearmanr([1, 2, 2, 3], [1, 3, 2, 4]).statistic
+    assert float(spearman(a, b, mask)[0]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_without_the_cascade_only_the_full_column_is_computed():
+    ex = _explanation(TinyCNN().eval(), Method("saliency", _saliency), n=6)
+    full = randomization(ex)[:, 0]
+    ex.generator.manual_seed(1)
+    only = randomization(ex, cascade=False)
+    torch.testing.assert_close(only[:, 0], full, rtol=0, atol=0)
+    assert bool(torch.isnan(only[:, 1:]).all())
