@@ -18,7 +18,15 @@ from attrbench.examples import unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
 from attrbench.results import Record
 from attrbench.site.assets import CSS, JS
-from attrbench.site.tables import COST, QUALITY, SiteCell, Table, latest, method_table, quality_table
+from attrbench.site.tables import (
+    COST,
+    QUALITY,
+    SiteCell,
+    Table,
+    latest,
+    method_table,
+    quality_table,
+)
 
 __all__ = ["build_site", "main_metric", "BENCH_METRIC"]
 
