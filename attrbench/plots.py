@@ -35,12 +35,15 @@ class Track:
     codes : np.ndarray, shape=(L,), int
         Letter codes, -1 on padding.
     motifs : list of Motif
+    note : str
+        Drawn instead of the scores (e.g. why a method cannot explain the model).
     """
 
     label: str
     scores: np.ndarray
     codes: np.ndarray
     motifs: list[Motif] = field(default_factory=list)
+    note: str = ""
 
 
 def _colors(letters: str) -> dict[str, str]:
@@ -77,6 +80,7 @@ def _logo(ax, track: Track, letters: str, start: int, end: int) -> None:
 
 
 def _heat(ax, track: Track, start: int, end: int, limit: float) -> None:
+    """One row of position scores, colors symmetric in [-limit, limit]."""
     row = np.where(track.codes[start:end] >= 0, track.scores[start:end], np.nan)[None, :]
     ax.imshow(row, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
               extent=(start - 0.5, end - 0.5, 0, 1), interpolation="nearest")
@@ -116,15 +120,23 @@ def draw_tracks(
     width = min(18.0, max(6.0, 0.14 * (end - start) + 1.5)) if not heat else 14.0
     fig, axes = plt.subplots(len(tracks), 1, figsize=(width, (0.9 if heat else 1.6) * len(tracks) + 0.8),
                              sharex=True, squeeze=False)
-    limit = max(float(np.nanmax(np.abs(t.scores[start:end]))) for t in tracks) or 1.0
     for ax, track in zip(axes[:, 0], tracks, strict=True):
         for m in track.motifs:
             if m.end > start and m.start < end:
-                ax.axvspan(m.start - 0.5, m.end - 0.5, color=_MOTIF_COLOR, alpha=0.5, lw=0, zorder=0)
-        (_heat(ax, track, start, end, limit) if heat else _logo(ax, track, letters, start, end))
+                style = ({"fill": False, "edgecolor": "black", "lw": 1.2, "zorder": 3} if heat else
+                         {"color": _MOTIF_COLOR, "alpha": 0.5, "lw": 0, "zorder": 0})
+                ax.axvspan(m.start - 0.5, m.end - 0.5, **style)
+        if track.note:
+            ax.text(0.5, 0.5, track.note, transform=ax.transAxes, ha="center", va="center", fontsize=9)
+            ax.set_yticks([])
+        else:
+            own = float(np.nanmax(np.abs(track.scores[start:end]))) or 1.0
+            (_heat(ax, track, start, end, own) if heat else _logo(ax, track, letters, start, end))
         ax.set_ylabel(track.label, rotation=0, ha="right", va="center", fontsize=9)
         ax.set_xlim(start - 0.5, end - 0.5)
-    axes[-1, 0].set_xlabel("position (0-based; shaded: ground truth)")
+    marked = "boxed" if heat else "shaded"
+    scale = "; color scaled per row" if heat else ""
+    axes[-1, 0].set_xlabel(f"position (0-based; {marked}: ground truth{scale})")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -15,7 +15,7 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Command name -> module of ``attrbench.cli`` that implements it.
 COMMANDS = {"run": "run", "train": "train", "leaderboard": "leaderboard", "list": "listing",
-            "report": "report", "publish": "publish"}
+            "report": "report", "publish": "publish", "explain": "explain"}
 
 
 def _module(command: str):
