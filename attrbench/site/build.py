@@ -102,7 +102,9 @@ def _logo_files(records: list[Record], folder: Path) -> list[tuple[str, str]]:
         tracks = [Track(f"{ex.ids[i]}", ex.scores[i], ex.codes[i], ex.motifs[i]) for i in range(len(ex))]
         window = focus_window(ex.scores[0], ex.codes[0], ex.motifs[0])
         name = f"logo_{_slug(method)}.svg"
-        region = window if all(ex.length(i) >= window[1] for i in range(len(ex))) else None
+        longest = max(ex.length(i) for i in range(len(ex)))
+        fits = all(ex.length(i) >= window[1] for i in range(len(ex)))
+        region = window if longest > window[1] - window[0] and fits else None
         draw_tracks(tracks, ex.letters, folder / name, title=method, region=region)
         out.append((method, name))
     return out
