@@ -1,0 +1,41 @@
+"""``attrbench explain``: figures for task sequences and FASTA records; errors name the record."""
+
+from __future__ import annotations
+
+import pytest
+
+from attrbench.cli import main
+from attrbench.explain import parse_region
+
+
+def _explain(tmp_path, *args) -> int:
+    return main(["explain", "--task", "utr5", "--method", "saliency,ig,attention", "--threads", "1", *args])
+
+
+def test_explain_task_sequence_png(tmp_path):
+    out = tmp_path / "fig.png"
+    assert _explain(tmp_path, "--sequence", "1start_1stop-000", "--out", str(out)) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_explain_fasta_svg_with_region(tmp_path):
+    fasta = tmp_path / "mine.fa"
+    fasta.write_text(">my_utr\n" + "ACGT" * 6 + "ATGAAATAA" + "C" * 17 + "\n")
+    out = tmp_path / "fig.svg"
+    assert _explain(tmp_path, "--fasta", str(fasta), "--region", "20:40", "--out", str(out)) == 0
+    assert "my_utr" in out.read_text()
+
+
+def test_explain_fasta_bad_letter_names_record_and_position(tmp_path, capsys):
+    fasta = tmp_path / "bad.fa"
+    fasta.write_text(">first\n" + "A" * 50 + "\n>second\nACGTJ\n")
+    assert _explain(tmp_path, "--fasta", str(fasta), "--sequence", "second", "--out", str(tmp_path / "x.png")) == 2
+    err = capsys.readouterr().err
+    assert "'second'" in err and "position 5" in err
+
+
+def test_parse_region():
+    assert parse_region("3:10") == (3, 10)
+    assert parse_region(None) is None
+    with pytest.raises(ValueError, match="START:END"):
+        parse_region("10:3")
