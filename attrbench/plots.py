@@ -147,6 +147,19 @@ def draw_tracks(
     return out
 
 
+def _label_offsets(points: list[tuple[str, float, float]]) -> list[float]:
+    """Vertical label offsets (points) that move apart the labels of points close together."""
+    xs = np.log10([max(c, 1e-12) for _, c, _ in points])
+    ys = np.array([q for *_, q in points], dtype=float)
+    span = (np.ptp(ys) or 1.0)
+    offsets, placed = [], []
+    for i in np.argsort(xs):
+        near = [j for j in placed if abs(xs[j] - xs[i]) < 0.6 and abs(ys[j] - ys[i]) < 0.05 * span]
+        offsets.append((i, (3.0, -10.0, 12.0, -19.0)[len(near) % 4]))
+        placed.append(i)
+    return [dy for _, dy in sorted(offsets)]
+
+
 def cost_quality_plot(
     points: list[tuple[str, float, float]], metric: str, higher_is_better: bool | None,
     out: Path | str, title: str = "",
@@ -163,10 +176,13 @@ def cost_quality_plot(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, cost, quality in points:
+    offsets = _label_offsets(points)
+    for (label, cost, quality), dy in zip(points, offsets, strict=True):
         ax.scatter([cost], [quality], s=24, color="#255C99")
-        ax.annotate(label, (cost, quality), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        ax.annotate(label, (cost, quality), textcoords="offset points", xytext=(4, dy), fontsize=8,
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#888"} if abs(dy) > 3 else None)
     ax.set_xscale("log")
+    ax.margins(x=0.12, y=0.12)
     ax.set_xlabel("seconds per sequence (log scale)")
     arrow = "" if higher_is_better is None else (" (higher is better)" if higher_is_better else " (lower is better)")
     ax.set_ylabel(metric + arrow)
