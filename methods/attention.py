@@ -164,7 +164,7 @@ def attention_permuted(
 
 
 @register_method("attention_random", needs_attention=True, deterministic=False,
-                 floor=lambda options, length, letters: (1, 0))
+                 floor=lambda options, length, letters: (0, 0))
 def attention_random(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     generator: torch.Generator | None = None,
@@ -190,7 +190,7 @@ def attention_random(
 
 
 @register_method("attention_uniform", needs_attention=True, deterministic=True,
-                 floor=lambda options, length, letters: (1, 0))
+                 floor=lambda options, length, letters: (0, 0))
 def attention_uniform(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
