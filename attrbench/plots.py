@@ -49,11 +49,12 @@ class Track:
 def _colors(letters: str) -> dict[str, str]:
     """A color per letter: the usual nucleotide colors, else a qualitative colormap."""
     from matplotlib import colormaps
+    from matplotlib.colors import to_hex
 
     if set(letters) <= set(_NUCLEOTIDE_COLORS):
         return {c: _NUCLEOTIDE_COLORS[c] for c in letters}
     cmap = colormaps["tab20"]
-    return {c: cmap(i % 20) for i, c in enumerate(letters)}
+    return {c: to_hex(cmap(i % 20)) for i, c in enumerate(letters)}
 
 
 def focus_window(scores: np.ndarray, codes: np.ndarray, motifs: list[Motif], width: int = 60) -> tuple[int, int]:

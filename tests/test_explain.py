@@ -39,3 +39,17 @@ def test_parse_region():
     assert parse_region(None) is None
     with pytest.raises(ValueError, match="START:END"):
         parse_region("10:3")
+
+
+def test_draw_tracks_protein_logo_and_heatmap(tmp_path):
+    import numpy as np
+
+    from attrbench.data import Motif
+    from attrbench.plots import Track, draw_tracks
+
+    letters = "ACDEFGHIKLMNPQRSTVWYX"
+    codes = np.r_[np.arange(21), np.arange(21), -np.ones(8, dtype=int)]
+    scores = np.where(codes >= 0, np.linspace(-1, 1, len(codes)), 0.0)
+    tracks = [Track("m", scores, codes, [Motif("PTS1", 39, 42)])]
+    assert draw_tracks(tracks, letters, tmp_path / "logo.png").stat().st_size > 0
+    assert draw_tracks(tracks, letters, tmp_path / "heat.png", heatmap=True).stat().st_size > 0
