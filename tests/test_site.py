@@ -125,3 +125,14 @@ def test_site_in_headless_chromium(site: Path, tmp_path: Path):
 def test_examples_window_keeps_every_position_of_short_sequences(site: Path):
     svg = (site / "toy" / "m" / "logo_alpha.svg").read_text()
     assert svg.count("<g id=\"axes_") == 2  # one axis per example
+
+
+def test_cost_points_skip_nan_and_labels_move_apart():
+    from attrbench.plots import _label_offsets
+    from attrbench.site.build import _cost_points
+
+    recs = _records() + [Record(_key("eps", "motif_recall"), "ok", True, float("nan"), n_scored=0),
+                         Record(_key("eps", "seconds_per_seq"), "ok", False, 1e-3, n_scored=4)]
+    points, hib = _cost_points(recs, "motif_recall")
+    assert hib is True and sorted(p[0] for p in points) == sorted(METHODS)
+    assert _label_offsets([("a", 1e-3, 0.5), ("b", 1.1e-3, 0.5), ("c", 1.0, 0.9)]) == [3.0, -10.0, 3.0]

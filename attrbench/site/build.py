@@ -11,6 +11,7 @@ records). Every page carries its CSS and JS inline and links only relative files
 from __future__ import annotations
 
 import html
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]
         if rec.status == "ok" and rec.value is not None and rec.key.metric in (COST, metric):
             by_method[rec.key.method][rec.key.metric] = rec
     points = [(m, d[COST].value, d[metric].value) for m, d in by_method.items()
-              if COST in d and metric in d and d[COST].value > 0]
+              if COST in d and metric in d and d[COST].value > 0 and not math.isnan(d[metric].value)]
     hib = next((d[metric].higher_is_better for d in by_method.values() if metric in d), None)
     return points, hib
 
