@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, fasta_records
 from attrbench.plugin import METHODS, Method, Task
 
@@ -89,6 +90,10 @@ def fasta_sequence(task: Task, path: Path, length: int, record: str | None = Non
     for _, header, seq in fasta_records(Path(path)):
         name = header.split()[0] if header else header
         if record is None or name == record:
+            if len(seq) > length:
+                raise SequenceError(
+                    f"{path}: record {name!r} has {len(seq)} letters; task {task.name!r} reads "
+                    f"sequences of at most {length}: put the part to explain in the FASTA record")
             X = task.alphabet.encode([seq], length, ids=[name])
             return Dataset(X=X, mask=X.sum(1) > 0, y=torch.full((1,), -1), ids=[name])
     raise ValueError(f"{path}: no record named {record!r}")

@@ -53,3 +53,11 @@ def test_draw_tracks_protein_logo_and_heatmap(tmp_path):
     tracks = [Track("m", scores, codes, [Motif("PTS1", 39, 42)])]
     assert draw_tracks(tracks, letters, tmp_path / "logo.png").stat().st_size > 0
     assert draw_tracks(tracks, letters, tmp_path / "heat.png", heatmap=True).stat().st_size > 0
+
+
+def test_explain_fasta_too_long_names_record(tmp_path, capsys):
+    fasta = tmp_path / "long.fa"
+    fasta.write_text(">long_one\n" + "A" * 51 + "\n")
+    assert _explain(tmp_path, "--fasta", str(fasta), "--out", str(tmp_path / "x.png")) == 2
+    err = capsys.readouterr().err
+    assert "'long_one' has 51 letters" in err and "at most 50" in err
