@@ -47,7 +47,7 @@ def run(args) -> int:
         c = {k: v["mean"] for k, v in rec.columns.items()}
         ratio = "-" if c["floor_ratio"] is None else f"{c['floor_ratio']:.2f}"
         peak = "?" if c["peak_mb"] is None else f"{c['peak_mb']:.1f}"
-        print(f"{rec.key.method:20s} {c['seqs_per_second']:10.1f} seq/s  peak {peak} MB  "
+        print(f"{rec.key.method:20s} {c['seqs_per_second']:10.3g} seq/s  peak {peak} MB  "
               f"fwd {c['forward_per_seq']:.1f}/seq  bwd {c['backward_per_seq']:.1f}/seq  x floor {ratio}")
     print(f"wrote records to {store.root}", file=sys.stderr)
     return 0
