@@ -221,7 +221,7 @@ def _explain_block(
         X=X, mask=mask, y=block.y.to(dev), target=target, attributions=attr, model=model,
         explain=explain, method=method, background=bg, generator=mgen, dataset=block,
         ground_truth=block.ground_truth, baseline=baseline, resources=s.resources, device=dev,
-        classes=tuple(s.task.classes),
+        classes=tuple(s.task.classes), method_options=dict(opts),
     )
     return ex, timing
 
@@ -252,10 +252,8 @@ def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
 
 def _examples(ex: Explanation, task: Any, k: int) -> dict:
     """The first ``k`` sequences' position scores and letters, for attribution logos."""
-    try:
-        from attrbench.examples import pack_examples
-    except ImportError:
-        return {}
+    from attrbench.examples import pack_examples
+
     k = min(k, len(ex.X))
     gt = ex.ground_truth.subset(range(k)) if ex.ground_truth is not None else None
     return pack_examples(list(ex.dataset.ids[:k]), ex.X[:k].cpu(), ex.attributions[:k].cpu(), gt,

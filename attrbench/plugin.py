@@ -84,6 +84,11 @@ class Method:
         Default options.
     position_level : bool
         Its attributions are already position scores broadcast over letters.
+    floor : callable, optional
+        ``floor(options, length, letters) -> (forward, backward)``: the model
+        passes per sequence the method inherently needs (done in one batch), for
+        ``attrbench bench``'s ratio to the compute floor; ``length`` is the mean
+        number of real positions.
     description : str
     """
 
@@ -98,6 +103,7 @@ class Method:
     reference: Callable[..., torch.Tensor] | None = None
     defaults: dict = field(default_factory=dict)
     position_level: bool = False
+    floor: Callable[[dict, float, int], tuple[float, float]] | None = None
     description: str = ""
 
     def why_not(self, model: nn.Module) -> str | None:

@@ -431,13 +431,22 @@ def quality_tables(records: list[Record]) -> list[Table]:
     return out
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks (1 = smallest) of ``values`` (n,), ties sharing the mean of their ranks."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for v in np.unique(values):
+        tied = values == v
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
 def _ranks(table: Table) -> dict[tuple[str, str], float]:
     """(method label, metric) -> rank of the method in each main metric column (1 = best).
 
     Equal means share the mean of their ranks; only cells with a finite value are ranked.
     """
-    from scipy.stats import rankdata
-
     out = {}
     for j, col in enumerate(table.columns):
         if col.metric == COST or col.sub is not None or col.higher_is_better is None:
@@ -447,7 +456,7 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
         if len(cells) < 2:
             continue
         values = np.array([v for _, v in cells])
-        ranks = rankdata(-values if col.higher_is_better else values, method="average")
+        ranks = average_ranks(-values if col.higher_is_better else values)
         out.update({(label, col.metric): float(r) for (label, _), r in zip(cells, ranks, strict=True)})
     return out
 

@@ -45,7 +45,8 @@ def _own(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         return model.attention_weights(X).detach()
 
 
-@register_method("attention", needs_attention=True, deterministic=True)
+@register_method("attention", needs_attention=True, deterministic=True,
+                 floor=lambda options, length, letters: (1, 0))
 def attention(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
@@ -71,7 +72,8 @@ def attention(
     return _as_attributions(X, _own(model, X))
 
 
-@register_method("attention_permuted", needs_attention=True, deterministic=False)
+@register_method("attention_permuted", needs_attention=True, deterministic=False,
+                 floor=lambda options, length, letters: (1, 0))
 def attention_permuted(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     generator: torch.Generator | None = None,
@@ -97,7 +99,8 @@ def attention_permuted(
 
 
 @register_method("attention_random", needs_attention=True, deterministic=False,
-                 defaults={"distribution": "softmax"})
+                 defaults={"distribution": "softmax"},
+                 floor=lambda options, length, letters: (0, 0))
 def attention_random(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     generator: torch.Generator | None = None, distribution: str = "softmax",
@@ -131,7 +134,8 @@ def attention_random(
     return _as_attributions(X, weights)
 
 
-@register_method("attention_uniform", needs_attention=True, deterministic=True)
+@register_method("attention_uniform", needs_attention=True, deterministic=True,
+                 floor=lambda options, length, letters: (0, 0))
 def attention_uniform(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:

@@ -93,6 +93,7 @@ def _captum_why_not(model: nn.Module) -> str | None:
 @register_method(
     "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
+    floor=lambda options, length, letters: (1, 1),
 )
 def deeplift(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -359,7 +359,8 @@ def deepshap_reference(
 
 @register_method(
     "deepshap", complete=True, deterministic=False, reference=deepshap_reference, applicable=rescale_why_not,
-    defaults={"n_background": 20, "shared": True}
+    defaults={"n_background": 20, "shared": True},
+    floor=lambda options, length, letters: (options["n_background"], options["n_background"]),
 )
 def deepshap(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -105,7 +105,8 @@ def center_alphabet(G: torch.Tensor) -> torch.Tensor:
     return G - G.mean(1, keepdim=True)
 
 
-@register_method("saliency", complete=False, deterministic=True, defaults={"correct": False})
+@register_method("saliency", complete=False, deterministic=True, defaults={"correct": False},
+                 floor=lambda options, length, letters: (1, 1))
 def saliency(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     correct: bool = False, batch_size: int | None = None,
@@ -139,7 +140,8 @@ def saliency(
     return G * mask[:, None, :].to(G.dtype)
 
 
-@register_method("grad_x_input", complete=False, deterministic=True, defaults={"correct": False})
+@register_method("grad_x_input", complete=False, deterministic=True, defaults={"correct": False},
+                 floor=lambda options, length, letters: (1, 1))
 def grad_x_input(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     correct: bool = False, batch_size: int | None = None,

@@ -111,6 +111,7 @@ def quadrature(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray,
 @register_method(
     "ig", complete=True, deterministic=True, reference=ig_reference,
     defaults={"n_steps": 50, "baseline": "zeros", "method": "gausslegendre"},
+    floor=lambda options, length, letters: (options["n_steps"], options["n_steps"]),
 )
 def ig(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -51,7 +51,8 @@ def ism_deltas(
     return deltas.view(N, A, L)
 
 
-@register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 1024})
+@register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 1024},
+                 floor=lambda options, length, letters: (1 + length * (letters - 1), 0))
 def ism(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     batch_size: int = 1024,

@@ -10,7 +10,8 @@ from attrbench.plugin import register_method
 __all__ = ["random"]
 
 
-@register_method("random", complete=False, deterministic=False)
+@register_method("random", complete=False, deterministic=False,
+                 floor=lambda options, length, letters: (0, 0))
 def random(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     generator: torch.Generator | None = None,

@@ -27,6 +27,7 @@ __all__ = ["shift_smoothed"]
 @register_method(
     "shift_smoothed", complete=False, deterministic=True,
     defaults={"n": 2, "base": "saliency", "fill": "background"},
+    floor=lambda options, length, letters: (2 * options["n"] + 1, 2 * options["n"] + 1),
 )
 def shift_smoothed(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

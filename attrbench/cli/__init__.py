@@ -15,7 +15,8 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Command name -> module of ``attrbench.cli`` that implements it.
 COMMANDS = {"run": "run", "train": "train", "leaderboard": "leaderboard", "list": "listing",
-            "report": "report", "compare": "compare"}
+            "report": "report", "compare": "compare", "publish": "publish", "explain": "explain",
+            "bench": "bench"}
 
 
 def _module(command: str):

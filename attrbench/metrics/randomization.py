@@ -118,8 +118,9 @@ def reattribute(ex: Explanation, model: nn.Module, batch_size: int) -> torch.Ten
     for lo in range(0, X.shape[0], batch_size):
         part = slice(lo, lo + batch_size)
         extra = {} if ex.baseline is None else {"baseline": ex.baseline[part]}
+        options = {**ex.method_options, **extra}
         attr = ex.method(model, X[part], target[part], mask[part], generator=ex.generator,
-                         background=ex.background, **extra, **ex.method_options)
+                         background=ex.background, **options)
         out.append(position_scores_of(ex, attr.detach(), X[part]))
     return torch.cat(out)
 

@@ -1,0 +1,37 @@
+"""``attrbench publish``: build the static leaderboard site from records."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from attrbench.cli import common
+
+HELP = "build the static leaderboard site from records"
+
+
+def add_parser(sub) -> None:
+    """Register ``publish`` and its arguments."""
+    p = sub.add_parser(
+        "publish", help=HELP,
+        description="Build a static site from the records alone: an index of tasks, one page per "
+        "task and model with sortable tables, the model-quality table, a cost-versus-quality plot "
+        "and example attribution logos. Open OUT/index.html from the file system.")
+    p.add_argument("--results", type=Path, default=None, help="records directory (default: ./results)")
+    p.add_argument("--out", type=Path, required=True, help="site folder to write, e.g. site/")
+    p.add_argument("--task", default=None, help="only this task")
+    common.plugin_arg(p)
+
+
+def run(args) -> int:
+    """Build the site of the records of ``--results``."""
+    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.site import build_site
+
+    store = ResultStore(args.results or default_results_dir())
+    records = store.records(args.task)
+    if not records:
+        raise FileNotFoundError(f"no records in {store.root}; run `attrbench run --task ...` first")
+    pages = build_site(records, args.out)
+    print(f"wrote {len(pages)} pages; open {pages[0]}", file=sys.stderr)
+    return 0

@@ -1,0 +1,178 @@
+"""``attrbench explain``: one sequence's attributions under several methods, as one figure.
+
+The sequence is a task sequence (by id) or a user's FASTA record, encoded with
+the task's alphabet; every method attributes the predicted class with its
+defaults and the reference / background the runner would give it; the figure
+stacks one logo (or heatmap row, for long sequences) per method, ground-truth
+motifs shaded, the predicted class and its probability in the title.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from attrbench.contract import SequenceError
+from attrbench.data import Background, Dataset, GroundTruth, fasta_records
+from attrbench.plugin import METHODS, Method, Task
+
+__all__ = ["Setup", "prepare", "attribute", "task_sequence", "fasta_sequence", "explain", "parse_region"]
+
+
+@dataclass
+class Setup:
+    """A task's model and data as the runner uses them."""
+
+    task: Task
+    model: nn.Module
+    train: Dataset
+    background: Background
+    device: torch.device
+
+
+def prepare(task_name: str, model_name: str = "default", device: str = "cpu",
+            checkpoint_dir: Path | None = None) -> Setup:
+    """Load ``task_name``'s training split, background and model ``model_name`` on ``device``."""
+    from attrbench.plugin import TASKS
+    from attrbench.timing import resolve_device
+    from attrbench.training import load_model
+
+    task = TASKS.get(task_name)
+    name = task.default_model if model_name == "default" else model_name
+    dev = resolve_device(device)
+    train = task.data("train")
+    background = task.background(train) if task.background else Background.from_dataset(train.X)
+    model = load_model(task, name, dev, checkpoint_dir, train.hash)
+    return Setup(task, model, train, background, dev)
+
+
+def attribute(
+    setup: Setup, method: Method, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+    generator: torch.Generator, options: dict | None = None, state: Any = None,
+) -> torch.Tensor:
+    """Attributions (N, A, L) of ``method`` called as the runner calls it (reference drawn first)."""
+    mopts = {**method.defaults, **(options or {})}
+    X, target, mask = (t.to(setup.device) for t in (X, target, mask))
+    kwargs = {**mopts, "background": setup.background, "generator": generator, "state": state}
+    if method.reference is not None:
+        kwargs["baseline"] = method.reference(X, setup.background, generator, **mopts)
+    return method(setup.model, X, target, mask, **kwargs).detach().cpu()
+
+
+def task_sequence(task: Task, seq_id: str) -> Dataset:
+    """The task sequence named ``seq_id`` (test split first, then valid and train), with ground truth."""
+    for split in ("test", "valid", "train"):
+        try:
+            ds = task.data(split)
+        except (ValueError, FileNotFoundError):
+            continue
+        if seq_id in ds.ids:
+            one = ds.subset([ds.ids.index(seq_id)])
+            if one.ground_truth is None and task.ground_truth is not None:
+                one.ground_truth = task.ground_truth(one)
+            return one
+    raise ValueError(f"task {task.name!r} has no sequence {seq_id!r} in its test, valid or train split")
+
+
+def fasta_sequence(task: Task, path: Path, length: int, record: str | None = None) -> Dataset:
+    """One FASTA record (the first, or the one whose id is ``record``) encoded for ``task``.
+
+    Its label ``y`` is unknown (-1); :func:`explain` sets it to the predicted class
+    before asking the task for ground truth (e.g. a sorting signal of that class).
+
+    Letters outside the task's alphabet and sequences longer than ``length``
+    raise :class:`attrbench.contract.SequenceError` naming the record (and position).
+    """
+    for _, header, seq in fasta_records(Path(path)):
+        name = header.split()[0] if header else header
+        if record is None or name == record:
+            if len(seq) > length:
+                raise SequenceError(
+                    f"{path}: record {name!r} has {len(seq)} letters; task {task.name!r} reads "
+                    f"sequences of at most {length}: put the part to explain in the FASTA record")
+            X = task.alphabet.encode([seq], length, ids=[name])
+            return Dataset(X=X, mask=X.sum(1) > 0, y=torch.full((1,), -1), ids=[name])
+    raise ValueError(f"{path}: no record named {record!r}")
+
+
+def parse_region(text: str | None) -> tuple[int, int] | None:
+    """``"START:END"`` (0-based, END exclusive) -> ``(start, end)``."""
+    if not text:
+        return None
+    start, sep, end = text.partition(":")
+    if not sep or not start.strip().isdigit() or not end.strip().isdigit() or int(end) <= int(start):
+        raise ValueError(f"--region {text!r}: expected START:END with 0 <= START < END, e.g. 100:160")
+    return int(start), int(end)
+
+
+def _ground_truth(task: Task, ds: Dataset, predicted: int) -> list:
+    if ds.ground_truth is not None:
+        return ds.ground_truth.motifs[0]
+    if task.ground_truth is None:
+        return []
+    labelled = Dataset(X=ds.X, mask=ds.mask, y=torch.tensor([predicted]), ids=ds.ids)
+    gt: GroundTruth | None = task.ground_truth(labelled)
+    return gt.motifs[0] if gt is not None else []
+
+
+def explain(
+    setup: Setup, ds: Dataset, methods: list[str], out: Path | str,
+    region: tuple[int, int] | None = None, seed: int = 0, heatmap: bool | None = None,
+) -> Path:
+    """Draw the attributions of ``methods`` for the one sequence of ``ds`` into ``out``.
+
+    Parameters
+    ----------
+    setup : Setup
+    ds : Dataset
+        One sequence (:func:`task_sequence` or :func:`fasta_sequence`).
+    methods : list of str
+        Method names; a method that cannot explain the model is drawn as an empty
+        track labelled with the reason.
+    out : Path
+        ``.png``, ``.svg`` or ``.pdf``.
+    region : (int, int), optional
+        Positions ``start:end`` to draw.
+
+    Returns
+    -------
+    out : Path
+    """
+    from attrbench.plots import Track, draw_tracks
+    from attrbench.training import predict
+
+    probs = predict(setup.model, ds.X).softmax(1)[0]
+    predicted = int(probs.argmax())
+    motifs = _ground_truth(setup.task, ds, predicted)
+    target = torch.tensor([predicted])
+    codes = torch.where(ds.mask[0], ds.X[0].argmax(0), -1).numpy()
+    tracks = []
+    for name in methods:
+        method = METHODS.get(name)
+        reason = method.why_not(setup.model)
+        if reason:
+            tracks.append(Track(name, codes * 0.0, codes, motifs, note=f"not applicable: {reason}"))
+            continue
+        state = _fit(setup, method, seed)
+        gen = torch.Generator().manual_seed(seed)
+        attr = attribute(setup, method, ds.X, target, ds.mask, gen, state=state)
+        tracks.append(Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs))
+    if region is not None and region[1] > len(codes):
+        raise ValueError(f"--region {region[0]}:{region[1]} ends after the sequence ({len(codes)} positions)")
+    classes = setup.task.classes
+    title = (f"{setup.task.name} / {setup.model.zoo_name}: {ds.ids[0]}, predicted {classes[predicted]} "
+             f"(p = {float(probs[predicted]):.3f})" + (f", true {classes[int(ds.y[0])]}" if ds.y[0] >= 0 else ""))
+    return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
+
+
+def _fit(setup: Setup, method: Method, seed: int) -> Any:
+    """The fitted state of a method that learns (fitted here on the training split), else None."""
+    if method.fit is None:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    return method.fit(setup.model, setup.train, background=setup.background, generator=gen,
+                      **method.defaults)

@@ -1,0 +1,207 @@
+"""Build the static site from result records alone.
+
+``index.html`` lists the tasks, each with its model-quality table and a link per
+model; ``<task>/<model>.html`` holds the method table (mean [95% CI], best
+marked, n / n/a / INVALID reasons on hover), the cost table of ``attrbench
+bench`` records, the model-quality table, a cost-versus-quality plot (SVG) and
+example attribution logos per method (SVG, from ``extra["examples"]`` of the
+records). Every page carries its CSS and JS inline and links only relative files.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from attrbench.examples import unpack_examples
+from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
+from attrbench.results import Record
+from attrbench.site.assets import CSS, JS
+from attrbench.site.tables import (
+    COST,
+    QUALITY,
+    SiteCell,
+    Table,
+    latest,
+    method_table,
+    quality_table,
+)
+
+__all__ = ["build_site", "main_metric", "BENCH_METRIC"]
+
+#: Metric name of the cost records ``attrbench bench`` writes.
+BENCH_METRIC = "seqs_per_second"
+
+
+def _page(title: str, body: str, up: str = "") -> str:
+    nav = f'<nav><a href="{up}index.html">all tasks</a></nav>' if up else ""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
+            f"</title><style>{CSS}</style><script>{JS}</script></head>\n<body>{nav}"
+            f"<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def _td(cell: SiteCell) -> str:
+    cls = " ".join(c for c in ("best" if cell.best else "", "tied" if cell.tied else "", cell.status) if c and c != "ok")
+    attrs = f' class="{cls}"' if cls else ""
+    if cell.value is not None:
+        attrs += f' data-v="{cell.value!r}"'
+    if cell.title:
+        attrs += f' title="{html.escape(cell.title)}"'
+    return f"<td{attrs}>{html.escape(cell.text)}</td>"
+
+
+def table_html(table: Table, table_id: str) -> str:
+    """A sortable ``<table>`` of ``table`` with its footnotes."""
+    dirs = table.directions or [None] * len(table.header)
+    ths = "".join(
+        f'<th data-dir="{"up" if d else "down" if d is False else ""}">{html.escape(h)}</th>'
+        for h, d in zip(table.header, dirs, strict=True))
+    body = "\n".join("<tr>" + "".join(map(_td, row)) + "</tr>" for row in table.rows)
+    notes = "".join(f"<div>{html.escape(n)}</div>" for n in table.notes)
+    return (f'<table class="sortable" id="{table_id}"><thead><tr>{ths}</tr></thead>'
+            f'<tbody>\n{body}\n</tbody></table><div class="notes">{notes}</div>')
+
+
+def main_metric(records: list[Record]) -> str | None:
+    """The metric with the most ``ok`` method rows (first in registry order on ties)."""
+    counts: dict[str, int] = defaultdict(int)
+    for rec in records:
+        if rec.key.metric not in (COST, BENCH_METRIC) and rec.key.method != QUALITY:
+            counts[rec.key.metric] += rec.status == "ok" and rec.value is not None
+    best = max(counts.values(), default=0)
+    return next((m for m, c in counts.items() if c == best), None) if best else None
+
+
+def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]:
+    by_method: dict[str, dict] = defaultdict(dict)
+    for rec in records:
+        if rec.status == "ok" and rec.value is not None and rec.key.metric in (COST, metric):
+            by_method[rec.key.method][rec.key.metric] = rec
+    points = [(m, d[COST].value, d[metric].value) for m, d in by_method.items()
+              if COST in d and metric in d and d[COST].value > 0 and not math.isnan(d[metric].value)]
+    hib = next((d[metric].higher_is_better for d in by_method.values() if metric in d), None)
+    return points, hib
+
+
+def _examples(records: list[Record]) -> dict[str, object]:
+    """Method -> unpacked examples, from its cost record (else any record that has them)."""
+    found: dict[str, tuple[int, object]] = {}
+    for rec in records:
+        packed = rec.extra.get("examples") if rec.status == "ok" else None
+        rank = 0 if rec.key.metric == COST else 1
+        if packed and (rec.key.method not in found or rank < found[rec.key.method][0]):
+            found[rec.key.method] = (rank, packed)
+    return {m: unpack_examples(p) for m, (_, p) in found.items()}
+
+
+def _logo_files(records: list[Record], folder: Path) -> list[tuple[str, str]]:
+    """(method, file name) of one SVG per method with its examples stacked."""
+    out = []
+    for method, ex in _examples(records).items():
+        tracks = [Track(f"{ex.ids[i]}", ex.scores[i], ex.codes[i], ex.motifs[i]) for i in range(len(ex))]
+        window = focus_window(ex.scores[0], ex.codes[0], ex.motifs[0])
+        name = f"logo_{_slug(method)}.svg"
+        longest = max(ex.length(i) for i in range(len(ex)))
+        fits = all(ex.length(i) >= window[1] for i in range(len(ex)))
+        region = window if longest > window[1] - window[0] and fits else None
+        draw_tracks(tracks, ex.letters, folder / name, title=method, region=region)
+        out.append((method, name))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+#: Columns of the cost table: (bench record column, header, higher is better).
+COST_COLUMNS = (("seqs_per_second", "seq/s", True), ("peak_mb", "peak MB", False),
+                ("forward_per_seq", "forward/seq", False), ("backward_per_seq", "backward/seq", False),
+                ("floor_ratio", "× floor", False))
+
+
+def cost_table(records: list[Record]) -> Table:
+    """Methods × devices as rows, the ``attrbench bench`` figures as columns."""
+    rows = []
+    for rec in sorted(records, key=lambda r: (r.key.method, r.device)):
+        label = f"{rec.key.method} ({rec.device})"
+        if rec.status != "ok":
+            reason = SiteCell("n/a", None, False, f"{rec.status}: {rec.reason}", "not_applicable")
+            rows.append([SiteCell(label, title=label)] + [reason] * len(COST_COLUMNS))
+            continue
+        cells = [SiteCell(label, title=label)]
+        for name, _, _ in COST_COLUMNS:
+            v = rec.columns.get(name, {}).get("mean")
+            text = "" if v is None else (f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}")
+            cells.append(SiteCell(text, v, False, f"n = {rec.key.n} sequences, batch "
+                                  f"{rec.key.metric_options.get('batch_size', '?')}"))
+        rows.append(cells)
+    header = ["method (device)"] + [h for _, h, _ in COST_COLUMNS]
+    return Table(header, rows, [None] + [d for *_, d in COST_COLUMNS])
+
+
+def _model_page(task: str, model: str, recs: list[Record], quality: list[Record], folder: Path) -> str:
+    bench = [r for r in recs if r.key.metric == BENCH_METRIC]
+    scored = [r for r in recs if r.key.metric != BENCH_METRIC]
+    n = max((r.key.n for r in scored), default=0)
+    parts = []
+    if scored:
+        parts += [f"<h2>Methods (n={n}, mean [95% CI]; hover a cell for n or the reason)</h2>",
+                  table_html(method_table(scored), "methods")]
+    if bench:
+        parts += ["<h2>Cost (attrbench bench)</h2>", table_html(cost_table(bench), "cost")]
+    if quality:
+        parts += ["<h2>Model quality</h2>", table_html(quality_table(quality), "quality")]
+    metric = main_metric(scored)
+    points, hib = _cost_points(scored, metric) if metric else ([], None)
+    if points:
+        name = f"cost_quality_{_slug(model)}.svg"
+        cost_quality_plot(points, metric, hib, folder / name, f"{task} / {model}: cost vs {metric}")
+        parts += [f"<h2>Cost versus {html.escape(metric)}</h2>",
+                  f'<div class="plot"><a href="{name}"><img src="{name}" alt="cost versus {metric}"></a></div>']
+    logos = _logo_files(scored + bench, folder / _slug(model))
+    if logos:
+        parts.append("<h2>Example attributions (letter height = position score; shaded: ground truth)</h2>")
+        parts += [f'<div class="logos"><h3>{html.escape(m)}</h3><img src="{_slug(model)}/{f}" '
+                  f'alt="{html.escape(m)} logos"></div>' for m, f in logos]
+    else:
+        parts.append('<p class="notes">No example attributions in these records.</p>')
+    return _page(f"{task} / {model}", "\n".join(parts), up="../")
+
+
+def build_site(records: list[Record], out: Path | str) -> list[Path]:
+    """Write the site for ``records`` under ``out``; returns the pages written (index first).
+
+    Parameters
+    ----------
+    records : list of Record
+        Any records (e.g. ``ResultStore(dir).records()``); the newest of each configuration is used.
+    out : Path
+        The site folder (created); open ``out/index.html`` in a browser.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    by_task: dict[str, list[Record]] = defaultdict(list)
+    for rec in latest(records):
+        by_task[rec.key.task].append(rec)
+    pages, index = [], []
+    for task, recs in sorted(by_task.items()):
+        quality = [r for r in recs if r.key.method == QUALITY]
+        by_model: dict[str, list[Record]] = defaultdict(list)
+        for rec in recs:
+            if rec.key.method != QUALITY:
+                by_model[rec.key.model].append(rec)
+        links = []
+        for model, mrecs in by_model.items():
+            folder = out / _slug(task)
+            folder.mkdir(parents=True, exist_ok=True)
+            page = folder / f"{_slug(model)}.html"
+            page.write_text(_model_page(task, model, mrecs, quality, folder))
+            pages.append(page)
+            links.append(f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a></li>')
+        index += [f"<h2>{html.escape(task)}</h2>", f"<ul>{''.join(links)}</ul>"]
+        if quality:
+            index.append(table_html(quality_table(quality), f"quality-{_slug(task)}"))
+    (out / "index.html").write_text(_page("attrbench leaderboard", "\n".join(index)))
+    return [out / "index.html", *pages]

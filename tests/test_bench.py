@@ -1,0 +1,62 @@
+"""``attrbench bench``: passes counted with hooks, floors, cost records."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attrbench.bench import BENCH_METRIC, count_passes, floor_of
+from attrbench.data import Background
+from attrbench.explain import Setup, attribute
+from attrbench.plugin import METHODS
+from attrbench.testing import Linear
+
+
+def _setup(device: torch.device) -> Setup:
+    model = Linear().to(device).eval()
+    return Setup(None, model, None, Background(torch.full((4,), 0.25)), device)
+
+
+def _X(n: int = 5) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    return torch.eye(4)[torch.randint(0, 4, (n, 24), generator=g)].transpose(1, 2).contiguous()
+
+
+@pytest.mark.parametrize("name, options, expected", [
+    ("saliency", {}, (1.0, 1.0)),
+    ("ig", {"n_steps": 8}, (8.0, 8.0)),
+    ("ism", {}, (1.0 + 24 * 3, 0.0)),
+    ("random", {}, (0.0, 0.0)),
+])
+def test_counted_passes_match_the_floor(device, name, options, expected):
+    setup, X = _setup(device), _X()
+    method = METHODS.get(name)
+    target = torch.zeros(len(X), dtype=torch.long)
+    with count_passes(setup.model) as passes:
+        attribute(setup, method, X, target, X.sum(1) > 0, torch.Generator().manual_seed(0), options)
+    assert (passes.forward_rows / len(X), passes.backward_rows / len(X)) == expected
+    assert floor_of(method, options, X) == expected
+
+
+def test_count_passes_removes_its_hooks():
+    model = Linear()
+    with count_passes(model) as passes:
+        model(_X(3))
+    model(_X(3))
+    assert passes.forward_rows == 3 and passes.backward_rows == 0
+    assert not model._forward_hooks
+
+
+def test_bench_cli_writes_cost_records(tmp_path):
+    from attrbench.cli import main
+    from attrbench.results import ResultStore
+
+    code = main(["bench", "--task", "utr5", "--method", "saliency,attention", "--n", "8",
+                 "--batch-size", "4", "--threads", "1", "--results", str(tmp_path)])
+    assert code == 0
+    recs = {r.key.method: r for r in ResultStore(tmp_path).records() if r.key.metric == BENCH_METRIC}
+    assert recs["attention"].status == "not_applicable" and "attention" in recs["attention"].reason
+    sal = recs["saliency"]
+    assert sal.columns["forward_per_seq"]["mean"] == 1.0 and sal.columns["floor_ratio"]["mean"] == 1.0
+    assert sal.extra["forward_calls"] == 2 and sal.value > 0
+    assert len(sal.extra["examples"]["ids"]) == 3
