@@ -43,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", default="markdown",
                    help="format of the printed table (markdown, html, latex, csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    executor_args(p)
     common.threads_arg(p)
     common.plugin_arg(p)
 
@@ -60,8 +61,33 @@ def run(args) -> int:
         method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
         checkpoint_dir=args.checkpoints, resource_options=common.kb_options(args),
         progress=not args.quiet)
+    config.chunk_size = args.chunk_size
     store = ResultStore(args.results or default_results_dir())
-    records = run(config, store)
+    records = run(config, store, executor_of(args))
     print(render(records, args.format))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
     return 0
+
+
+def executor_args(p: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--address``, ``--chunk-size``, ``--workers``."""
+    p.add_argument("--executor", default="local", choices=["local", "process", "ray"],
+                   help="where chunks run: this process (default), a local process pool, or Ray")
+    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="with --executor ray: a running Ray cluster (default: start a local one)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="K",
+                   help="sequences per chunk (whole batches); default: one chunk per cell")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes of --executor process (default 2), CPUs of a local Ray instance")
+
+
+def executor_of(args):
+    """The executor the arguments ask for (Ray workers also load the ``--plugin`` files)."""
+    from attrbench.executors import get_executor
+
+    if args.executor == "process":
+        return get_executor("process", workers=args.workers or 2)
+    if args.executor == "ray":
+        return get_executor("ray", address=args.address, num_cpus=args.workers,
+                            cpus_per_task=float(args.threads or 1), plugins=args.plugin)
+    return get_executor("local")
