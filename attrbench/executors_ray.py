@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import hashlib
 import pickle
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -107,8 +108,13 @@ class _Shipment:
     """What the driver has put in the object store for one ``map`` (each object once)."""
 
     def __init__(self, plugins: Sequence[str]) -> None:
-        sources = {Path(p).name: Path(p).read_text() for p in plugins}
-        self.plugin_refs = [(_digest(s), name, ray.put(s)) for name, s in sources.items()]
+        loaded = {str(Path(getattr(m, "__file__", "") or "").resolve()): name
+                  for name, m in list(sys.modules.items()) if name.startswith("attrbench_user_plugin_")}
+        self.plugin_refs = []
+        for p in plugins:
+            source = Path(p).read_text()
+            module = loaded.get(str(Path(p).resolve()), "")
+            self.plugin_refs.append((_digest(source), Path(p).name, module, ray.put(source)))
         self._contexts: dict[tuple, Any] = {}
         self._fits: dict[str, Any] = {}
 
@@ -167,9 +173,9 @@ _FITS: set[str] = set()
 def _run_chunk(spec: Chunk, threads: int, context: list, fit: list, plugins: list) -> cell.ChunkResult:
     """Execute one chunk in a Ray worker, fetching shared objects it has not seen yet."""
     torch.set_num_threads(threads)
-    for digest, name, ref in plugins:
+    for digest, name, module, ref in plugins:
         if digest not in _PLUGINS:
-            _load_plugin(name, ray.get(ref))
+            _load_plugin(name, module, ray.get(ref))
             _PLUGINS.add(digest)
     ((key, ref),) = context
     if key not in _CONTEXTS:
@@ -183,11 +189,15 @@ def _run_chunk(spec: Chunk, threads: int, context: list, fit: list, plugins: lis
     return cell.execute(dataclasses.replace(spec, context=_CONTEXTS[key]))
 
 
-def _load_plugin(name: str, source: str) -> None:
-    """Load a driver's plugin file in this worker from its source."""
+def _load_plugin(name: str, module: str, source: str) -> None:
+    """Load a driver's plugin file in this worker from its source, also under the driver's
+    module name (so objects of its classes pickled by the driver unpickle here)."""
     from attrbench.registry import load_plugin_file
 
-    folder = Path(tempfile.mkdtemp(prefix="attrbench-plugin-"))
-    path = folder / name
+    before = set(sys.modules)
+    path = Path(tempfile.mkdtemp(prefix="attrbench-plugin-")) / name
     path.write_text(source)
     load_plugin_file(path)
+    new = [m for m in set(sys.modules) - before if m.startswith("attrbench_user_plugin_")]
+    if module and new:
+        sys.modules[module] = sys.modules[new[0]]
