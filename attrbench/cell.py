@@ -9,7 +9,7 @@ chunks of a cell into its records.
 
 from __future__ import annotations
 
-import functools
+import io
 import logging
 import math
 from collections.abc import Mapping
@@ -31,6 +31,7 @@ from attrbench.training import load_model, predict
 
 __all__ = [
     "Resources", "MetricResult", "ChunkResult", "execute", "attribute_batch", "shared", "model_of",
+    "provide", "provide_fit",
 ]
 
 log = logging.getLogger("attrbench")
@@ -63,6 +64,10 @@ class Resources(Mapping):
 
     def __len__(self) -> int:
         return len(self._factories)
+
+    def built(self) -> dict[str, Any]:
+        """The resources built so far, by name (to hand to other processes)."""
+        return dict(self._built)
 
     def hashes(self, names: tuple[str, ...]) -> dict[str, str]:
         """``{name: content hash}`` of the named resources (building them)."""
@@ -141,9 +146,38 @@ def model_of(context: Context, name: str) -> nn.Module:
     return _cached(("model", context.digest, name), build)
 
 
-@functools.lru_cache(maxsize=4)
+#: Saved fitted states handed to this process (path -> the file's bytes), read instead of the file.
+_FIT_FILES: dict[str, bytes] = {}
+
+
 def _fitted(path: str, device: str) -> Any:
-    return torch.load(path, map_location=device, weights_only=False)["state"]
+    def build() -> Any:
+        source = io.BytesIO(_FIT_FILES[path]) if path in _FIT_FILES else path
+        return torch.load(source, map_location=device, weights_only=False)["state"]
+
+    return _cached(("fit", path, device), build)
+
+
+def provide_fit(path: str, data: bytes) -> None:
+    """Let this process load the fitted state saved at ``path`` from ``data`` (the file's
+    bytes), for workers that do not share the driver's file system."""
+    _FIT_FILES[path] = data
+
+
+def provide(
+    context: Context, test: Dataset, resources: dict[str, Any], models: dict[str, nn.Module],
+) -> None:
+    """Seed this process's caches with state the driver built (test split, built resources,
+    loaded models), so a worker neither reads the task's files nor builds anything again."""
+    key = ("shared", context.digest)
+    if key not in _CACHE:
+        task = TASKS.get(context.task)
+        res = Resources(task.resources, context.resource_options)
+        res._built.update(resources)
+        _cached(key, lambda: Shared(task, test, res, resolve_device(context.device)))
+    device = _CACHE[key].device
+    for name, model in models.items():
+        _cached(("model", context.digest, name), lambda m=model: m.to(device).eval())
 
 
 def attribute_batch(

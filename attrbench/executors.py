@@ -4,8 +4,9 @@ An executor maps :func:`attrbench.cell.execute` over chunks and yields
 ``(chunk, result)`` pairs as they finish, in any order; a chunk that raised
 yields the exception, so the driver records it as failed and the run goes on.
 ``local`` runs chunks one after another in this process (the default);
-``process`` uses a pool of local processes. Other executors (e.g. Ray) register
-in :data:`EXECUTORS` under their name.
+``process`` uses a pool of local processes; ``ray`` runs them as Ray tasks
+(:mod:`attrbench.executors_ray`, imported on use so Ray stays optional). Other
+executors register in :data:`EXECUTORS` under their name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol
 from attrbench.cell import ChunkResult, execute
 from attrbench.plan import Chunk
 
-__all__ = ["Executor", "LocalExecutor", "ProcessExecutor", "EXECUTORS", "get_executor"]
+__all__ = ["Executor", "LocalExecutor", "ProcessExecutor", "EXECUTORS", "get_executor", "ray_executor"]
 
 Outcome = tuple[Chunk, "ChunkResult | Exception"]
 
@@ -58,8 +59,26 @@ class ProcessExecutor:
                 yield futures[future], exc if exc is not None else future.result()
 
 
+#: How to get the optional Ray executor.
+RAY_HINT = 'the ray executor needs Ray: pip install -e ".[ray]"'
+
+
+def ray_executor(**options) -> Executor:
+    """A :class:`~attrbench.executors_ray.RayExecutor` (without Ray installed: an error saying
+    how to install it)."""
+    try:
+        from attrbench.executors_ray import RayExecutor
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray" and not str(exc.name).startswith("ray."):
+            raise
+        raise RuntimeError(RAY_HINT) from None
+    return RayExecutor(**options)
+
+
 #: Executor name -> factory taking the executor's options.
-EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor, "process": ProcessExecutor}
+EXECUTORS: dict[str, Callable[..., Executor]] = {
+    "local": LocalExecutor, "process": ProcessExecutor, "ray": ray_executor,
+}
 
 
 def get_executor(name: str = "local", **options) -> Executor:

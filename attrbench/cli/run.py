@@ -43,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", default="markdown",
                    help="format of the printed table (markdown, html, latex, csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    executor_args(p)
     common.threads_arg(p)
     common.plugin_arg(p)
 
@@ -58,6 +59,10 @@ def check(args) -> dict:
     validate.seed(args.seed)
     validate.batch_size(args.batch_size)
     validate.device(args.device)
+    for flag in ("chunk_size", "workers"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise validate.UsageError(f"--{flag.replace('_', '-')} {value}: must be a positive number")
     for flag in ("--method", "--model", "--metric"):
         validate.names(getattr(args, flag[2:]), flag)
     args.results = validate.writable_dir(args.results or default_results_dir(), "--results")
@@ -98,9 +103,34 @@ def run(args) -> int:
     config = RunConfig(
         task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
         seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
-        checkpoint_dir=args.checkpoints, progress=not args.quiet, **checked)
+        checkpoint_dir=args.checkpoints, progress=not args.quiet, chunk_size=args.chunk_size,
+        **checked)
     store = ResultStore(args.results)
-    records = run(config, store)
+    records = run(config, store, executor_of(args))
     print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
     return 0
+
+
+def executor_args(p: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--address``, ``--chunk-size``, ``--workers``."""
+    p.add_argument("--executor", default="local", choices=["local", "process", "ray"],
+                   help="where chunks run: this process (default), a local process pool, or Ray")
+    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="with --executor ray: a running Ray cluster (default: start a local one)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="K",
+                   help="sequences per chunk (whole batches); default: one chunk per cell")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes of --executor process (default 2), CPUs of a local Ray instance")
+
+
+def executor_of(args):
+    """The executor the arguments ask for (Ray workers also load the ``--plugin`` files)."""
+    from attrbench.executors import get_executor
+
+    if args.executor == "process":
+        return get_executor("process", workers=args.workers or 2)
+    if args.executor == "ray":
+        return get_executor("ray", address=args.address, num_cpus=args.workers,
+                            cpus_per_task=float(args.threads or 1), plugins=args.plugin)
+    return get_executor("local")
