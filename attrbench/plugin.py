@@ -179,6 +179,9 @@ class Explanation:
         Task resources such as a knowledge base.
     classes : tuple of str
         The task's class names (``y`` and ``target`` index them).
+    cache : dict
+        Results metrics share within the cell (e.g. the model's prediction on
+        ``X``), keyed by the metric module that fills them.
     """
 
     X: torch.Tensor
@@ -197,6 +200,7 @@ class Explanation:
     resources: dict = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def scores(self) -> torch.Tensor:
