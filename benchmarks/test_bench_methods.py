@@ -17,11 +17,13 @@ ratios. Each benchmark then checks that its sides compute the same thing.
 - ``ism-bilstm``: ISM on psl's ``bilstm_att`` for one protein of length 1000:
   now (``mutant_logits``, batches of 32) vs before (generic path, batches of
   1024, the former BiLSTM wrapper) vs the naive loop (on 8 positions,
-  compared per mutant; target: now >= 3x faster than before).
+  compared per mutant; target: now >= 3x faster than before). Set
+  ``ATTRBENCH_BENCH_ISM_L`` for another length (the cost grows as L^2).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -175,7 +177,8 @@ def test_bench_rescale_vs_floor(compare, utr5, name):
 
 # --------------------------------------------------------------------------- ism on a BiLSTM
 
-PSL_L, NAIVE_POSITIONS = 1000, 8
+PSL_L = int(os.environ.get("ATTRBENCH_BENCH_ISM_L", "1000"))  # protein length
+NAIVE_POSITIONS = 8
 
 
 @pytest.fixture(scope="module")
