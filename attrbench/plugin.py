@@ -189,6 +189,9 @@ class Explanation:
     method_options : dict
         The options the method ran with, for metrics that call ``method`` on
         another model (e.g. a randomised copy).
+    cache : dict
+        Results metrics share within the cell (e.g. the model's prediction on
+        ``X``), keyed by the metric module that fills them.
     """
 
     X: torch.Tensor
@@ -208,6 +211,7 @@ class Explanation:
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
     method_options: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def scores(self) -> torch.Tensor:

@@ -8,10 +8,11 @@ are contract-tested too), plus random one-hot data with padding.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["A", "L", "T", "Linear", "TinyCNN", "TinyAttention", "random_onehot"]
+__all__ = ["A", "L", "T", "Linear", "TinyCNN", "TinyAttention", "random_onehot", "naive_find"]
 
 #: Alphabet size, length and number of classes of the toy data.
 A, L, T = 4, 24, 3
@@ -107,3 +108,14 @@ def random_onehot(
         X[:, :, length - pad :] = 0
         mask[:, length - pad :] = False
     return X, mask
+
+
+def naive_find(text: str, starts: np.ndarray, peptide: str) -> list[tuple[int, int]]:
+    """Every (entry, position) of ``peptide`` in entries joined into ``text`` (entry ``e``
+    starting at ``starts[e]``), by scanning with ``str.find``: the reference of the index."""
+    found, i = [], text.find(peptide)
+    while i >= 0:
+        entry = int(np.searchsorted(starts, i, side="right") - 1)
+        found.append((entry, i - int(starts[entry])))
+        i = text.find(peptide, i + 1)
+    return found

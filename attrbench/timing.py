@@ -4,6 +4,10 @@ On CUDA the device is synchronized before the clock starts and stops, and peak
 memory is ``torch.cuda.max_memory_allocated``. On CPU peak memory is the peak
 resident set size above the level at the start, sampled every few milliseconds
 from ``/proc/self/statm`` (Linux; elsewhere it is reported as unknown, -1).
+
+:func:`interleaved` times several implementations of one computation in
+alternating rounds, by wall clock and process CPU time (the benchmarks'
+comparisons).
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Timing", "measure", "resolve_device"]
+__all__ = ["Timing", "measure", "resolve_device", "Side", "Comparison", "interleaved"]
 
 
 @dataclass
@@ -96,3 +100,114 @@ def measure(device: str | torch.device = "cpu") -> Iterator[Timing]:
             timing.peak_bytes = int(torch.cuda.max_memory_allocated(device) - base)
         else:
             timing.peak_bytes = sampler.stop()
+
+
+# --------------------------------------------------------------------------- interleaved comparisons
+
+
+@dataclass
+class Side:
+    """Per-round wall and process CPU seconds of one side of a comparison, and its last output."""
+
+    wall: list[float]
+    cpu: list[float]
+    output: object = None
+
+    @property
+    def wall_median(self) -> float:
+        return _median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return _median(self.cpu)
+
+
+@dataclass
+class Comparison:
+    """The sides of an interleaved comparison, by name (see :func:`interleaved`)."""
+
+    sides: dict[str, Side]
+
+    def __getitem__(self, name: str) -> Side:
+        return self.sides[name]
+
+    def ratio(self, slow: str, fast: str) -> tuple[float, float]:
+        """``(wall, cpu)``: median seconds of ``slow`` over those of ``fast`` (> 1: ``fast`` is faster)."""
+        a, b = self.sides[slow], self.sides[fast]
+        return a.wall_median / b.wall_median, a.cpu_median / b.cpu_median
+
+    def info(self, *pairs: tuple[str, str]) -> dict[str, float]:
+        """Flat figures for a benchmark's ``extra_info``: per-side medians, then each ratio."""
+        out: dict[str, float] = {}
+        for name, side in self.sides.items():
+            out[f"{name}_wall_s"] = side.wall_median
+            out[f"{name}_cpu_s"] = side.cpu_median
+        for slow, fast in pairs:
+            wall, cpu = self.ratio(slow, fast)
+            out[f"{slow}/{fast}_wall"] = wall
+            out[f"{slow}/{fast}_cpu"] = cpu
+        return out
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def interleaved(
+    sides: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1,
+    device: str | torch.device = "cpu",
+) -> Comparison:
+    """Time several implementations of one computation in alternating rounds.
+
+    Each round calls every side once, in an order that rotates from round to
+    round, so a change of machine load between rounds hits every side alike
+    (timing one side after the other makes ratios swing with the load on a
+    shared machine). Each call is timed by wall clock and by the CPU time of
+    this process (``time.process_time``: all its threads, not other processes).
+    On CUDA the device is synchronized around each call.
+
+    Parameters
+    ----------
+    sides : dict of str to callable
+        Name -> a function of no arguments.
+    rounds : int
+        Timed rounds.
+    warmup : int
+        Untimed rounds first.
+    device : str or torch.device
+
+    Returns
+    -------
+    comparison : Comparison
+        Every side's times and its last output.
+
+    Examples
+    --------
+    >>> c = interleaved({"a": lambda: sum(range(100)), "b": lambda: 4950}, rounds=3, warmup=0)
+    >>> c["a"].output == c["b"].output and len(c["a"].cpu) == 3
+    True
+    """
+    device = torch.device(device)
+    names = list(sides)
+    result = {name: Side([], []) for name in names}
+    for r in range(warmup + rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            wall, cpu, out = _timed_call(sides[name], device)
+            result[name].output = out
+            if r >= warmup:
+                result[name].wall.append(wall)
+                result[name].cpu.append(cpu)
+    return Comparison(result)
+
+
+def _timed_call(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - wall, time.process_time() - cpu, out

@@ -14,13 +14,16 @@ __all__ = ["ism", "ism_deltas", "ism_naive"]
 
 def ism_deltas(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    batch_size: int = 1024,
+    batch_size: int = 32,
 ) -> torch.Tensor:
     """Raw mutation effects ``d[i, a, l] = f_t(X[i] with letter a at l) - f_t(X[i])``.
 
-    Every substitution at every real position is a row of large forward batches
-    (built a chunk at a time, so memory stays at ``batch_size`` sequences).
-    ``d`` is exactly 0 for the observed letter and on padding.
+    Every substitution at every real position is a row of forward batches of
+    ``batch_size`` mutants. A model that has a faster way to score the mutants of
+    one sequence says so with a method ``model.mutant_logits(x, positions, letters,
+    batch_size) -> logits (M, T)`` (e.g. a recurrent model that reuses the
+    states of the unmutated sequence); it is used when present. ``d`` is exactly
+    0 for the observed letter and on padding.
 
     Parameters
     ----------
@@ -40,6 +43,12 @@ def ism_deltas(
     base = target_logits(model, X, target, batch_size)
     todo = torch.nonzero((mask.to(X.device)[:, None, :] & (X == 0)).flatten())[:, 0]
     deltas = torch.zeros(N * A * L, dtype=X.dtype, device=X.device)
+    if hasattr(model, "mutant_logits"):
+        for i, flat in enumerate(torch.split(todo, _counts(todo // (A * L), N))):
+            letter, pos = (flat // L) % A, flat % L
+            logits = model.mutant_logits(X[i], pos, letter, batch_size)
+            deltas[flat] = logits[:, target[i]].to(X.dtype) - base[i]
+        return deltas.view(N, A, L)
     for start in range(0, len(todo), batch_size):
         flat = todo[start : start + batch_size]
         seq, letter, pos = flat // (A * L), (flat // L) % A, flat % L
@@ -51,11 +60,16 @@ def ism_deltas(
     return deltas.view(N, A, L)
 
 
-@register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 1024},
+def _counts(seq: torch.Tensor, n: int) -> list[int]:
+    """How many of the sorted sequence indices ``seq`` fall on each of ``n`` sequences."""
+    return torch.bincount(seq, minlength=n).tolist()
+
+
+@register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 32},
                  floor=lambda options, length, letters: (1 + length * (letters - 1), 0))
 def ism(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    batch_size: int = 1024,
+    batch_size: int = 32,
 ) -> torch.Tensor:
     """Saturation mutagenesis, mean-centred per position.
 

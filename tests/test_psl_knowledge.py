@@ -11,6 +11,7 @@ import pytest
 
 import attrbench_tasks.psl.knowledge as knowledge
 from attrbench.contract import SequenceError
+from attrbench.testing import naive_find as naive
 from attrbench_tasks.psl.knowledge import (
     KnowledgeBase,
     KnowledgeBaseError,
@@ -139,16 +140,6 @@ def scl2205(tmp_path_factory):
             kb = kbmod.knowledge_base()
         kbmod._scl2205.cache_clear()
     return kb
-
-
-def naive(text: str, starts: np.ndarray, peptide: str) -> list[tuple[int, int]]:
-    """Every (entry, position) of ``peptide`` by scanning the joined text with str.find."""
-    found, i = [], text.find(peptide)
-    while i >= 0:
-        entry = int(np.searchsorted(starts, i, side="right") - 1)
-        found.append((entry, i - int(starts[entry])))
-        i = text.find(peptide, i + 1)
-    return found
 
 
 def test_index_equals_naive_scan_on_scl2205(scl2205):

@@ -10,7 +10,8 @@ mean over q. A good method keeps the prediction with few positions (inclusion,
 lower is better) and destroys it by removing few (occlusion, higher is better).
 
 All S samples of a chunk of ``batch_size`` sequences go through the model in one
-forward. The samples are drawn from ``ex.generator`` chunk by chunk, so the
+forward; the prediction on the unperturbed sequences
+is computed once per cell and shared by both metrics. The samples are drawn from ``ex.generator`` chunk by chunk, so the
 values depend on the seed and on ``batch_size``.
 
 References
@@ -29,7 +30,9 @@ import torch.nn.functional as F
 from attrbench.metrics._common import n_top, predict_logits, ranked_scores, top_k_mask
 from attrbench.plugin import Explanation, register_metric
 
-__all__ = ["FRACTIONS", "COLUMNS", "inclusion_kl", "occlusion_kl", "resampling_kl"]
+__all__ = [
+    "FRACTIONS", "COLUMNS", "inclusion_kl", "occlusion_kl", "resampling_kl", "original_log_probs",
+]
 
 #: The fractions of seed 004 Fig. S3C: top 20, 10, 5 and 2 % of real positions.
 FRACTIONS = (0.20, 0.10, 0.05, 0.02)
@@ -62,6 +65,18 @@ def _mean_kl(
     log_q = F.log_softmax(logits, -1).view(B, n_samples, -1)
     kl = (log_p.exp()[:, None] * (log_p[:, None] - log_q)).sum(-1)
     return kl.clamp_min(0).mean(1)  # KL >= 0; clamp float round-off only
+
+
+def original_log_probs(ex: Explanation, part: slice, batch_size: int) -> torch.Tensor:
+    """Log-probabilities (B, T) of the unperturbed sequences ``ex.X[part]``, computed once per cell.
+
+    Kept in ``ex.cache`` so inclusion and occlusion (and every fraction) share the pass.
+    """
+    key = ("log_p", ex.X.data_ptr(), tuple(ex.X.shape), id(ex.model), part.start, part.stop, batch_size)
+    if key not in ex.cache:
+        X = ex.X[part].to(ex.device)
+        ex.cache[key] = F.log_softmax(predict_logits(ex.model, X, batch_size), -1)
+    return ex.cache[key]
 
 
 def resampling_kl(
@@ -102,7 +117,7 @@ def resampling_kl(
     out = torch.empty(X.shape[0], len(fractions), dtype=torch.float64, device=ex.device)
     for lo in range(0, X.shape[0], batch_size):
         part = slice(lo, lo + batch_size)
-        log_p = F.log_softmax(predict_logits(ex.model, X[part], batch_size), -1)
+        log_p = original_log_probs(ex, part, batch_size)
         for j, q in enumerate(fractions):
             top = top_k_mask(scores[part], mask[part], n_top(q, n_real[part]))
             keep = ~top if occlude else top

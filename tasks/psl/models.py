@@ -44,6 +44,8 @@ from torch.nn import functional as F
 
 from attrbench.plugin import ModelSpec
 
+from . import mutants
+
 __all__ = [
     "CHECKPOINT_DIR", "ARCHS", "TRAIN", "Encoded", "BiLSTM", "Backbone", "AdditiveAttention",
     "LastStateNet", "AttentionNet", "PresetAttentionNet", "build_model", "zoo", "lengths_of",
@@ -144,15 +146,22 @@ class BiLSTM(nn.Module):
                 lstm.bias_ih_l0[hidden : 2 * hidden].fill_(1.0)
 
     def _run(self, z: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        rev = _reverse_index(n, z.shape[1])[..., None]
+        T = z.shape[1]
         f, _ = self.fwd(z)
+        if bool((n == T).all()):  # one length: a flip reverses every row, nothing to mask
+            b = self.bwd(z.flip(1))[0].flip(1)
+            return torch.cat([f, b], 2)
+        rev = _reverse_index(n, T)[..., None]
         b, _ = self.bwd(z.gather(1, rev.expand_as(z)))
         b = b.gather(1, rev.expand_as(b))
-        keep = torch.arange(z.shape[1], device=z.device)[None, :] < n[:, None]
+        keep = torch.arange(T, device=z.device)[None, :] < n[:, None]
         return torch.cat([f, b], 2) * keep[..., None]
 
     def forward(self, Z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Hidden states of both directions.
+
+        A batch of proteins of one length (e.g. the mutants of one protein) runs as
+        one chunk, with no sorting, padding or reordering.
 
         Parameters
         ----------
@@ -165,6 +174,8 @@ class BiLSTM(nn.Module):
             ``H[:, :, :hidden]`` forward, ``H[:, :, hidden:]`` backward direction.
         """
         T = Z.shape[1]
+        if bool((lengths == T).all()):
+            return self._run(Z, lengths)
         order = torch.argsort(lengths, descending=True, stable=True)
         outs = []
         for i in range(0, len(order), self.chunk):
@@ -217,6 +228,16 @@ class Backbone(nn.Module):
             z = torch.cat([F.relu(conv(z)) for conv in self.convs], 1)
         return Encoded(self.lstm(z.transpose(1, 2), lengths), mask, lengths)
 
+    def base_states(self, x: torch.Tensor) -> mutants.BaseStates:
+        """Recurrent states of one protein ``x`` (A, n) of ``n`` real residues (``"lstm"`` only)."""
+        return mutants.base_states(self.embed, self.convs, self.lstm, x)
+
+    def mutant_features(
+        self, base: mutants.BaseStates, positions: torch.Tensor, letters: torch.Tensor
+    ) -> torch.Tensor:
+        """Features H (M, n, dim) of single-letter mutants (see :mod:`.mutants`)."""
+        return mutants.mutant_features(self.embed, self.convs, self.lstm, base, positions, letters)
+
 
 class AdditiveAttention(nn.Module):
     """Additive attention, eq. 2: ``u_i = tanh(W h_i + b)``, ``a = softmax_i(u_i . c)``.
@@ -240,7 +261,58 @@ def _uniform(mask: torch.Tensor) -> torch.Tensor:
     return m / m.sum(1, keepdim=True)
 
 
-class LastStateNet(nn.Module):
+class _Mutants:
+    """``mutant_logits``: logits of the single-letter mutants of one protein (used by ``ism``).
+
+    On a (CNN +) BiLSTM backbone the mutants reuse the unmutated protein's
+    recurrent states (:mod:`.mutants`); otherwise they are built and run through
+    ``forward`` in batches.
+    """
+
+    def mutant_logits(
+        self, x: torch.Tensor, positions: torch.Tensor, letters: torch.Tensor, batch_size: int = 32
+    ) -> torch.Tensor:
+        """Logits of ``x`` with ``x[:, positions[m]]`` replaced by the one-hot of ``letters[m]``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape=(A, L)
+            One protein.
+        positions, letters : torch.Tensor, shape=(M,), int64
+            Real residues to mutate and their new letters.
+        batch_size : int
+            Mutants per pass.
+
+        Returns
+        -------
+        logits : torch.Tensor, shape=(M, 13)
+        """
+        order = torch.argsort(positions, stable=True)
+        out = torch.empty(len(positions), N_CLASSES, dtype=x.dtype, device=x.device)
+        with torch.no_grad():
+            fast = self.backbone.kind == "lstm"
+            n = int(lengths_of(x[None])[0])
+            base = self.backbone.base_states(x[:, :n]) if fast else None
+            for s in range(0, len(order), batch_size):
+                idx = order[s : s + batch_size]
+                if fast:
+                    H = self.backbone.mutant_features(base, positions[idx], letters[idx])
+                    out[idx] = self._head(H)
+                else:
+                    out[idx] = self(_mutate(x, positions[idx], letters[idx]))
+        return out
+
+
+def _mutate(x: torch.Tensor, positions: torch.Tensor, letters: torch.Tensor) -> torch.Tensor:
+    """Mutants (M, A, L) of ``x`` (A, L): one new letter each."""
+    X = x.expand(len(positions), -1, -1).clone()
+    rows = torch.arange(len(positions), device=x.device)
+    X[rows, :, positions] = 0
+    X[rows, letters, positions] = 1
+    return X
+
+
+class LastStateNet(_Mutants, nn.Module):
     """BiLSTM classifier on the final hidden states (forward at the last residue, backward at the first)."""
 
     def __init__(self, kind: str, hidden: int, dropout: float = 0.25, **backbone):
@@ -258,8 +330,12 @@ class LastStateNet(nn.Module):
         last = torch.cat([enc.H[rows, enc.lengths - 1, : self.hidden], enc.H[:, 0, self.hidden :]], 1)
         return self.out(self.drop(last))
 
+    def _head(self, H: torch.Tensor) -> torch.Tensor:
+        """Logits (M, 13) from the features (M, n, D) of proteins of one length."""
+        return self.out(self.drop(torch.cat([H[:, -1, : self.hidden], H[:, 0, self.hidden :]], 1)))
 
-class AttentionNet(nn.Module):
+
+class AttentionNet(_Mutants, nn.Module):
     """Classifier on the attention-weighted sum of per-residue features.
 
     Parameters
@@ -293,6 +369,13 @@ class AttentionNet(nn.Module):
         """Logits (N, 13) of ``X`` (N, 21, L)."""
         enc = self.backbone(X)
         return self.classify(enc, self.attend(enc, X))
+
+    def _head(self, H: torch.Tensor) -> torch.Tensor:
+        """Logits (M, 13) from the features (M, n, D) of proteins of one length."""
+        M, n = H.shape[:2]
+        mask = torch.ones(M, n, dtype=torch.bool, device=H.device)
+        enc = Encoded(H, mask, torch.full((M,), n, device=H.device))
+        return self.classify(enc, self.attend(enc, None))
 
     def attention_weights(self, X: torch.Tensor) -> torch.Tensor:
         """Attention weights over the residues of ``X`` (N, 21, L).

@@ -1,0 +1,142 @@
+"""Single-letter mutants of one protein through a (CNN +) BiLSTM backbone, reusing its states.
+
+A substitution at position ``p`` changes the LSTM input only on the window
+``[p - R, p + R]`` (``R = 0`` without convolutions, else half the widest kernel).
+The forward LSTM's states before the window and the backward LSTM's states after
+it are those of the unmutated protein, so each mutant runs the forward LSTM from
+``p - R`` to the end and the backward LSTM from ``p + R`` to the start: ``n + 2R + 1``
+recurrent steps instead of ``2 n``. Mutants are taken in order of position, so a
+batch spans few positions and its rows need nearly the same number of steps.
+
+The unmutated states come from the same ``nn.LSTM`` modules run one step at a
+time, and each mutant's window is recomputed with the same convolutions, so a
+mutant's features equal those of the full forward pass up to float round-off
+(the order of a few sums differs; tested against the model's own forward).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["BaseStates", "base_states", "mutant_features"]
+
+
+class BaseStates(NamedTuple):
+    """The unmutated protein through the backbone (``n`` real residues).
+
+    e : torch.Tensor, shape=(E, n); the 1x1 embedding. z : torch.Tensor, shape=(n, D);
+    the LSTM input. hf, cf, hb, cb : torch.Tensor, shape=(n, H); hidden and cell
+    states of the forward LSTM after reading position ``i`` and of the backward LSTM
+    after reading positions ``n - 1 .. i``.
+    """
+
+    e: torch.Tensor
+    z: torch.Tensor
+    hf: torch.Tensor
+    cf: torch.Tensor
+    hb: torch.Tensor
+    cb: torch.Tensor
+
+
+def _stepwise(lstm: nn.LSTM, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hidden and cell states (n, H) after each step of ``lstm`` over ``z`` (n, D)."""
+    hs, cs, state = [], [], None
+    for t in range(z.shape[0]):
+        _, state = lstm(z[None, t : t + 1], state)
+        hs.append(state[0][0, 0])
+        cs.append(state[1][0, 0])
+    return torch.stack(hs), torch.stack(cs)
+
+
+def base_states(embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, x: torch.Tensor) -> BaseStates:
+    """States of the unmutated protein ``x`` (A, n), truncated to its ``n`` real residues."""
+    e = embed(x[None])
+    z = torch.cat([F.relu(conv(e)) for conv in convs], 1) if len(convs) else e
+    z = z[0].T
+    hf, cf = _stepwise(lstm.fwd, z)
+    hb, cb = _stepwise(lstm.bwd, z.flip(0))
+    return BaseStates(e[0], z, hf, cf, hb.flip(0), cb.flip(0))
+
+
+def _window(
+    embed: nn.Conv1d, convs: nn.ModuleList, e: torch.Tensor, pos: torch.Tensor, letters: torch.Tensor,
+) -> torch.Tensor:
+    """LSTM inputs (M, 2R + 1, D) of each mutant on positions ``pos - R .. pos + R``."""
+    column = embed.weight[:, letters, 0].T  # (M, E): the embedding of the new letter
+    if not len(convs):
+        return column[:, None, :]
+    R = max(conv.kernel_size[0] // 2 for conv in convs)
+    n = e.shape[1]
+    cols = pos[:, None] + torch.arange(-2 * R, 2 * R + 1, device=pos.device)
+    inside = ((cols >= 0) & (cols < n)).to(e.dtype)
+    local = e[:, cols.clamp(0, n - 1)].permute(1, 0, 2) * inside[:, None, :]
+    local[:, :, 2 * R] = column
+    outs = []
+    for conv in convs:
+        r = conv.kernel_size[0] // 2
+        outs.append(F.relu(F.conv1d(local[:, :, R - r : 3 * R + r + 1], conv.weight, conv.bias)))
+    return torch.cat(outs, 1).transpose(1, 2)
+
+
+def _inputs(z: torch.Tensor, win: torch.Tensor, at: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """LSTM inputs (M, T, D) at positions ``at`` (T,): ``z``, with each mutant's window written in."""
+    M, W, _ = win.shape
+    x = z[at.clamp(0, z.shape[0] - 1)].expand(M, -1, -1).clone()
+    step = 1 if len(at) < 2 else int(at[1] - at[0])
+    t = (pos[:, None] + torch.arange(-(W // 2), W // 2 + 1, device=pos.device) - at[0]) * step
+    ok = (t >= 0) & (t < len(at))
+    rows = torch.arange(M, device=pos.device)[:, None].expand(-1, W)
+    x[rows[ok], t[ok]] = win[ok]
+    return x
+
+
+def _initial(h: torch.Tensor, c: torch.Tensor, at: int, M: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Initial states (1, M, H): the unmutated states at ``at``, zero outside the protein."""
+    if 0 <= at < h.shape[0]:
+        return h[at].expand(1, M, -1).contiguous(), c[at].expand(1, M, -1).contiguous()
+    zero = h.new_zeros(1, M, h.shape[1])
+    return zero, zero
+
+
+def mutant_features(
+    embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, base: BaseStates,
+    pos: torch.Tensor, letters: torch.Tensor,
+) -> torch.Tensor:
+    """BiLSTM features of the mutants ``x[:, pos[m]] = onehot(letters[m])`` of one protein.
+
+    All mutants of a batch restart the forward LSTM at the first position any of
+    their windows touches and the backward LSTM at the last (rows whose window
+    starts later re-read unmutated inputs from the unmutated state, which gives
+    the unmutated states again), so the outputs of every row line up with the
+    positions and need no per-row reindexing.
+
+    Parameters
+    ----------
+    embed, convs, lstm :
+        The backbone's modules (1x1 embedding, convolutions, BiLSTM with ``fwd``, ``bwd``).
+    base : BaseStates
+        The unmutated protein (:func:`base_states`).
+    pos, letters : torch.Tensor, shape=(M,), int64
+        Mutated position (a real residue) and its new letter; best sorted by
+        position (a batch costs ``n + 1 + (max - min)`` recurrent steps).
+
+    Returns
+    -------
+    H : torch.Tensor, shape=(M, n, 2 * hidden)
+        What the backbone's BiLSTM returns on each mutant.
+    """
+    n, M = base.z.shape[0], len(pos)
+    win = _window(embed, convs, base.e, pos, letters)
+    R = win.shape[1] // 2
+    lo, hi = max(int(pos.min()) - R, 0), min(int(pos.max()) + R, n - 1)
+    at = torch.arange(lo, n, device=pos.device)
+    f = lstm.fwd(_inputs(base.z, win, at, pos), _initial(base.hf, base.cf, lo - 1, M))[0]
+    at = torch.arange(hi, -1, -1, device=pos.device)
+    b = lstm.bwd(_inputs(base.z, win, at, pos), _initial(base.hb, base.cb, hi + 1, M))[0]
+    Hf = torch.cat([base.hf[:lo].expand(M, -1, -1), f], 1)
+    Hb = torch.cat([b.flip(1), base.hb[hi + 1 :].expand(M, -1, -1)], 1)
+    return torch.cat([Hf, Hb], 2)

@@ -1,0 +1,64 @@
+"""attrbench.threads.configure: thread variables set before torch is imported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from attrbench.threads import DEFAULT_THREADS, configure
+
+_CLEAN = {k: v for k, v in os.environ.items()
+          if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
+
+
+def fresh(code: str, **env: str) -> str:
+    """stdout of ``code`` in a fresh interpreter without thread variables (plus ``env``)."""
+    out = subprocess.run([sys.executable, "-c", code], env={**_CLEAN, **env},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_importing_attrbench_threads_does_not_import_torch():
+    assert fresh("import sys, attrbench.threads; print('torch' in sys.modules)") == "False"
+
+
+def test_two_threads_get_a_passive_wait_before_torch_starts():
+    code = ("import os; from attrbench.threads import configure; n = configure(2); import torch; "
+            "print(n, torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
+    assert fresh(code) == "2 2 PASSIVE"
+
+
+def test_default_is_two_passive_threads_unless_the_environment_says_otherwise():
+    code = ("import os; from attrbench.threads import configure; configure(); import torch; "
+            "print(torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))")
+    expected = "2 PASSIVE" if (os.cpu_count() or 1) >= 2 else "1 None"
+    assert fresh(code) == f"{DEFAULT_THREADS} {expected.split()[1]}" and fresh(code) == expected
+    assert fresh(code, OMP_NUM_THREADS="1") == "1 None"
+
+
+def test_a_user_wait_policy_is_kept():
+    code = "import os; from attrbench.threads import configure; configure(2); print(os.environ['OMP_WAIT_POLICY'])"
+    assert fresh(code, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+
+
+def test_after_torch_import_threads_are_set_and_the_wait_policy_warned_about(monkeypatch):
+    import torch
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    before = torch.get_num_threads()
+    try:
+        assert configure(1) == 1 and torch.get_num_threads() == 1
+        with pytest.warns(RuntimeWarning, match="wait policy"):
+            configure(2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_zero_threads_is_an_error():
+    with pytest.raises(ValueError, match="at least 1"):
+        configure(0)
