@@ -97,8 +97,13 @@ def objective(
     return (-kl if occlusion else kl) + entropy_weight * (bits - t_bits) ** 2
 
 
-def _init(net: nn.Module, generator: torch.Generator) -> None:
-    """Glorot-normal convolution weights (the authors' initializer), zero biases, from ``generator``."""
+def _init(net: ScramblerNet, generator: torch.Generator, init_score: float) -> None:
+    """Glorot-normal convolution weights (the authors' initializer) from ``generator``, zero biases.
+
+    The output bias starts every score near ``init_score`` (softplus inverse):
+    training starts from a PSSM that keeps most of the input and removes what
+    the prediction does not need.
+    """
     for module in net.modules():
         if isinstance(module, nn.Conv1d):
             fan_in = module.in_channels * module.kernel_size[0]
@@ -107,6 +112,8 @@ def _init(net: nn.Module, generator: torch.Generator) -> None:
             with torch.no_grad():
                 module.weight.normal_(0.0, std, generator=generator)
                 module.bias.zero_()
+    with torch.no_grad():
+        net.out.bias.fill_(init_score + math.log(-math.expm1(-init_score)))
 
 
 def _junction(train: Dataset, junction: str | int | None) -> int | None:
@@ -135,7 +142,8 @@ def _probe(model: nn.Module, A: int, L: int) -> None:
 def fit_scrambler(
     model: nn.Module, train: Dataset, background: Background, generator: torch.Generator,
     occlusion: bool, steps: int, batch_size: int, n_samples: int, lr: float, t_bits: float,
-    entropy_weight: float, temperature: float, junction: str | int | None, **network,
+    entropy_weight: float, temperature: float, junction: str | int | None,
+    init_score: float = 0.693, **network,
 ) -> dict:
     """Train a scrambler network on ``train`` against the frozen ``model``.
 
@@ -149,7 +157,7 @@ def fit_scrambler(
     A, L = train.X.shape[1:]
     net_options = {k: network[k] for k in NETWORK_KEYS if k in network}
     net = ScramblerNet(A, **net_options).to(device)
-    _init(net, generator)
+    _init(net, generator, init_score)
     cut = _junction(train, junction)
     bg = background.probs_for(L).float().to(device)
     optim = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.9))
