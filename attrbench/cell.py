@@ -27,7 +27,7 @@ from attrbench.data import Background, Dataset
 from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
 from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
 from attrbench.timing import measure, resolve_device
-from attrbench.training import load_model, predict
+from attrbench.training import checkpoint_path, load_model, predict
 
 __all__ = [
     "Resources", "MetricResult", "ChunkResult", "execute", "attribute_batch", "shared", "model_of",
@@ -136,14 +136,17 @@ def shared(context: Context) -> Shared:
 
 
 def model_of(context: Context, name: str) -> nn.Module:
-    """Zoo model ``name`` of the context's task, loaded once in this process."""
+    """Zoo model ``name`` of the context's task, loaded once in this process (again when its
+    checkpoint file changes)."""
+    s = shared(context)
+    directory = Path(context.checkpoint_dir) if context.checkpoint_dir else None
 
     def build() -> nn.Module:
-        s = shared(context)
-        directory = Path(context.checkpoint_dir) if context.checkpoint_dir else None
         return load_model(s.task, name, s.device, directory, context.train_hash)
 
-    return _cached(("model", context.digest, name), build)
+    path = checkpoint_path(s.task, name, directory)
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+    return _cached(("model", context.digest, name, stamp), build)
 
 
 #: Saved fitted states handed to this process (path -> the file's bytes), read instead of the file.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -309,7 +310,8 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
     with measure(driver.shared.device) as timing:
         state = method.fit(model, train, background=driver.context.background, generator=gen, **mopts)
     atomic_write(path, lambda f: torch.save({"state": state, "seconds": timing.seconds}, f), binary=True)
-    log.warning("fitted %s for %s in %.1f s", method.name, model.zoo_name, timing.seconds)
+    tqdm.write(f"fitted {method.name} for {model.zoo_name} in {timing.seconds:.1f} s "
+               f"(amortised over the explained sequences in its cost)", file=sys.stderr)
     return str(path), timing.seconds
 
 

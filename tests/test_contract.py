@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from attrbench.contract import ContractError, validate_inputs
-from attrbench.data import Background, GroundTruth, Motif
+from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.plugin import METHODS, METRICS, Explanation, Method
 from attrbench.testing import TinyAttention, TinyCNN, random_onehot
 
@@ -19,9 +19,28 @@ PAD = 4
 BACKGROUND = Background(torch.full((4,), 0.25))
 
 
+#: A fitted method is fitted on the toy sequences with a short budget: the contract, not the fit's quality.
+SHORT_FIT = {"steps": 3, "steps_long": 3}
+_FITTED: dict[str, object] = {}
+
+
+def _state(method: Method, model, X, mask):
+    """The method's fitted state on the toy sequences, as the runner passes it (once per method)."""
+    if method.name not in _FITTED:
+        train = Dataset(X=X, mask=mask, y=torch.zeros(len(X), dtype=torch.long),
+                        ids=[str(i) for i in range(len(X))])
+        short = {k: v for k, v in SHORT_FIT.items() if k in method.defaults}
+        _FITTED[method.name] = method.fit(model, train, background=BACKGROUND,
+                                          generator=torch.Generator().manual_seed(0),
+                                          **{**method.defaults, **short})
+    return _FITTED[method.name]
+
+
 def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     kwargs = {"background": Background(BACKGROUND.probs.to(X.device)), "generator": gen}
+    if method.fit is not None:
+        kwargs["state"] = _state(method, model, X, mask)
     if method.reference is not None:
         kwargs["baseline"] = method.reference(X, BACKGROUND, gen, **method.defaults)
     return method(model, X, target, mask, **kwargs)

@@ -143,12 +143,47 @@ def _motif_case():
 def test_motif_recall_known_values(device):
     X, mask, scores, gt = _motif_case()
     ex = make_ex(X, mask, scores=scores, gt=gt, device=device)
-    assert_values(motif_recall(ex), [1, 0.5, 1, 1, NAN, 2 / 3])
-    assert_values(motif_recall(ex, kind="start"), [1, 1, 1, 1, NAN, 0.5])
-    assert_values(motif_recall(ex, kind="stop"), [1, 0, 1, 1, NAN, 1])
+    # the paper's definition (default): the top 6 hold a whole start and a whole stop codon
+    assert_values(motif_recall(ex), [0, 0, 0, 1, NAN, 1])
+    assert_values(motif_recall(ex, kind="start"), [1, 1, 1, 1, NAN, 1])
+    assert_values(motif_recall(ex, kind="stop"), [0, 0, 0, 1, NAN, 1])
     assert_values(motif_recall(ex, kind="tata"), [NAN] * 6)
+    lenient = {"definition": "lenient", "k": None}
+    assert_values(motif_recall(ex, **lenient), [1, 0.5, 1, 1, NAN, 2 / 3])
+    assert_values(motif_recall(ex, **lenient, kind="start"), [1, 1, 1, 1, NAN, 0.5])
+    assert_values(motif_recall(ex, **lenient, kind="stop"), [1, 0, 1, 1, NAN, 1])
+    assert_values(motif_recall(ex, **lenient, kind="tata"), [NAN] * 6)
     # k=3: sequence 0 keeps {2, 3, 7}: both motifs touched; sequence 1 keeps {1,2,3}
-    assert_values(motif_recall(ex, k=3)[:2], [1, 0.5])
+    assert_values(motif_recall(ex, definition="lenient", k=3)[:2], [1, 0.5])
+    with pytest.raises(ValueError, match="definition"):
+        motif_recall(ex, definition="strict")
+
+
+def test_motif_recall_paper_definition_on_hand_examples():
+    """Whole start + whole stop among the top 6 -> 1; a codon cut by the top 6 -> 0."""
+    X, mask = random_onehot(3, L12, seed=2)
+    gt = GroundTruth([[Motif("start", 1, 4), Motif("stop", 7, 10)]] * 3)
+    scores = torch.tensor([
+        [0, 9, 9, 9, 0, 0, 0, 8, 8, 8, 0, 0],  # both whole: 1
+        [0, 9, 9, 9, 7, 0, 0, 8, 8, 0, 0, 0],  # stop 7:10 has 2 of 3 in the top 6: 0
+        [0, 9, 9, 0, 0, 0, 0, 8, 8, 0, 7, 7],  # letters of both codons, neither whole: 0
+    ], dtype=torch.float32)
+    ex = make_ex(X, mask, scores=scores, gt=gt)
+    assert_values(motif_recall(ex), [1, 0, 0])
+    assert_values(motif_recall(ex, definition="lenient"), [1, 1, 1])
+
+
+def test_motif_recall_other_kinds():
+    """A protein's one C-terminal signal (kind "er") must be whole among the top 6."""
+    X, mask = random_onehot(2, L12, seed=3)
+    mask[1, 10:] = False
+    X[1, :, 10:] = 0
+    gt = GroundTruth([[Motif("er", 8, 12)], [Motif("pts1", 7, 10)]])
+    scores = torch.tensor([
+        [5, 5, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4],
+        [5, 5, 5, 5, 0, 0, 0, 4, 4, 0, 9, 9],  # padding (9) is never ranked; 9 not in top 6
+    ], dtype=torch.float32)
+    assert_values(motif_recall(make_ex(X, mask, scores=scores, gt=gt)), [1, 0])
 
 
 def test_logic_accuracy_known_values(device):
@@ -162,8 +197,9 @@ def test_logic_accuracy_known_values(device):
 def test_motif_ranking_by_absolute_value():
     X, mask, scores, gt = _motif_case()
     flipped = make_ex(X[:1], mask[:1], scores=-scores[:1], gt=GroundTruth(gt.motifs[:1]))
-    assert_values(motif_recall(flipped), [0.5])  # signed: the top 6 avoid both codons' cores
-    assert_values(motif_recall(flipped, absolute=True), [1])
+    lenient = {"definition": "lenient", "k": None}
+    assert_values(motif_recall(flipped, **lenient), [0.5])  # signed: the top 6 avoid both cores
+    assert_values(motif_recall(flipped, **lenient, absolute=True), [1])
     assert_values(logic_accuracy(flipped, absolute=True), [0])
 
 
