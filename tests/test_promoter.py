@@ -48,7 +48,10 @@ def test_ground_truth_only_on_positives_in_the_tata_window(test_split):
 
 
 def test_ig_beats_random_on_tata_recall(task, test_split, tmp_path, monkeypatch):
-    carriers = [i for i, m in enumerate(test_split.ground_truth.motifs) if m]
+    from attrbench.training import load_model, predict
+
+    called = predict(load_model(task, "cnn"), test_split.X).argmax(1)
+    carriers = [i for i, m in enumerate(test_split.ground_truth.motifs) if m and called[i] == 1]
     real = task.data
     monkeypatch.setattr(task, "data", lambda split, **kw: (
         real(split, **kw).subset(carriers) if split == "test" else real(split, **kw)))
@@ -57,7 +60,7 @@ def test_ig_beats_random_on_tata_recall(task, test_split, tmp_path, monkeypatch)
     records = {r.key.method: r for r in run(config, ResultStore(tmp_path))
                if r.key.metric == "motif_recall"}
     ig, rnd = records["ig"], records["random"]
-    assert ig.n_scored == rnd.n_scored == 230
+    assert ig.n_scored == rnd.n_scored == len(carriers) > 100
     assert ig.low > rnd.high, (ig.value, rnd.value)
 
 
