@@ -352,6 +352,9 @@ class Task:
         On the default ``n`` only: costly methods that explain just this many of
         the explained sequences (a seeded subset), so the default job stays within
         its time budget; the leaderboard notes it. An explicit ``--n`` applies to all.
+    ground_truth_n : int, optional
+        Ground-truth metrics score the test sequences that carry ground truth, at
+        most this many (None: the explained sample).
     quality_split : str
         The split on which model quality (accuracy, F1) is reported; ``test``
         unless the test split is not a sample of the task's classes (``utr5``'s
@@ -383,6 +386,7 @@ class Task:
     background: Callable[[Dataset], Background] | None = None
     default_n: int = 200
     method_n: dict[str, int] = field(default_factory=dict)
+    ground_truth_n: int | None = None
     quality_split: str = "test"
     method_options: dict[str, dict] = field(default_factory=dict)
     ground_truth_n: int | None = None
