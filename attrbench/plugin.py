@@ -352,6 +352,9 @@ class Task:
         On the default ``n`` only: costly methods that explain just this many of
         the explained sequences (a seeded subset), so the default job stays within
         its time budget; the leaderboard notes it. An explicit ``--n`` applies to all.
+    metric_options : dict of str to dict
+        Task-specific default options per metric, likewise (e.g. a motif recall
+        definition that suits the task's motif lengths).
     ground_truth_n : int, optional
         Ground-truth metrics score the test sequences that carry ground truth, at
         most this many (None: the explained sample).
@@ -389,6 +392,7 @@ class Task:
     ground_truth_n: int | None = None
     quality_split: str = "test"
     method_options: dict[str, dict] = field(default_factory=dict)
+    metric_options: dict[str, dict] = field(default_factory=dict)
     ground_truth_n: int | None = None
     resources: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)

@@ -123,7 +123,8 @@ class _Driver:
 
     def qopts(self, metric: Metric) -> dict:
         """The metric's options in its cell key, with the hashes of the resources it scores against."""
-        opts = {**metric.defaults, **self.config.metric_options.get(metric.name, {})}
+        opts = {**metric.defaults, **self.task.metric_options.get(metric.name, {}),
+                **self.config.metric_options.get(metric.name, {})}
         resources = self.shared.resources
         if metric.needs_resources and all(r in resources for r in metric.needs_resources):
             opts[RESOURCES_KEY] = resources.hashes(metric.needs_resources)
