@@ -24,7 +24,7 @@ __all__ = ["TASK", "load_deeploc", "data", "models", "reports"]
 
 TASK = register_task(Task(
     name="psl",
-    version="1",
+    version="2",
     alphabet=PROTEIN,
     classes=data.CLASSES,
     data=data.data,
