@@ -41,7 +41,7 @@ _OPTIONAL = {"method_options": METHOD_OPTIONS, "ground_truth_n": GROUND_TRUTH_N}
 
 TASK = register_task(Task(
     name="psl",
-    version="1",
+    version="2",
     alphabet=PROTEIN,
     classes=data.CLASSES,
     data=data.data,
