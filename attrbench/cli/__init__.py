@@ -80,12 +80,12 @@ def _dispatch(args) -> int:
     from attrbench.cli.common import set_threads
 
     try:
+        set_threads(args)  # before anything imports torch
         from attrbench.registry import load_plugin_file
 
         for path in args.plugin:
             added = load_plugin_file(path)
             print(f"plugin {path}: registered {', '.join(added)}", file=sys.stderr)
-        set_threads(args)
         return _module(args.command).run(args)
     except BrokenPipeError:  # the reader of stdout went away (`attrbench list methods | head`)
         import os

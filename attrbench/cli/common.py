@@ -45,7 +45,9 @@ def plugin_arg(p: argparse.ArgumentParser) -> None:
 def threads_arg(p: argparse.ArgumentParser) -> None:
     """``--threads N``."""
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads torch may use (default: torch's choice; 1 when running jobs side by side)")
+                   help="CPU threads torch may use (default: $OMP_NUM_THREADS, else 2 with idle "
+                   "threads sleeping instead of spinning, which keeps a loaded machine fast; use "
+                   "1 when running jobs side by side)")
 
 
 def set_threads(args) -> None:
@@ -55,10 +57,13 @@ def set_threads(args) -> None:
         from attrbench.cli.validate import UsageError
 
         raise UsageError(f"--threads {threads}: must be an integer > 0")
-    if threads:
-        import torch
+    import sys
 
-        torch.set_num_threads(args.threads)
+    if threads is None and "torch" in sys.modules:
+        return  # called from Python with torch already running: leave its pool as it is
+    from attrbench.threads import configure
+
+    configure(threads)
 
 
 def data_args(p: argparse.ArgumentParser, checkpoints: bool = True) -> None:
