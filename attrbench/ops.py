@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["batched_logits", "shift_index", "shift_real"]
+__all__ = ["batched_logits", "shift_index", "shift_real", "window_means"]
 
 
 @torch.no_grad()
@@ -91,3 +91,18 @@ def shift_real(
     index, valid = shift_index(mask, s, circular)
     moved = values.gather(2, index[:, None, :].expand(-1, values.shape[1], -1))
     return moved * valid[:, None, :].to(values.dtype), valid
+
+
+def window_means(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Per-position scores (N, T + k - 1) from scores of windows of ``k`` positions (N, T).
+
+    Window ``t`` covers positions ``t .. t + k - 1``; each position gets the mean of
+    the windows covering it (e.g. k-mer token scores mapped back to letters).
+    """
+    N, T = scores.shape
+    total = torch.zeros(N, T + k - 1, dtype=scores.dtype, device=scores.device)
+    count = torch.zeros(T + k - 1, dtype=scores.dtype, device=scores.device)
+    for j in range(k):
+        total[:, j : j + T] += scores
+        count[j : j + T] += 1
+    return total / count

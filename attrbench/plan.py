@@ -61,7 +61,7 @@ class RunConfig:
         Where to load checkpoints from instead of the task's shipped folder.
     resource_options : dict of dict
         Options per task resource, passed to its factory (e.g.
-        ``{"knowledge_base": {"path": "uniprot.tsv"}}``, what ``--kb`` sets).
+        ``{"knowledge_base": {"path": "kb.tsv"}}``, what ``--kb`` sets).
     chunk_size : int, optional
         Sequences per chunk (rounded up to whole batches); None: one chunk per cell.
     progress : bool

@@ -19,7 +19,7 @@ __all__ = ["Track", "draw_tracks", "focus_window", "cost_quality_plot", "LOGO_MA
 
 #: Windows longer than this are drawn as a heatmap unless a logo is asked for.
 LOGO_MAX = 150
-_NUCLEOTIDE_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839", "U": "#D62839"}
+_LOGO_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839", "U": "#D62839"}
 _MOTIF_COLOR = "#ffd54f"
 
 
@@ -47,12 +47,12 @@ class Track:
 
 
 def _colors(letters: str) -> dict[str, str]:
-    """A color per letter: the usual nucleotide colors, else a qualitative colormap."""
+    """A color per letter: the usual logo colors of A, C, G, T and U, else a qualitative colormap."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
-    if set(letters) <= set(_NUCLEOTIDE_COLORS):
-        return {c: _NUCLEOTIDE_COLORS[c] for c in letters}
+    if set(letters) <= set(_LOGO_COLORS):
+        return {c: _LOGO_COLORS[c] for c in letters}
     cmap = colormaps["tab20"]
     return {c: to_hex(cmap(i % 20)) for i, c in enumerate(letters)}
 

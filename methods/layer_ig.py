@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from attrbench.data import Background
+from attrbench.ops import window_means
 from attrbench.plugin import register_method
 
 from .ig import ig_baseline, quadrature
@@ -31,14 +32,8 @@ __all__ = ["layer_ig", "layer_ig_tokens", "tokens_to_nucleotides"]
 
 
 def tokens_to_nucleotides(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Nucleotide scores (N, T + k - 1): each the mean of the token scores (N, T) covering it."""
-    N, T = scores.shape
-    total = torch.zeros(N, T + k - 1, dtype=scores.dtype, device=scores.device)
-    count = torch.zeros(T + k - 1, dtype=scores.dtype, device=scores.device)
-    for j in range(k):
-        total[:, j : j + T] += scores
-        count[j : j + T] += 1
-    return total / count
+    """Nucleotide scores (N, T + k - 1): each the mean of the k-mer token scores (N, T) covering it."""
+    return window_means(scores, k)
 
 
 def _with_embedding(model: nn.Module, value: torch.Tensor) -> torch.Tensor:

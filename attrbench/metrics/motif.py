@@ -12,10 +12,10 @@ positions, by default signed (the evidence *for* the explained class ranks
 first; ``absolute=True`` ranks by magnitude). Ties are broken deterministically
 by position: among equal scores the lower position is taken first.
 ``motif_recall`` uses K = 6 for every sequence by default (seed 004, Table D
-and Fig. S4D: the 6 most important nucleotides must hold a whole start and a
+and Fig. S4D: the 6 most important positions must hold a whole start and a
 whole stop codon). Elsewhere, and with ``k=None``, K is the total length of the
 sequence's ground-truth motifs: 6 for one start and one stop codon, 9 for two
-starts and one stop (the number of nucleotides fixed in seed 004, Fig. S4B).
+starts and one stop (the number of positions fixed in seed 004, Fig. S4B).
 
 References
 ----------
@@ -109,7 +109,7 @@ def motif_table(gt: GroundTruth, device: torch.device | str = "cpu") -> MotifTab
 def motif_hits(
     ex: Explanation, table: MotifTable, k: int | None = None, absolute: bool = False
 ) -> torch.Tensor:
-    """How many nucleotides of each motif occurrence are among the top-K real positions.
+    """How many letters of each motif occurrence are among the top-K real positions.
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ def motif_recall(
     ``definition="paper"`` (seed 004, Fig. S4D / Table D): a sequence scores 1
     if its top-K positions (K = 6) cover a whole occurrence of every motif kind
     it carries (for ``utr5``: one whole start codon and one whole stop codon;
-    for a protein with one C-terminal signal: that whole signal), else 0.
+    for a sequence with one signal motif: that whole motif), else 0.
     ``definition="lenient"``: the fraction of the sequence's motif occurrences
     with at least one letter among the top-K positions (it saturates on utr5).
 
@@ -209,7 +209,7 @@ def logic_accuracy(ex: Explanation, k: int | None = None, absolute: bool = False
     """1 if the top-K positions cover a whole motif of every kind present, else 0.
 
     For ``utr5`` this asks for a whole start codon and a whole stop codon among
-    the top-K nucleotides (seed 004, Fig. S4D and S4H "error rate"); with
+    the top-K positions (seed 004, Fig. S4D and S4H "error rate"); with
     ``k=6`` it equals the default ``motif_recall``.
 
     Parameters

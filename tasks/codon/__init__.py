@@ -29,7 +29,7 @@ TASK = register_task(Task(
     ground_truth=data.ground_truth,
     default_n=200,
     method_n={"ism": 100},
-    reports={"models": reports.models_report},
+    reports={"models": reports.REPORT},
     description=(
         "70-nt windows of A. thaliana TAIR10 chr1: contains ATG only / TAA only / both / "
         "neither; ground truth: every ATG and TAA"

@@ -15,9 +15,10 @@ from tabulate import tabulate
 from torch import nn
 
 from attrbench.data import Dataset
+from attrbench.plugin import Report
 from attrbench.stats import bootstrap_mean, classification_scores
 
-__all__ = ["gc_features", "kmer_features", "logreg", "auroc", "score_row", "baseline_rows",
+__all__ = ["models_report", "gc_features", "kmer_features", "logreg", "auroc", "score_row", "baseline_rows",
            "model_table"]
 
 
@@ -123,3 +124,29 @@ def zoo_rows(task, train: Dataset, test: Dataset, checkpoint_dir=None,
         rows.append(score_row(name, model.kind, test.y, logits, n_classes,
                               model.checkpoint.get("train_seconds")))
     return rows
+
+
+def models_report(task_name: str, data) -> Report:
+    """The ``models`` report of a task: baselines and zoo models on its test split.
+
+    Parameters
+    ----------
+    task_name : str
+        The registered task (looked up when the report runs).
+    data : callable
+        The task's ``data(split, **options)``.
+    """
+
+    def render(records: list | None = None, checkpoint_dir: str | None = None,
+               models: list[str] | None = None, fasta: str | None = None,
+               gff: str | None = None, path: str | None = None) -> str:
+        """The model table in markdown; ``fasta``/``gff``/``path``: the task's data options."""
+        from attrbench.plugin import TASKS
+
+        options = {k: v for k, v in {"fasta": fasta, "gff": gff, "path": path}.items() if v}
+        train, test = data("train", **options), data("test", **options)
+        rows = zoo_rows(TASKS.get(task_name), train, test, checkpoint_dir, models)
+        return model_table(rows, f"{task_name} models on the test split")
+
+    return Report("models", render, description=f"{task_name}: accuracy, F1 (and AUROC) of the "
+                  "zoo next to logistic regressions on GC content and on k-mer counts")

@@ -34,6 +34,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from attrbench.ops import window_means
+
 __all__ = ["kmer_ids", "kmer_indicator", "tokens_to_nucleotides", "KmerEmbedding", "KmerTransformer"]
 
 
@@ -57,19 +59,8 @@ def kmer_indicator(X: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def tokens_to_nucleotides(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Nucleotide scores (N, T + k - 1): each nucleotide the mean of the k-mer tokens covering it.
-
-    Parameters
-    ----------
-    scores : torch.Tensor, shape=(N, T)
-    """
-    N, T = scores.shape
-    total = torch.zeros(N, T + k - 1, dtype=scores.dtype, device=scores.device)
-    count = torch.zeros(T + k - 1, dtype=scores.dtype, device=scores.device)
-    for j in range(k):
-        total[:, j : j + T] += scores
-        count[j : j + T] += 1
-    return total / count
+    """Nucleotide scores (N, T + k - 1): each the mean of the k-mer token scores (N, T) covering it."""
+    return window_means(scores, k)
 
 
 def _is_one_hot(X: torch.Tensor) -> bool:

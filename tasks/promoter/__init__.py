@@ -36,7 +36,7 @@ TASK = register_task(Task(
     # A TATA box (15 nt) cannot lie whole among 6 top positions: recall counts a box found
     # when any of its letters is among the top-K positions, K = the sequence's motif length.
     metric_options={"motif_recall": {"definition": "lenient", "k": None}},
-    reports={"models": reports.models_report},
+    reports={"models": reports.REPORT},
     description=(
         "Promoter vs GC-matched non-promoter 251-nt windows of A. thaliana TAIR10 chr1 "
         "(TSS-200..+50); ground truth: JASPAR MA0108.3 TATA boxes at TSS-40..-20"
