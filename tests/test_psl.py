@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attrbench.contract import SequenceError, position_scores
-from attrbench.data import Motif, codes_onehot, content_hash
+from attrbench.data import Dataset, Motif, codes_onehot, content_hash
 from attrbench.plugin import TASKS
 from attrbench.training import fixed_subset, load_model, predict
 from attrbench_tasks.common.alphabets import PROTEIN
@@ -162,7 +162,8 @@ def test_ground_truth_c_terminal_signals(tmp_path):
 
 def test_background_is_one_distribution():
     X = onehot(["AAAC", "CD"])
-    bg = D.background(type("DS", (), {"X": X})())
+    ds = Dataset(X, X.sum(1) > 0, torch.zeros(2, dtype=torch.long), ["a", "b"])
+    bg = D.background(ds)
     assert bg.probs.shape == (21,)
     torch.testing.assert_close(bg.probs.sum(), torch.tensor(1.0))
     assert bg.probs[0] == (3 + 1) / (6 + 21)
