@@ -286,13 +286,14 @@ class Background:
         Equal to ``from_dataset(ds.X, ...)``.
         """
         A, L = ds.n_letters, ds.codes.shape[1]
-        codes = ds.codes.long()
-        real = codes >= 0
-        if per_position:
-            flat = (codes.clamp_min(0) * L + torch.arange(L))[real]
-            counts = torch.bincount(flat, minlength=A * L).view(A, L).double()
-        else:
-            counts = torch.bincount(codes[real], minlength=A).double()
+        size = A * L if per_position else A
+        counts = torch.zeros(size, dtype=torch.float64)
+        for i in range(0, len(ds.codes), 1024):  # int64 temporaries of 1024 rows at a time
+            codes = ds.codes[i : i + 1024].long()
+            real = codes >= 0
+            flat = (codes * L + torch.arange(L))[real] if per_position else codes[real]
+            counts += torch.bincount(flat, minlength=size).double()
+        counts = counts.view(A, L) if per_position else counts
         return cls._normalised(counts + pseudocount)
 
     @classmethod

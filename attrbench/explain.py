@@ -45,7 +45,7 @@ def prepare(task_name: str, model_name: str = "default", device: str = "cpu",
     name = task.default_model if model_name == "default" else model_name
     dev = resolve_device(device)
     train = task.data("train")
-    background = task.background(train) if task.background else Background.from_dataset(train.X)
+    background = task.background(train) if task.background else Background.from_codes(train)
     model = load_model(task, name, dev, checkpoint_dir, train.hash)
     return Setup(task, model, train, background, dev)
 

@@ -8,7 +8,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["batched_logits", "shift_index", "shift_real", "window_means"]
+__all__ = ["MAX_POSITIONS", "rows_per_pass", "batched_logits", "shift_index", "shift_real", "window_means"]
+
+
+#: At most this many positions (rows x L) go through a model in one pass. A psl batch of 256
+#: proteins x 1000 positions holds about 400 MB of BiLSTM and attention activations without
+#: gradients; integrated gradients' 512 rows with gradients peaked at 1.63 GB, 64 rows at
+#: 0.70 GB and ran 15% faster (smaller passes stay in cache).
+MAX_POSITIONS = 65536
+
+
+def rows_per_pass(X: torch.Tensor, batch_size: int | None) -> int:
+    """Rows of ``X`` (N, ..., L) per model pass: ``batch_size`` (None: all N), capped so a
+    pass holds at most :data:`MAX_POSITIONS` positions, and at least one row."""
+    return max(min(batch_size or X.shape[0], MAX_POSITIONS // max(X.shape[-1], 1)), 1)
 
 
 @torch.no_grad()
@@ -17,19 +30,20 @@ def batched_logits(model: nn.Module, X: torch.Tensor, batch_size: int | None = 2
 
     Each batch is moved to the model's device (that of ``X`` for a model without
     parameters); the result is on the device of ``X``, in the model's output dtype.
+    A batch holds at most :data:`MAX_POSITIONS` positions (at least one row).
 
     Parameters
     ----------
     X : torch.Tensor, shape=(N, A, L)
     batch_size : int, optional
-        None: all rows at once.
+        None: all rows at once (within :data:`MAX_POSITIONS`).
 
     Returns
     -------
     logits : torch.Tensor, shape=(N, T)
     """
     device = next(model.parameters(), X).device
-    size = max(batch_size or X.shape[0], 1)
+    size = rows_per_pass(X, batch_size)
     out = [model(X[i : i + size].to(device)).to(X.device) for i in range(0, X.shape[0], size)]
     return torch.cat(out) if out else torch.zeros(0, 0, device=X.device)
 

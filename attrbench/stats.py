@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Summary", "Difference", "bootstrap_mean", "paired_difference", "classification_scores"]
+__all__ = [
+    "Summary", "Difference", "resampled_means", "bootstrap_mean", "paired_difference",
+    "classification_scores",
+]
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,23 @@ def bootstrap_mean(
     missing = int(v.size - finite.size)
     if finite.size == 0:
         return Summary(float("nan"), float("nan"), float("nan"), 0, missing)
-    rng = np.random.default_rng(seed)
-    means = finite[rng.integers(0, finite.size, (n_boot, finite.size))].mean(1)
+    means = resampled_means(finite, np.random.default_rng(seed), n_boot)
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return Summary(float(finite.mean()), float(low), float(high), int(finite.size), missing)
+
+
+def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """Means (n_boot,) of ``n_boot`` resamples with replacement of ``values`` (N,).
+
+    Drawn in blocks of about a million indices (the same draws as one
+    ``rng.integers(0, N, (n_boot, N))``), so memory stays small for large N.
+    """
+    block = max(1, 2**20 // max(values.size, 1))
+    return np.concatenate([
+        values[rng.integers(0, values.size, (min(block, n_boot - i), values.size))].mean(1)
+        for i in range(0, n_boot, block)
+    ])
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,27 @@ change (``torch.set_num_threads``), not how idle threads wait. With the default
 (active) wait policy, idle OpenMP threads spin between parallel regions; on a
 machine whose cores are busy with other work they compete with that work and
 with each other, and small models (whose parallel regions are short) run several
-times slower than on one thread. :func:`configure` therefore sets both variables
-first, and must run before anything imports torch (the CLI calls it first thing).
+times slower than on one thread. :func:`configure` therefore sets the thread
+variables first, and must run before anything imports torch (the CLI calls it first thing).
 
-Default (``n=None``): two threads (one on a one-core machine) with the passive
-wait policy (:data:`DEFAULT_THREADS`). Measured with
-``benchmarks/test_bench_threads.py`` on a 2-core machine loaded by about 20
-other processes, on the cells of a small utr5 job and a psl inclusion-KL cell:
-torch's default (2 threads, active wait) took 4.3x and 14x the wall time of one
-thread and 9x and 17x its CPU time; 2 threads with a passive wait took 0.5x and
-0.6x the wall time of one thread for 0.9x and 1.1x its CPU time. So a passive
-wait removes the loss under load, and a second thread is free to help when a
-core is idle. With ``n > 1`` the wait policy is passive, so idle threads sleep
-instead of spinning. This module imports nothing heavy.
+Default (``n=None``): one thread (:data:`DEFAULT_THREADS`), unless
+``OMP_NUM_THREADS`` is set. Measured with ``benchmarks/test_bench_threads.py``
+(3 interleaved rounds, each setting in a fresh process) on this project's
+2-core machine, on the cells of a small utr5 job and a psl inclusion-KL cell:
+
+============================  ==========  ============  ===============
+wall time / one thread's      quiet utr5  quiet psl KL  one busy core
+============================  ==========  ============  ===============
+torch's default (2, active)   0.93        0.79          2.06 / 1.57
+2 threads, passive wait       1.32        1.53          1.14 / 0.95
+============================  ==========  ============  ===============
+
+On a loaded machine (about 20 other processes) torch's default was 4.3x and
+14x slower than one thread. One thread is thus never far from the best and is
+the best as soon as another job shares the cores; results are also
+bit-identical whatever the machine's load. ``n > 1`` keeps OpenMP's own wait
+policy (spinning, the fastest when the cores are free) unless the user set
+``OMP_WAIT_POLICY``. This module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import warnings
 __all__ = ["DEFAULT_THREADS", "configure"]
 
 #: Threads used when none are asked for (see the module docstring for the measurements).
-DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+DEFAULT_THREADS = 1
 _VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -50,10 +58,9 @@ def configure(n: int | None = None) -> int:
 
     Notes
     -----
-    Sets ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` to ``n`` and, for ``n > 1``,
-    ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a wait policy. When torch is
-    already imported it calls ``torch.set_num_threads(n)`` and warns that the
-    wait policy could not be applied.
+    Sets ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` to ``n``. When torch is
+    already imported it calls ``torch.set_num_threads(n)`` (OpenMP has then
+    read its variables: a warning says so when ``n`` differs from the pool's).
     """
     if n is None:
         n = _from_env() or DEFAULT_THREADS
@@ -61,18 +68,16 @@ def configure(n: int | None = None) -> int:
         raise ValueError(f"threads must be at least 1, got {n}")
     for name in _VARIABLES:
         os.environ[name] = str(n)
-    if n > 1:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if "torch" in sys.modules:
         import torch
 
-        torch.set_num_threads(n)
-        if n > 1:
+        if torch.get_num_threads() != n:
             warnings.warn(
-                "attrbench.threads.configure ran after `import torch`: the thread count is "
-                "set, the OpenMP wait policy is not (call it before importing torch)",
+                "attrbench.threads.configure ran after `import torch`: torch.set_num_threads "
+                "changes the thread count, OpenMP's start-up settings stay (call it first)",
                 RuntimeWarning, stacklevel=2,
             )
+        torch.set_num_threads(n)
     return n
 
 

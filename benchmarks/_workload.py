@@ -62,7 +62,7 @@ def psl_kl() -> None:
     from attrbench_tasks.psl.models import build_model
 
     model = _load(lambda: build_model("bilstm_att"), "psl", "bilstm_att")
-    X, mask = random_onehot(8, 400, seed=0, letters=21)
+    X, mask = random_onehot(8, 400, seed=0, a=21)
     attr = torch.randn(X.shape, generator=torch.Generator().manual_seed(1))
     inclusion_kl(_explanation(model, X, mask, attr, Background(torch.full((21,), 1 / 21))))
 

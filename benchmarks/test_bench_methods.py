@@ -188,7 +188,7 @@ def bilstm() -> dict:
     model = build_model("bilstm_att")
     path = _checkpoint("psl", "bilstm_att")
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
-    X, mask = random_onehot(1, PSL_L, seed=5, letters=21)
+    X, mask = random_onehot(1, PSL_L, seed=5, a=21)
     few = torch.zeros_like(mask)
     few[:, torch.linspace(0, PSL_L - 1, NAIVE_POSITIONS).long()] = True
     return {"model": model.eval(), "X": X, "mask": mask, "few": few, "target": torch.tensor([3])}

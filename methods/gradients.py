@@ -66,7 +66,8 @@ def target_gradient(
         Any real-valued input (one-hot or not); not modified.
     target : torch.Tensor, shape=(N,), int64
     batch_size : int, optional
-        Rows per forward/backward pass (None: all at once).
+        Rows per forward/backward pass (None: all at once), within
+        :data:`attrbench.ops.MAX_POSITIONS` positions.
 
     Returns
     -------
@@ -75,7 +76,7 @@ def target_gradient(
     target = target.to(X.device)
     grad = torch.empty_like(X)
     with torch.enable_grad():
-        for s in _chunks(X.shape[0], batch_size):
+        for s in _chunks(X.shape[0], ops.rows_per_pass(X, batch_size)):
             x = X[s].detach().requires_grad_(True)
             selected = model(x).gather(1, target[s, None])
             (grad[s],) = torch.autograd.grad(selected.sum(), x)

@@ -45,9 +45,9 @@ def plugin_arg(p: argparse.ArgumentParser) -> None:
 def threads_arg(p: argparse.ArgumentParser) -> None:
     """``--threads N``."""
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads torch may use (default: $OMP_NUM_THREADS, else 2 with idle "
-                   "threads sleeping instead of spinning, which keeps a loaded machine fast; use "
-                   "1 when running jobs side by side)")
+                   help="CPU threads torch may use (default: $OMP_NUM_THREADS, else 1, the fastest as "
+                   "soon as anything else shares the cores and within 0.8-0.9x of two threads on an "
+                   "idle 2-core machine; results do not depend on it)")
 
 
 def set_threads(args) -> None:

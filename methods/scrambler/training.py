@@ -121,7 +121,7 @@ def _junction(train: Dataset, junction: str | int | None) -> int | None:
     if junction != "auto":
         return None if junction is None else int(junction)
     lengths = train.extra.get("length") if train.extra else None
-    L = train.X.shape[2]
+    L = train.codes.shape[1]
     if lengths is not None and any(int(n) > L for n in lengths):
         return L // 2
     return None
@@ -154,7 +154,7 @@ def fit_scrambler(
         ``background`` (A, L) and ``losses`` (the loss of every step).
     """
     device = next(iter(model.parameters()), torch.empty(0)).device
-    A, L = train.X.shape[1:]
+    A, L = train.n_letters, train.codes.shape[1]
     net_options = {k: network[k] for k in NETWORK_KEYS if k in network}
     net = ScramblerNet(A, **net_options).to(device)
     _init(net, generator, init_score)
@@ -165,8 +165,8 @@ def fit_scrambler(
     with frozen(model):
         _probe(model, A, L)
         for _ in range(steps):
-            idx = torch.randint(len(train.X), (batch_size,), generator=generator)
-            X, mask = train.X[idx].to(device), train.mask[idx].to(device)
+            idx = torch.randint(len(train), (batch_size,), generator=generator)
+            X, mask = train.onehot(idx).to(device), (train.codes[idx] >= 0).to(device)
             scores = segment_scores(net, X, mask, cut)
             loss = objective(model, X, mask, scores, bg, generator, occlusion, t_bits,
                              entropy_weight, n_samples, temperature).mean()

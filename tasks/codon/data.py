@@ -141,4 +141,4 @@ def data(split: str, fasta: str | Path | None = None) -> Dataset:
 
 def ground_truth(ds: Dataset) -> GroundTruth:
     """Every ATG and TAA of each sequence of ``ds``."""
-    return GroundTruth(codon_motifs(ds.X.argmax(1).numpy().astype(np.int8)))
+    return GroundTruth(codon_motifs(ds.codes.clamp_min(0).numpy()))

@@ -267,7 +267,7 @@ def scan_tata(codes: np.ndarray) -> list[list[Motif]]:
 
 def ground_truth(ds: Dataset) -> GroundTruth:
     """TATA boxes of the positives of ``ds`` (module notes); negatives carry none."""
-    codes = ds.X.argmax(1).numpy().astype(np.int64)
+    codes = ds.codes.clamp_min(0).numpy().astype(np.int64)
     motifs = scan_tata(codes)
     positive = (ds.y == 1).tolist()
     return GroundTruth([m if p else [] for m, p in zip(motifs, positive, strict=True)])

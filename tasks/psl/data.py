@@ -97,15 +97,32 @@ def encode(
     """
     codes = PROTEIN.codes(seqs, ids, unknown)
     lens = np.array([len(s) for s in seqs], dtype=np.int64)
-    row = np.repeat(np.arange(len(seqs)), lens)
+    ends = np.cumsum(lens)
+    tokens = np.full((len(seqs), length), -1, dtype=np.int8)
+    for a in range(0, len(seqs), _ENCODE_CHUNK):  # the int64 temporaries stay small
+        b = min(a + _ENCODE_CHUNK, len(seqs))
+        tokens[a:b] = _trimmed(codes[ends[a] - lens[a] : ends[b - 1]], lens[a:b], length)
+    return torch.from_numpy(tokens)
+
+
+#: Proteins encoded at a time (the position arithmetic takes 8 bytes per residue).
+_ENCODE_CHUNK = 1024
+
+
+def _trimmed(codes: np.ndarray, lens: np.ndarray, length: int) -> np.ndarray:
+    """Codes (N, length), int8, -1 on padding, of N proteins trimmed to first + last halves.
+
+    ``codes`` holds the N proteins' letter codes end to end, ``lens`` (N,) their lengths.
+    """
+    row = np.repeat(np.arange(len(lens)), lens)
     pos = np.arange(len(codes)) - np.repeat(np.cumsum(lens) - lens, lens)
     n = lens[row]
     head = length // 2
     keep = (n <= length) | (pos < head) | (pos >= n - (length - head))
     col = np.where((n <= length) | (pos < head), pos, pos - (n - length))
-    tokens = np.full((len(seqs), length), -1, dtype=np.int8)
+    tokens = np.full((len(lens), length), -1, dtype=np.int8)
     tokens[row[keep], col[keep]] = codes[keep]
-    return torch.from_numpy(tokens)
+    return tokens
 
 
 def make_dataset(
