@@ -161,7 +161,8 @@ class _Rescale:
     def __enter__(self) -> _Rescale:
         for module in self.model.modules():
             if isinstance(module, RESCALE_MODULES + MAXPOOL_MODULES):
-                self.handles.append(module.register_forward_pre_hook(self._pre))
+                if getattr(module, "inplace", False):  # its input must be kept before it runs
+                    self.handles.append(module.register_forward_pre_hook(self._pre))
                 self.handles.append(module.register_forward_hook(self._post))
         return self
 
@@ -171,13 +172,12 @@ class _Rescale:
         self.records.clear()
 
     def _pre(self, module: nn.Module, args: tuple):
+        """An in-place module: stash its input and let it work on a copy."""
         self.stash.append(args[0])
-        if getattr(module, "inplace", False):  # keep the input intact
-            return (args[0].clone(), *args[1:])
-        return None
+        return (args[0].clone(), *args[1:])
 
     def _post(self, module: nn.Module, args: tuple, y: torch.Tensor):
-        x = self.stash.pop()
+        x = self.stash.pop() if getattr(module, "inplace", False) else args[0]
         if self.recording:
             self.records.append((module, x.detach(), y.detach()))
             return None
@@ -202,7 +202,8 @@ class _Rescale:
         dx = x0 - self._ref(xr)
         if type(module) is nn.ReLU:  # exact ratio unless x == x0, where 0/0 -> derivative
             m = (y0 - self._ref(yr)).div_(dx)
-            m = torch.where(dx == 0, x0[:, :1] > 0, m)  # the B copies of an input are equal
+            if not bool(torch.isfinite(m.sum())):  # some x == x0 (one cheap pass finds out)
+                m = torch.where(dx == 0, x0[:, :1] > 0, m)  # the B copies of an input are equal
         else:
             small = dx.abs() < self.eps
             m = (y0 - self._ref(yr)).div_(dx.masked_fill_(small, 1.0))
