@@ -26,7 +26,7 @@ from attrbench.contract import validate_attributions
 from attrbench.data import Background, Dataset
 from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
 from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
-from attrbench.timing import measure, resolve_device
+from attrbench.timing import measure, release_memory, resolve_device
 from attrbench.training import checkpoint_path, load_model, predict
 
 __all__ = [
@@ -230,6 +230,8 @@ def execute(chunk: Chunk) -> ChunkResult:
             result.examples = _examples(ex, task, chunk.examples)
         for q in metrics:
             parts[q.name].append(_score(q, ex, chunk, chunk.start + b))
+        del ex
+        release_memory()
     result.metrics = {name: _merge_blocks(blocks) for name, blocks in parts.items()}
     return result
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Timing", "measure", "resolve_device", "Side", "Comparison", "interleaved"]
+__all__ = ["Timing", "measure", "release_memory", "resolve_device", "Side", "Comparison", "interleaved"]
 
 
 @dataclass
@@ -66,6 +66,35 @@ class _RssSampler(threading.Thread):
         self.join()
         self.peak = max(self.peak, _rss())
         return -1 if self.start_rss < 0 else self.peak - self.start_rss
+
+
+def release_memory() -> None:
+    """Hand memory the process has freed back to the system (glibc's ``malloc_trim``).
+
+    Blocks of different sizes (a model pass, a gradient, a resampled batch)
+    leave the C heap fragmented: freed memory stays resident and the process's
+    peak creeps up from block to block (the psl job reached 1.9 GB). A no-op
+    where glibc is not the C library.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim():
+    global _TRIM
+    if _TRIM is False:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = None
+    return _TRIM
+
+
+_TRIM = False
 
 
 @contextmanager
