@@ -112,6 +112,11 @@ class Dataset:
         return len(self.y)
 
     @property
+    def length(self) -> int:
+        """L, the encoded length of every row."""
+        return self.codes.shape[1]
+
+    @property
     def mask(self) -> torch.Tensor:
         """True on real positions, shape=(N, L), bool."""
         return self.codes >= 0
@@ -285,7 +290,7 @@ class Background:
 
         Equal to ``from_dataset(ds.X, ...)``.
         """
-        A, L = ds.n_letters, ds.codes.shape[1]
+        A, L = ds.n_letters, ds.length
         size = A * L if per_position else A
         counts = torch.zeros(size, dtype=torch.float64)
         for i in range(0, len(ds.codes), 1024):  # int64 temporaries of 1024 rows at a time

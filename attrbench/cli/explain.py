@@ -48,7 +48,7 @@ def run(args) -> int:
     methods = resolve_names(args.method, METHODS)
     setup = prepare(args.task, args.model, args.device, args.checkpoints)
     if args.fasta is not None:
-        length = setup.train.codes.shape[1]
+        length = setup.train.length
         ds = fasta_sequence(setup.task, common.existing(args.fasta, "--fasta"), length, args.sequence)
     else:
         ds = task_sequence(setup.task, args.sequence)

@@ -88,7 +88,7 @@ def _fit(
     occlusion: bool, model: nn.Module, train: Dataset, background: Background,
     generator: torch.Generator, **options,
 ) -> dict:
-    long = train.codes.shape[1] > LONG
+    long = train.length > LONG
     budget = {k: options.pop(k) for k in ("steps", "n_samples", "batch_size")}
     long_budget = {k: options.pop(f"{k}_long") for k in ("steps", "n_samples", "batch_size")}
     for k in ("finetune_steps", "finetune_lr"):

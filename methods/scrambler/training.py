@@ -121,7 +121,7 @@ def _junction(train: Dataset, junction: str | int | None) -> int | None:
     if junction != "auto":
         return None if junction is None else int(junction)
     lengths = train.extra.get("length") if train.extra else None
-    L = train.codes.shape[1]
+    L = train.length
     if lengths is not None and any(int(n) > L for n in lengths):
         return L // 2
     return None
@@ -154,7 +154,7 @@ def fit_scrambler(
         ``background`` (A, L) and ``losses`` (the loss of every step).
     """
     device = next(iter(model.parameters()), torch.empty(0)).device
-    A, L = train.n_letters, train.codes.shape[1]
+    A, L = train.n_letters, train.length
     net_options = {k: network[k] for k in NETWORK_KEYS if k in network}
     net = ScramblerNet(A, **net_options).to(device)
     _init(net, generator, init_score)
