@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "Summary", "Difference", "resampled_means", "bootstrap_mean", "paired_difference",
+    "Summary", "Difference", "average_ranks", "resampled_means", "bootstrap_mean", "paired_difference",
     "classification_scores",
 ]
 
@@ -48,6 +48,14 @@ def bootstrap_mean(
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return Summary(float(finite.mean()), float(low), float(high), int(finite.size), missing)
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks (1 = smallest) of ``values`` (n,), ties sharing the mean of their ranks
+    (``scipy.stats.rankdata(values, method="average")``), as float64."""
+    _, inverse, counts = np.unique(np.asarray(values), return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    return (last - (counts - 1) / 2.0)[inverse.reshape(-1)].astype(np.float64)
 
 
 def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from attrbench.results import Record
-from attrbench.stats import paired_difference
+from attrbench.stats import average_ranks, paired_difference
 
 __all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "method_table", "quality_tables", "summary",
            "latest", "sequence_column", "QUALITY", "COST"]
@@ -429,17 +429,6 @@ def quality_tables(records: list[Record]) -> list[Table]:
         out.append(Table(task, "", 0, f"{task}: model quality (held-out split, all its sequences)",
                          columns, rows, _renumber(rows, notes), row_header="model"))
     return out
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks (1 = smallest) of ``values`` (n,), ties sharing the mean of their ranks."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for v in np.unique(values):
-        tied = values == v
-        ranks[tied] = ranks[tied].mean()
-    return ranks
 
 
 def _ranks(table: Table) -> dict[tuple[str, str], float]:

@@ -131,3 +131,26 @@ def test_without_the_cascade_only_the_full_column_is_computed():
     only = randomization(ex, cascade=False)
     torch.testing.assert_close(only[:, 0], full, rtol=0, atol=0)
     assert bool(torch.isnan(only[:, 1:]).all())
+
+
+def test_metric_loads_without_scipy():
+    """``pip install -e .`` has no scipy: the metric must not import it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['scipy'] = None; "
+            "import attrbench.metrics.randomization, attrbench_tasks.common.baselines; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_average_ranks_equal_scipy_rankdata():
+    import numpy as np
+    from scipy.stats import rankdata
+
+    from attrbench.stats import average_ranks
+
+    g = np.random.default_rng(0)
+    for _ in range(50):
+        v = g.integers(0, 5, size=int(g.integers(1, 40))) * 0.5
+        assert np.array_equal(average_ranks(v), rankdata(v, method="average"))

@@ -35,12 +35,12 @@ import math
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 from torch import nn
 
 from attrbench.metrics._common import position_scores_of
 from attrbench.metrics.shift import masked_pearson
 from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench.stats import average_ranks
 
 __all__ = ["layers", "reinitialise", "randomised_copy", "spearman", "reattribute", "randomization"]
 
@@ -100,7 +100,7 @@ def _ranks(v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.cpu().numpy()
     out = np.zeros_like(values)
     for i in range(values.shape[0]):
-        out[i, m[i]] = rankdata(values[i, m[i]], method="average")
+        out[i, m[i]] = average_ranks(values[i, m[i]])
     return torch.from_numpy(out)
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from attrbench.data import Dataset
 from attrbench.plugin import Report
-from attrbench.stats import bootstrap_mean, classification_scores
+from attrbench.stats import average_ranks, bootstrap_mean, classification_scores
 
 __all__ = ["models_report", "gc_features", "kmer_features", "logreg", "auroc", "score_row", "baseline_rows",
            "model_table"]
@@ -60,9 +60,7 @@ def logreg(F_train: torch.Tensor, y: torch.Tensor, F_test: torch.Tensor, n_class
 
 def auroc(y: torch.Tensor, score: torch.Tensor) -> float:
     """Area under the ROC curve of ``score`` (N,) for binary labels ``y`` (N,), ties averaged."""
-    from scipy.stats import rankdata
-
-    r = rankdata(score.double().numpy())
+    r = average_ranks(score.double().numpy())
     pos = y.numpy() == 1
     n1, n0 = pos.sum(), (~pos).sum()
     return float((r[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
