@@ -9,7 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from attrbench.threads import cap_primitive_cache
+
 __version__ = "0.1.0"
+
+cap_primitive_cache()
 
 #: Public name -> the module that defines it.
 _LAZY = {

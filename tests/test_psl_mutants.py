@@ -70,3 +70,13 @@ def test_generic_batches_equal_the_capability():
     plain = ism_deltas(Plain(), X, target, mask, batch_size=32)
     torch.testing.assert_close(fast, plain, atol=ATOL, rtol=0)
     assert fast.abs().max() > 0.01  # mutations do move the target logit
+
+
+def test_fast_tanh_is_tanh_to_float_round_off():
+    from attrbench_tasks.psl.models import fast_tanh
+
+    x = torch.cat([torch.linspace(-20, 20, 10001), torch.tensor([0.0, 1e-8, -1e-8, 1e-3])])
+    torch.testing.assert_close(fast_tanh(x.clone()), torch.tanh(x), atol=2e-7, rtol=0)
+    assert fast_tanh(torch.tensor([0.0])).item() == 0.0
+    assert fast_tanh(torch.tensor([50.0, -50.0])).tolist() == [1.0, -1.0]
+

@@ -62,3 +62,13 @@ def test_after_torch_import_threads_are_set_and_the_wait_policy_warned_about(mon
 def test_zero_threads_is_an_error():
     with pytest.raises(ValueError, match="at least 1"):
         configure(0)
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "16"), ("7", "7")])
+def test_import_caps_the_onednn_primitive_cache_unless_the_user_set_it(preset, expected):
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    if preset is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = preset
+    code = "import os, attrbench; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
