@@ -368,9 +368,11 @@ class AttentionNet(_Mutants, nn.Module):
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(self.backbone.dim, N_CLASSES)
 
-    def attend(self, enc: Encoded, X: torch.Tensor) -> torch.Tensor:
-        """The model's attention weights (N, T) on encoded ``X``."""
-        return self.attention(enc) if self.attention is not None else _uniform(enc.mask)
+    def attend(
+        self, enc: Encoded, X: torch.Tensor, tanh: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
+    ) -> torch.Tensor:
+        """The model's attention weights (N, T) on encoded ``X`` (``tanh``: see :func:`fast_tanh`)."""
+        return self.attention(enc, tanh) if self.attention is not None else _uniform(enc.mask)
 
     def classify(self, enc: Encoded, weights: torch.Tensor) -> torch.Tensor:
         """Logits (N, 13) from features and attention weights (N, T)."""
@@ -387,8 +389,7 @@ class AttentionNet(_Mutants, nn.Module):
         M, n = H.shape[:2]
         mask = torch.ones(M, n, dtype=torch.bool, device=H.device)
         enc = Encoded(H, mask, torch.full((M,), n, device=H.device))
-        weights = self.attention(enc, fast_tanh) if self.attention is not None else _uniform(mask)
-        return self.classify(enc, weights)
+        return self.classify(enc, self.attend(enc, None, fast_tanh))
 
     def attention_weights(self, X: torch.Tensor) -> torch.Tensor:
         """Attention weights over the residues of ``X`` (N, 21, L).
@@ -429,8 +430,8 @@ class PresetAttentionNet(AttentionNet):
         self.teacher.eval()
         return self
 
-    def attend(self, enc: Encoded, X: torch.Tensor) -> torch.Tensor:
-        """The teacher's attention weights on ``X``, truncated like ``enc``."""
+    def attend(self, enc: Encoded, X: torch.Tensor, tanh=None) -> torch.Tensor:
+        """The teacher's attention weights on ``X``, truncated like ``enc`` (``tanh`` unused)."""
         if not bool(self.teacher_ready):
             raise RuntimeError(
                 "mlp_preset's teacher bilstm_att is untrained: train it first "
