@@ -80,3 +80,24 @@ def test_fast_tanh_is_tanh_to_float_round_off():
     assert fast_tanh(torch.tensor([0.0])).item() == 0.0
     assert fast_tanh(torch.tensor([50.0, -50.0])).tolist() == [1.0, -1.0]
 
+
+
+@pytest.mark.parametrize("positions", [[0, 0, 1], [5, 9, 9], [24, 23, 24]])
+def test_mutant_states_give_what_the_features_give(positions):
+    """``linear``, ``pool`` and ``ends`` of the states in pieces equal those of the whole features."""
+    model = trained("cnn_bilstm_small_att")
+    X, _ = proteins([25], 25, seed=4)
+    backbone = model.backbone
+    with torch.no_grad():
+        base = backbone.base_states(X[0])
+        states = backbone.mutant_features(base, torch.tensor(positions), torch.tensor([3, 7, 20]))
+        H = states.features()
+        assert tuple(H.shape) == states.shape == (3, 25, 64)
+        assert 0 <= states.lo <= min(positions) and max(positions) <= states.hi <= 24
+        proj = model.attention.proj
+        blocks = states.linear(proj.weight, proj.bias)
+        assert [b.shape[1] for b in blocks] == [states.lo, states.hi + 1 - states.lo, 24 - states.hi]
+        torch.testing.assert_close(torch.cat(blocks, 1), proj(H), atol=ATOL, rtol=0)
+        w = torch.softmax(torch.randn(3, 25, generator=torch.Generator().manual_seed(0)), 1)
+        torch.testing.assert_close(states.pool(w), torch.einsum("mt,mtd->md", w, H), atol=ATOL, rtol=0)
+        torch.testing.assert_close(states.ends(), torch.cat([H[:, -1, :32], H[:, 0, 32:]], 1))

@@ -97,11 +97,13 @@ TRAIN: dict[str, dict] = {
 class Encoded(NamedTuple):
     """Per-residue features of a batch truncated to its longest protein.
 
-    H : torch.Tensor, shape=(N, T, D); mask : torch.Tensor, shape=(N, T), bool;
-    lengths : torch.Tensor, shape=(N,), int64.
+    H : torch.Tensor, shape=(N, T, D), or :class:`.mutants.MutantStates` (the mutants
+    of one protein, features kept in pieces; heads read it through :func:`_linear`,
+    :func:`_pool`); mask : torch.Tensor, shape=(N, T), bool; lengths : torch.Tensor,
+    shape=(N,), int64.
     """
 
-    H: torch.Tensor
+    H: torch.Tensor | mutants.MutantStates
     mask: torch.Tensor
     lengths: torch.Tensor
 
@@ -236,8 +238,8 @@ class Backbone(nn.Module):
 
     def mutant_features(
         self, base: mutants.BaseStates, positions: torch.Tensor, letters: torch.Tensor
-    ) -> torch.Tensor:
-        """Features H (M, n, dim) of single-letter mutants (see :mod:`.mutants`)."""
+    ) -> mutants.MutantStates:
+        """States of single-letter mutants, features (M, n, dim) in pieces (see :mod:`.mutants`)."""
         return mutants.mutant_features(self.embed, self.convs, self.lstm, base, positions, letters)
 
 
@@ -254,7 +256,7 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, enc: Encoded, tanh: Callable[[torch.Tensor], torch.Tensor] = torch.tanh) -> torch.Tensor:
         """Attention weights (N, T), summing to 1 over ``enc.mask`` (``tanh``: see :func:`fast_tanh`)."""
-        scores = self.context(tanh(self.proj(enc.H)))[..., 0]
+        scores = torch.cat([self.context(tanh(u))[..., 0] for u in _linear(enc.H, self.proj)], 1)
         return torch.softmax(scores.masked_fill(~enc.mask, float("-inf")), 1)
 
 
@@ -266,6 +268,18 @@ def fast_tanh(x: torch.Tensor) -> torch.Tensor:
     ``torch.tanh``).
     """
     return torch.sigmoid(2 * x).mul_(2).sub_(1)
+
+
+def _linear(H: torch.Tensor | mutants.MutantStates, layer: nn.Linear) -> list[torch.Tensor]:
+    """``layer`` applied to features H (N, T, D) or to mutant states: blocks (N, t, K) along T."""
+    return H.linear(layer.weight, layer.bias) if isinstance(H, mutants.MutantStates) else [layer(H)]
+
+
+def _pool(weights: torch.Tensor, H: torch.Tensor | mutants.MutantStates) -> torch.Tensor:
+    """Weighted sum (N, D) over positions of features H (N, T, D) or mutant states."""
+    if isinstance(H, mutants.MutantStates):
+        return H.pool(weights)
+    return torch.einsum("nt,ntd->nd", weights, H)
 
 
 def _uniform(mask: torch.Tensor) -> torch.Tensor:
@@ -308,8 +322,8 @@ class _Mutants:
             for s in range(0, len(order), batch_size):
                 idx = order[s : s + batch_size]
                 if fast:
-                    H = self.backbone.mutant_features(base, positions[idx], letters[idx])
-                    out[idx] = self._head(H)
+                    states = self.backbone.mutant_features(base, positions[idx], letters[idx])
+                    out[idx] = self._head(states)
                 else:
                     out[idx] = self(_mutate(x, positions[idx], letters[idx]))
         return out
@@ -342,9 +356,9 @@ class LastStateNet(_Mutants, nn.Module):
         last = torch.cat([enc.H[rows, enc.lengths - 1, : self.hidden], enc.H[:, 0, self.hidden :]], 1)
         return self.out(self.drop(last))
 
-    def _head(self, H: torch.Tensor) -> torch.Tensor:
-        """Logits (M, 13) from the features (M, n, D) of proteins of one length."""
-        return self.out(self.drop(torch.cat([H[:, -1, : self.hidden], H[:, 0, self.hidden :]], 1)))
+    def _head(self, states: mutants.MutantStates) -> torch.Tensor:
+        """Logits (M, 13) of the mutants of one protein from their states."""
+        return self.out(self.drop(states.ends()))
 
 
 class AttentionNet(_Mutants, nn.Module):
@@ -376,7 +390,7 @@ class AttentionNet(_Mutants, nn.Module):
 
     def classify(self, enc: Encoded, weights: torch.Tensor) -> torch.Tensor:
         """Logits (N, 13) from features and attention weights (N, T)."""
-        pooled = torch.einsum("nt,ntd->nd", weights, enc.H)
+        pooled = _pool(weights, enc.H)
         return self.out(self.drop(pooled))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -384,11 +398,12 @@ class AttentionNet(_Mutants, nn.Module):
         enc = self.backbone(X)
         return self.classify(enc, self.attend(enc, X))
 
-    def _head(self, H: torch.Tensor) -> torch.Tensor:
-        """Logits (M, 13) from the features (M, n, D) of proteins of one length."""
-        M, n = H.shape[:2]
-        mask = torch.ones(M, n, dtype=torch.bool, device=H.device)
-        enc = Encoded(H, mask, torch.full((M,), n, device=H.device))
+    def _head(self, states: mutants.MutantStates) -> torch.Tensor:
+        """Logits (M, 13) of the mutants of one protein from their states."""
+        M, n, _ = states.shape
+        device = states.f.device
+        mask = torch.ones(M, n, dtype=torch.bool, device=device)
+        enc = Encoded(states, mask, torch.full((M,), n, device=device))
         return self.classify(enc, self.attend(enc, None, fast_tanh))
 
     def attention_weights(self, X: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,9 @@ it are those of the unmutated protein, so each mutant runs the forward LSTM from
 ``p - R`` to the end and the backward LSTM from ``p + R`` to the start: ``n + 2R + 1``
 recurrent steps instead of ``2 n``. Mutants are taken in order of position, so a
 batch spans few positions and its rows need nearly the same number of steps.
+The states are kept in pieces (:class:`MutantStates`): a head projects and pools the
+unmutated parts once per batch instead of once per mutant, which halves the
+attention projection's work and copies no (M, n, D) feature tensor.
 
 The unmutated states come from the same ``nn.LSTM`` modules run one step at a
 time, and each mutant's window is recomputed with the same convolutions, so a
@@ -22,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["BaseStates", "base_states", "mutant_features"]
+__all__ = ["BaseStates", "MutantStates", "base_states", "mutant_features"]
 
 
 class BaseStates(NamedTuple):
@@ -40,6 +43,71 @@ class BaseStates(NamedTuple):
     cf: torch.Tensor
     hb: torch.Tensor
     cb: torch.Tensor
+
+
+class MutantStates(NamedTuple):
+    """BiLSTM states of ``M`` single-letter mutants of one protein, kept in pieces.
+
+    Only the forward states from ``lo`` on and the backward states up to ``hi``
+    differ from the unmutated protein's (``base``), so those are all that is
+    stored; :meth:`linear`, :meth:`pool` and :meth:`ends` compute what a head
+    reads from the features without building them (the unmutated parts are
+    computed once, not once per mutant).
+
+    base : BaseStates. lo, hi : int. f : torch.Tensor, shape=(M, n - lo, H);
+    forward states at positions ``lo .. n - 1``. b : torch.Tensor, shape=(M, hi + 1, H);
+    backward states at positions ``0 .. hi``.
+    """
+
+    base: BaseStates
+    lo: int
+    hi: int
+    f: torch.Tensor
+    b: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape (M, n, 2H) of :meth:`features`."""
+        return (self.f.shape[0], self.base.z.shape[0], 2 * self.f.shape[2])
+
+    def features(self) -> torch.Tensor:
+        """The features (M, n, 2H): forward states, then backward states, per position."""
+        M = self.f.shape[0]
+        fwd = torch.cat([self.base.hf[: self.lo].expand(M, -1, -1), self.f], 1)
+        bwd = torch.cat([self.b, self.base.hb[self.hi + 1 :].expand(M, -1, -1)], 1)
+        return torch.cat([fwd, bwd], 2)
+
+    def linear(self, weight: torch.Tensor, bias: torch.Tensor | None) -> list[torch.Tensor]:
+        """``F.linear(features(), weight, bias)`` for ``weight`` (K, 2H), in blocks of positions.
+
+        Returns
+        -------
+        blocks : list of torch.Tensor
+            Shapes (M, lo, K), (M, hi + 1 - lo, K), (M, n - 1 - hi, K): positions
+            ``0 .. lo - 1``, ``lo .. hi``, ``hi + 1 .. n - 1`` (concatenated along 1,
+            the projection of the features).
+        """
+        lo, hi, H = self.lo, self.hi, self.f.shape[2]
+        wf, wb = weight[:, :H].T, weight[:, H:].T
+        bias = 0.0 if bias is None else bias
+        pf, pb = self.f @ wf, self.b @ wb
+        k = hi + 1 - lo
+        return [
+            pb[:, :lo] + (self.base.hf[:lo] @ wf + bias),
+            pf[:, :k] + bias + pb[:, lo:],
+            pf[:, k:] + (self.base.hb[hi + 1 :] @ wb + bias),
+        ]
+
+    def pool(self, w: torch.Tensor) -> torch.Tensor:
+        """``einsum("mt,mtd->md", w, features())``, (M, 2H), for weights ``w`` (M, n)."""
+        lo, hi = self.lo, self.hi
+        fwd = w[:, :lo] @ self.base.hf[:lo] + torch.bmm(w[:, None, lo:], self.f)[:, 0]
+        bwd = torch.bmm(w[:, None, : hi + 1], self.b)[:, 0] + w[:, hi + 1 :] @ self.base.hb[hi + 1 :]
+        return torch.cat([fwd, bwd], 1)
+
+    def ends(self) -> torch.Tensor:
+        """The forward state at the last residue and the backward state at the first, (M, 2H)."""
+        return torch.cat([self.f[:, -1], self.b[:, 0]], 1)
 
 
 def _stepwise(lstm: nn.LSTM, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,8 +173,8 @@ def _initial(h: torch.Tensor, c: torch.Tensor, at: int, M: int) -> tuple[torch.T
 def mutant_features(
     embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, base: BaseStates,
     pos: torch.Tensor, letters: torch.Tensor,
-) -> torch.Tensor:
-    """BiLSTM features of the mutants ``x[:, pos[m]] = onehot(letters[m])`` of one protein.
+) -> MutantStates:
+    """BiLSTM states of the mutants ``x[:, pos[m]] = onehot(letters[m])`` of one protein.
 
     All mutants of a batch restart the forward LSTM at the first position any of
     their windows touches and the backward LSTM at the last (rows whose window
@@ -126,8 +194,9 @@ def mutant_features(
 
     Returns
     -------
-    H : torch.Tensor, shape=(M, n, 2 * hidden)
-        What the backbone's BiLSTM returns on each mutant.
+    MutantStates
+        Its :meth:`~MutantStates.features` are what the backbone's BiLSTM returns
+        on each mutant, (M, n, 2 * hidden).
     """
     n, M = base.z.shape[0], len(pos)
     win = _window(embed, convs, base.e, pos, letters)
@@ -137,6 +206,4 @@ def mutant_features(
     f = lstm.fwd(_inputs(base.z, win, at, pos), _initial(base.hf, base.cf, lo - 1, M))[0]
     at = torch.arange(hi, -1, -1, device=pos.device)
     b = lstm.bwd(_inputs(base.z, win, at, pos), _initial(base.hb, base.cb, hi + 1, M))[0]
-    Hf = torch.cat([base.hf[:lo].expand(M, -1, -1), f], 1)
-    Hb = torch.cat([b.flip(1), base.hb[hi + 1 :].expand(M, -1, -1)], 1)
-    return torch.cat([Hf, Hb], 2)
+    return MutantStates(base, lo, hi, f, b.flip(1))
