@@ -175,6 +175,8 @@ def objective(train_config: dict) -> str:
     """The training objective a checkpoint's ``train_config`` records, in words."""
     loss = ("cross-entropy, inverse-frequency class weights" if train_config.get("class_weights")
             else "plain cross-entropy")
+    if train_config.get("weight_decay"):
+        loss += f", weight decay {train_config['weight_decay']:g}"
     kept = "accuracy" if train_config.get("select", "loss") == "accuracy" else "loss"
     return f"{loss}; epoch of best validation {kept}"
 
