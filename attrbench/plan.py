@@ -23,7 +23,7 @@ from attrbench.results import CellKey
 
 __all__ = [
     "RunConfig", "Context", "Chunk", "Cell", "QUALITY", "COST", "RESOURCES_KEY",
-    "select_index", "select", "seed_of", "method_options", "explained_sets", "chunks_of",
+    "select_index", "select", "seed_of", "method_options", "metric_options", "explained_sets", "chunks_of",
 ]
 
 #: Pseudo-method of the model-quality records.
@@ -193,11 +193,16 @@ def seed_of(*parts: Any) -> int:
 
 def method_options(task: Task, method: Method, config: RunConfig) -> dict:
     """A method's options in a run: its defaults, the task's, then the user's."""
-    return {
-        **method.defaults,
-        **task.method_options.get(method.name, {}),
-        **config.method_options.get(method.name, {}),
-    }
+    return _layered(method, task.method_options, config.method_options)
+
+
+def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict:
+    """A metric's options in a run: its defaults, the task's, then the user's."""
+    return _layered(metric, task.metric_options, config.metric_options)
+
+
+def _layered(plugin: Method | Metric, task_options: dict, user_options: dict) -> dict:
+    return {**plugin.defaults, **task_options.get(plugin.name, {}), **user_options.get(plugin.name, {})}
 
 
 def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[Metric]) -> dict:

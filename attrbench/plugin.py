@@ -393,7 +393,6 @@ class Task:
     quality_split: str = "test"
     method_options: dict[str, dict] = field(default_factory=dict)
     metric_options: dict[str, dict] = field(default_factory=dict)
-    ground_truth_n: int | None = None
     resources: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
     description: str = ""

@@ -39,6 +39,7 @@ from attrbench.plan import (
     chunks_of,
     explained_sets,
     method_options,
+    metric_options,
     seed_of,
     select,
     select_index,
@@ -123,8 +124,7 @@ class _Driver:
 
     def qopts(self, metric: Metric) -> dict:
         """The metric's options in its cell key, with the hashes of the resources it scores against."""
-        opts = {**metric.defaults, **self.task.metric_options.get(metric.name, {}),
-                **self.config.metric_options.get(metric.name, {})}
+        opts = metric_options(self.task, metric, self.config)
         resources = self.shared.resources
         if metric.needs_resources and all(r in resources for r in metric.needs_resources):
             opts[RESOURCES_KEY] = resources.hashes(metric.needs_resources)

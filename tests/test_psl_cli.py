@@ -126,3 +126,18 @@ def test_deeploc_file_train_then_run(tmp_path, capsys):
     ok = [r for r in records if r.key.metric == "inclusion_kl"]
     assert {r.key.method for r in ok} == {"saliency", "attention"} and all(r.status == "ok" for r in ok)
     assert all(r.n_scored == 4 for r in ok)
+
+
+def test_psl_turns_the_randomization_cascade_off_unless_asked():
+    """psl's task default (each cascade step re-runs ISM) sits between the metric's and the user's."""
+    from attrbench.plan import RunConfig, metric_options
+    from attrbench.plugin import METRICS, TASKS
+
+    metric = METRICS.get("randomization")
+    assert metric.defaults["cascade"] is True
+    default = RunConfig(task="psl", methods=["saliency"], metrics=["randomization"])
+    assert metric_options(TASKS.get("psl"), metric, default)["cascade"] is False
+    assert metric_options(TASKS.get("utr5"), metric, default)["cascade"] is True
+    asked = RunConfig(task="psl", methods=["saliency"], metrics=["randomization"],
+                      metric_options={"randomization": {"cascade": True}})
+    assert metric_options(TASKS.get("psl"), metric, asked) == {**metric.defaults, "cascade": True}
