@@ -85,6 +85,8 @@ def test_site_files_and_no_remote_links(site: Path):
     assert (site / "toy" / "cost_quality_m.svg").is_file()
     assert sorted(p.name for p in (site / "toy" / "m").iterdir()) == [f"logo_{m}.svg" for m in sorted(METHODS)]
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
+    assert '<link rel="stylesheet" href="../site.css">' in page and '<script src="../site.js">' in page
+    assert "<style>" not in page and (site / "site.css").is_file() and (site / "site.js").is_file()
     assert 'title="not applicable: gamma claims no completeness"' in page
     assert "INVALID" in page and "n = 4" in page
 

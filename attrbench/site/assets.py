@@ -1,4 +1,4 @@
-"""The inline stylesheet and script of every site page (no CDN, works from file://).
+"""The stylesheet and script of the site (``site.css``, ``site.js``; no CDN, works from file://).
 
 Clicking a header of a ``table.sortable`` sorts its rows by the cells'
 ``data-v`` (numbers; empty cells last), best first on the first click (the

@@ -5,7 +5,8 @@ model; ``<task>/<model>.html`` holds the method table (mean [95% CI], best
 marked, n / n/a / INVALID reasons on hover), the cost table of ``attrbench
 bench`` records, the model-quality table, a cost-versus-quality plot (SVG) and
 example attribution logos per method (SVG, from ``extra["examples"]`` of the
-records). Every page carries its CSS and JS inline and links only relative files.
+records). Every page links the one stylesheet and script of the site root
+(``site.css``, ``site.js``) and nothing but relative files.
 """
 
 from __future__ import annotations
@@ -29,16 +30,19 @@ from attrbench.site.tables import (
     quality_table,
 )
 
-__all__ = ["build_site", "main_metric", "BENCH_METRIC"]
+__all__ = ["build_site", "main_metric", "BENCH_METRIC", "STYLESHEET", "SCRIPT"]
 
 #: Metric name of the cost records ``attrbench bench`` writes.
 BENCH_METRIC = "seqs_per_second"
+#: The site root's stylesheet and script, linked by every page.
+STYLESHEET, SCRIPT = "site.css", "site.js"
 
 
 def _page(title: str, body: str, up: str = "") -> str:
     nav = f'<nav><a href="{up}index.html">all tasks</a></nav>' if up else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
-            f"</title><style>{CSS}</style><script>{JS}</script></head>\n<body>{nav}"
+            f'</title><link rel="stylesheet" href="{up}{STYLESHEET}"><script src="{up}{SCRIPT}"></script>'
+            f"</head>\n<body>{nav}"
             f"<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
 
 
@@ -182,6 +186,8 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / STYLESHEET).write_text(CSS)
+    (out / SCRIPT).write_text(JS)
     by_task: dict[str, list[Record]] = defaultdict(list)
     for rec in latest(records):
         by_task[rec.key.task].append(rec)
