@@ -23,11 +23,11 @@ from attrbench.examples import pack_examples
 from attrbench.explain import Setup, attribute
 from attrbench.plugin import Method
 from attrbench.results import CellKey, Record
+from attrbench.tables import BENCH_METRIC
 from attrbench.timing import measure
 
 __all__ = ["BENCH_METRIC", "COLUMNS", "Passes", "count_passes", "bench_method", "floor_of"]
 
-BENCH_METRIC = "seqs_per_second"
 #: Column -> higher is better.
 COLUMNS = {"seqs_per_second": True, "peak_mb": False, "forward_per_seq": False,
            "backward_per_seq": False, "floor_ratio": False}

@@ -148,9 +148,23 @@ def draw_tracks(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return _save(fig, out)
+
+
+def _save(fig, out: str | Path) -> Path:
+    """Write ``fig`` to ``out`` (format from the suffix) byte-reproducibly, and close it.
+
+    No creation date in the file, and SVG element ids from a fixed salt, so the same
+    records give the same files.
+    """
+    import matplotlib.pyplot as plt
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    fmt = out.suffix.lstrip(".").lower()
+    metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+    with plt.rc_context({"svg.hashsalt": "attrbench"}):
+        fig.savefig(out, metadata=metadata)
     plt.close(fig)
     return out
 
@@ -198,8 +212,4 @@ def cost_quality_plot(
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, out)

@@ -30,10 +30,12 @@ from attrbench.results import Record
 from attrbench.stats import average_ranks, paired_difference
 
 __all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "method_table", "quality_tables", "summary",
-           "latest", "sequence_column", "QUALITY", "COST"]
+           "latest", "sequence_column", "QUALITY", "COST", "BENCH_METRIC"]
 
 #: Method name of model-quality records and metric name of cost records.
 QUALITY, COST = "(model)", "seconds_per_seq"
+#: Metric of the cost records ``attrbench bench`` writes (their own table; not a method-table column).
+BENCH_METRIC = "seqs_per_second"
 _MISSING = ("no record for this cell: not run yet or unfinished "
             "(run the same `attrbench run` command again to finish it)")
 _CAPPED = ("a costly method the task caps on its default n: it explained a seeded subset "
@@ -402,7 +404,7 @@ def tables(records: list[Record], detail: bool = False, seed: int = 0) -> list[T
     out = []
     for models in _by_task_model(records).values():
         for recs in models.values():
-            recs = [r for r in recs if r.key.method != QUALITY]
+            recs = [r for r in recs if r.key.method != QUALITY and r.key.metric != BENCH_METRIC]
             if recs:
                 out.append(method_table(recs, detail, seed))
     return out

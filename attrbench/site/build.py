@@ -29,11 +29,10 @@ from attrbench.site.tables import (
     method_table,
     quality_table,
 )
+from attrbench.tables import BENCH_METRIC
 
 __all__ = ["build_site", "main_metric", "BENCH_METRIC", "STYLESHEET", "SCRIPT"]
 
-#: Metric name of the cost records ``attrbench bench`` writes.
-BENCH_METRIC = "seqs_per_second"
 #: The site root's stylesheet and script, linked by every page.
 STYLESHEET, SCRIPT = "site.css", "site.js"
 
