@@ -91,7 +91,9 @@ def test_mutant_states_give_what_the_features_give(positions):
     with torch.no_grad():
         base = backbone.base_states(X[0])
         states = backbone.mutant_features(base, torch.tensor(positions), torch.tensor([3, 7, 20]))
-        H = states.features()
+        M = len(positions)
+        H = torch.cat([torch.cat([base.hf[: states.lo].expand(M, -1, -1), states.f], 1),
+                       torch.cat([states.b, base.hb[states.hi + 1 :].expand(M, -1, -1)], 1)], 2)
         assert tuple(H.shape) == states.shape == (3, 25, 64)
         assert 0 <= states.lo <= min(positions) and max(positions) <= states.hi <= 24
         proj = model.attention.proj

@@ -31,7 +31,7 @@ from attrbench.site.tables import (
 )
 from attrbench.tables import BENCH_METRIC
 
-__all__ = ["build_site", "main_metric", "BENCH_METRIC", "STYLESHEET", "SCRIPT"]
+__all__ = ["build_site", "main_metric", "STYLESHEET", "SCRIPT"]
 
 #: The site root's stylesheet and script, linked by every page.
 STYLESHEET, SCRIPT = "site.css", "site.js"

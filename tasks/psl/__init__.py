@@ -37,7 +37,7 @@ METHOD_OPTIONS = {"ig": {"baseline": "background"}, "deeplift": {"baseline": "ba
 GROUND_TRUTH_N = 1000
 #: Task-specific defaults of metrics: ``randomization`` re-initialises the whole model only
 #: (its ``full`` column) instead of also the four cascade steps. Each step re-runs every
-#: method on a randomised copy, and on this task ISM's 8 proteins cost about 100 s per step
+#: method on a randomised copy, and on this task ISM's 8 proteins cost 100-135 s per step
 #: (the cascade was 7 of the main job's 29 minutes); ``--option randomization.cascade=true``
 #: adds the steps.
 METRIC_OPTIONS = {"randomization": {"cascade": False}}

@@ -67,18 +67,11 @@ class MutantStates(NamedTuple):
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """Shape (M, n, 2H) of :meth:`features`."""
+        """Shape (M, n, 2H) of the features: forward states, then backward states, per position."""
         return (self.f.shape[0], self.base.z.shape[0], 2 * self.f.shape[2])
 
-    def features(self) -> torch.Tensor:
-        """The features (M, n, 2H): forward states, then backward states, per position."""
-        M = self.f.shape[0]
-        fwd = torch.cat([self.base.hf[: self.lo].expand(M, -1, -1), self.f], 1)
-        bwd = torch.cat([self.b, self.base.hb[self.hi + 1 :].expand(M, -1, -1)], 1)
-        return torch.cat([fwd, bwd], 2)
-
     def linear(self, weight: torch.Tensor, bias: torch.Tensor | None) -> list[torch.Tensor]:
-        """``F.linear(features(), weight, bias)`` for ``weight`` (K, 2H), in blocks of positions.
+        """``F.linear(H, weight, bias)`` of the features H (M, n, 2H), for ``weight`` (K, 2H), in blocks.
 
         Returns
         -------
@@ -99,7 +92,7 @@ class MutantStates(NamedTuple):
         ]
 
     def pool(self, w: torch.Tensor) -> torch.Tensor:
-        """``einsum("mt,mtd->md", w, features())``, (M, 2H), for weights ``w`` (M, n)."""
+        """``einsum("mt,mtd->md", w, H)`` of the features H, (M, 2H), for weights ``w`` (M, n)."""
         lo, hi = self.lo, self.hi
         fwd = w[:, :lo] @ self.base.hf[:lo] + torch.bmm(w[:, None, lo:], self.f)[:, 0]
         bwd = torch.bmm(w[:, None, : hi + 1], self.b)[:, 0] + w[:, hi + 1 :] @ self.base.hb[hi + 1 :]
@@ -195,8 +188,7 @@ def mutant_features(
     Returns
     -------
     MutantStates
-        Its :meth:`~MutantStates.features` are what the backbone's BiLSTM returns
-        on each mutant, (M, n, 2 * hidden).
+        In pieces, what the backbone's BiLSTM returns on each mutant, (M, n, 2 * hidden).
     """
     n, M = base.z.shape[0], len(pos)
     win = _window(embed, convs, base.e, pos, letters)
