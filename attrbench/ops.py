@@ -12,10 +12,10 @@ __all__ = ["MAX_POSITIONS", "rows_per_pass", "batched_logits", "shift_index", "s
 
 
 #: At most this many positions (rows x L) go through a model in one pass. A psl batch of 256
-#: proteins x 1000 positions holds about 400 MB of BiLSTM and attention activations without
+#: sequences x 1000 positions holds about 400 MB of BiLSTM and attention activations without
 #: gradients; integrated gradients' 512 rows with gradients peaked at 1.63 GB, 64 rows at
 #: 0.70 GB and ran 15% faster (smaller passes stay in cache). 16 rows (16,384 positions) took
-#: IG on 32 proteins from +425 MB to +215 MB above the process at the same CPU time, and the
+#: IG on 32 psl sequences from +425 MB to +215 MB above the process at the same CPU time, and the
 #: KL and shift metrics from 0.60-0.67 GB to 0.48-0.50 GB peak, 5-15% faster.
 MAX_POSITIONS = 16384
 

@@ -44,7 +44,7 @@ _VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: oneDNN primitives torch keeps cached (its default is 1024). An LSTM primitive is
 #: built per input shape and holds its workspace; ISM on a BiLSTM meets a new
 #: sequence length at almost every batch, so the default cache grew a psl ISM cell
-#: by about 340 MB (one protein of 600 residues: 631 MB peak against 291 MB with
+#: by about 340 MB (one psl sequence of length 600: 631 MB peak against 291 MB with
 #: 16), with no measurable change in speed.
 PRIMITIVE_CACHE = 16
 
