@@ -74,6 +74,9 @@ class Method:
     fit : callable, optional
         ``fit(model, train: Dataset, background, generator, **options) -> state``,
         run once per (task, model) and cached by the runner.
+    fit_ignores : tuple of str
+        Options used only when explaining (e.g. per-example fine-tuning):
+        changing them re-uses the cached fit.
     reference : callable, optional
         For complete methods: ``reference(X, background, generator, **options)
         -> baseline`` of shape (N, A, L), or (N, B, A, L) for a set of B
@@ -100,11 +103,16 @@ class Method:
     needs_embedding: bool = False
     applicable: Callable[[nn.Module], str | None] | None = None
     fit: Callable[..., Any] | None = None
+    fit_ignores: tuple[str, ...] = ()
     reference: Callable[..., torch.Tensor] | None = None
     defaults: dict = field(default_factory=dict)
     position_level: bool = False
     floor: Callable[[dict, float, int], tuple[float, float]] | None = None
     description: str = ""
+
+    def fit_options(self, options: dict) -> dict:
+        """The options the fit depends on: ``options`` without :attr:`fit_ignores`."""
+        return {k: v for k, v in options.items() if k not in self.fit_ignores}
 
     def why_not(self, model: nn.Module) -> str | None:
         """The reason this method cannot explain ``model``, or None if it can."""

@@ -303,7 +303,7 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
         return None, 0.0
     task = driver.task
     digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
-                          repr(sorted(mopts.items())))
+                          repr(sorted(method.fit_options(mopts).items())))
     path = driver.store.root / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
     if path.is_file() and not driver.config.force:
         return str(path), float(torch.load(path, map_location="cpu", weights_only=False)["seconds"])

@@ -130,6 +130,13 @@ def _derivative(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return grad
 
 
+def _derivative_where_equal(m: torch.Tensor, x: torch.Tensor) -> None:
+    """Set the ReLU multipliers ``m`` that are 0/0 (input equals reference) to the derivative
+    ``x > 0``, in place, touching only those entries; ``m``, ``x``: same shape."""
+    idx = m.isnan().nonzero(as_tuple=True)
+    m[idx] = (x[idx] > 0).to(m.dtype)
+
+
 class _Multiplier(torch.autograd.Function):
     """Forward: the module's output ``y``; backward: ``grad * m`` to the module's input ``x``."""
 
@@ -203,7 +210,7 @@ class _Rescale:
         if type(module) is nn.ReLU:  # exact ratio unless x == x0, where 0/0 -> derivative
             m = (y0 - self._ref(yr)).div_(dx)
             if not bool(torch.isfinite(m.sum())):  # some x == x0 (one cheap pass finds out)
-                m = torch.where(dx == 0, x0[:, :1] > 0, m)  # the B copies of an input are equal
+                _derivative_where_equal(m, x0)
         else:
             small = dx.abs() < self.eps
             m = (y0 - self._ref(yr)).div_(dx.masked_fill_(small, 1.0))
@@ -270,7 +277,7 @@ def _rescale_chunk(
     eps: float, check: bool, method: str,
 ) -> torch.Tensor:
     N, B = baselines.shape[:2]
-    shared = bool((baselines == baselines[:1]).all())
+    shared = baselines.stride(0) == 0 or bool((baselines == baselines[:1]).all())
     refs = baselines[0] if shared else baselines.reshape(N * B, *X.shape[1:])
     with _Rescale(model, N, B, eps, method) as hooks:
         with torch.no_grad():
@@ -319,6 +326,8 @@ def deepshap_baselines(
     keep = mask.cpu()
     if shared:
         draws = background.sample(n_background, L, generator)
+        if bool(keep.all()):  # one set for every sequence: a view, seen as shared for free
+            return draws.to(X)[None].expand(N, -1, -1, -1)
         refs = draws[None] * keep[:, None, None, :].to(draws.dtype)
     else:
         rows = keep.repeat_interleave(n_background, 0)

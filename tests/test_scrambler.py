@@ -87,7 +87,7 @@ class TwoPositions(nn.Module):
 
 TOY_OPTIONS = {**INCLUSION_DEFAULTS, "steps": 300, "init_score": 0.693, "batch_size": 16, "n_samples": 8,
                "channels": 8, "dilations": (1, 2, 4), "blocks_per_group": 1, "lr": 3e-3,
-               "t_bits": 0.25}
+               "t_bits": 0.25, "finetune_steps": 0}
 
 
 def _toy_train(n: int = 256, seed: int = 0) -> Dataset:
@@ -105,6 +105,35 @@ def test_inclusion_scrambler_ranks_the_two_deciding_positions_first():
     attr = scrambler_inclusion(model, test.X, None, test.mask, state=state, **TOY_OPTIONS)
     top2 = (attr * test.X).sum(1).topk(2, 1).indices.sort(1).values
     assert (top2 == torch.tensor([3, 9])).all(1).float().mean() == 1.0, top2
+
+
+def test_per_example_optimization_from_flat_scores_finds_the_two_positions():
+    """Fine-tuning from a flat start (``finetune_init="flat"``) needs no trained network."""
+    model = TwoPositions()
+    state = fit_inclusion(model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0),
+                          **{**TOY_OPTIONS, "steps": 1})
+    test = _toy_train(16, seed=1)
+    opts = {**TOY_OPTIONS, "finetune_steps": 150, "finetune_lr": 0.1, "finetune_init": "flat",
+            "min_score": 1.0}
+    attr = scrambler_inclusion(model, test.X, None, test.mask, state=state,
+                               generator=torch.Generator().manual_seed(0), **opts)
+    top2 = (attr * test.X).sum(1).topk(2, 1).indices.sort(1).values
+    assert (top2 == torch.tensor([3, 9])).all(1).float().mean() == 1.0, top2
+
+
+def test_fine_tuning_starts_above_min_score_so_every_position_can_rise():
+    """A network score of ~0 (a dead softplus) starts at ``min_score``; with zero steps the
+    network's own scores come back unchanged."""
+    model = TwoPositions()
+    state = fit_inclusion(model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0),
+                          **{**TOY_OPTIONS, "steps": 1, "init_score": 1e-3})
+    test = _toy_train(4, seed=1)
+    plain = scrambler_inclusion(model, test.X, None, test.mask, state=state, **TOY_OPTIONS)
+    assert float(plain.sum(1).max()) < 0.5  # every network score below min_score
+    tuned = scrambler_inclusion(model, test.X, None, test.mask, state=state,
+                                **{**TOY_OPTIONS, "finetune_steps": 1, "finetune_lr": 1e-6,
+                                   "min_score": 0.5})
+    torch.testing.assert_close(tuned.sum(1), torch.full((4, 16), 0.5), atol=1e-4, rtol=0)
 
 
 def test_junction_cut_makes_the_two_halves_independent():
@@ -174,6 +203,9 @@ def test_fit_cache_is_reused_and_invalidated_by_a_new_checkpoint(tmp_path, capsy
     fits = tmp_path / "r" / "fits"
     assert "fitted scrambler_inclusion" in go("motif_recall")
     assert "fitted scrambler_inclusion" not in go("motif_auroc"), "second run reuses the fit"
+    assert len(list(fits.rglob("*.pt"))) == 1
+    tiny["finetune_steps"] = 1  # an explain-only option (Method.fit_ignores): same fit
+    assert "fitted scrambler_inclusion" not in go("inclusion_kl"), "fine-tuning reuses the fit"
     assert len(list(fits.rglob("*.pt"))) == 1
     checkpoint = torch.load(ckpt / "cnn.pt", weights_only=False)
     first = next(iter(checkpoint["state_dict"]))

@@ -42,15 +42,40 @@ occlusion ``t_bits = 1.8`` (APARENT); per-example fine-tuning with Adam
   (``extra["length"]``; psl keeps the first and last L/2 residues), a
   sequence that fills all L positions is scored as two pieces cut at L/2, so no
   convolution treats the junction as contiguous.
+* per-example fine-tuning is on by default for sequences of at most ``LONG``
+  positions (``finetune_steps = 100`` with Adam lr 0.1 instead of the authors'
+  0.01, so the short budget moves the scores; 16 samples per step) and off for
+  longer ones (``finetune_steps_long = 0``: through psl's BiLSTM it would cost
+  minutes per protein). It starts from the network's scores clipped to
+  ``[min_score, max_score] = [0.5, 4]`` (the authors clip at 4 only): a score
+  near 0 is a dead softplus whose gradient vanishes, and the position could
+  never be chosen. ``finetune_init="flat"`` starts every position at
+  ``min_score`` instead (the paper's per-example optimization, Fig. S4H).
+  Fine-tuning options are in ``Method.fit_ignores``: changing them re-uses
+  the cached fit.
 
 Budget and quality
 ------------------
-utr5 (L = 50, the shipped CNN): 300 steps x 32 sequences x 16 samples, 213 s
-on one thread of a heavily shared 2-core machine. At this budget the fit
-does not reach the paper's solution: the scores pick isolated positions, not
-the start and stop codons (``benchmarks/scrambler_table_d.py``: paper recall
-0.00 on all four logic sets). psl (L = 1000, ``bilstm_att``): 240 steps x 8
-proteins x 4 samples, about 1.75 s per step on the same machine (about 7 min).
+utr5 (L = 50, the shipped CNN): the fit is 300 steps x 32 sequences x 16
+samples, about 25 s on one thread. The network alone does not find the
+codons: within its first 25 steps the conservation penalty drives most scores
+to a softplus near 0, where the gradient vanishes, and a few sequence-independent
+positions keep all the bits (paper recall 0.00 on every logic set; also after
+3000 steps at lr 1e-3 or 1e-4 from ``init_score = 1``). Fine-tuning then does
+the work: recall 0.18-0.28 per logic set, against saliency 0.84 / 0.07 / 0.15 /
+0.01 and ISM 0.97 / 0.23 / 0.64 / 0.11 (``leaderboard/utr5_table_d.md``). The
+paper's direction holds where several codons can each decide the class
+(gradients saturate there) and fails on 1 start / 1 stop; its 0.88 is not
+reached, for a reason in the task rather than the budget: the objective's
+optimum is not "keep the codons". With exactly the planted codons kept and the
+rest drawn from the background, 28-33% of the samples gain a random ATG that
+opens an overlapping ORF, which the oracle's OR logic turns into class
+``oorf``; the saturated classifier (p(uorf) > 0.999) then pays KL ~ 15 for
+each, so that mask scores KL 4.3-5.6, while per-example solutions reach a lower
+loss by spending bits on background positions that suppress new ATGs.
+Optimus 5' is a regression model whose MRL an extra uAUG lowers only in part.
+psl (L = 1000, ``bilstm_att``): 240 steps x 8 proteins x 4 samples, about
+1.75 s per step on a shared machine (about 7 min), no fine-tuning.
 
 References
 ----------
@@ -78,8 +103,11 @@ _COMMON = {
     "steps": 300, "batch_size": 32, "n_samples": 16, "steps_long": 240, "n_samples_long": 4,
     "batch_size_long": 8, "lr": 1e-3, "entropy_weight": 10.0, "temperature": 0.5,
     "junction": "auto", "channels": 32, "kernel": 3, "dilations": (1, 2, 4, 2, 1),
-    "blocks_per_group": 2, "init_score": 3.0, "finetune_steps": 0, "finetune_lr": 0.01,
+    "blocks_per_group": 2, "init_score": 3.0, "finetune_steps": 100, "finetune_steps_long": 0, "finetune_lr": 0.1,
+    "finetune_init": "network", "min_score": 0.5,
 }
+#: Options of the explanation step only (fine-tuning); the fit ignores them.
+EXPLAIN_KEYS = ("finetune_steps", "finetune_steps_long", "finetune_lr", "finetune_init", "min_score")
 INCLUSION_DEFAULTS = {**_COMMON, "t_bits": 0.125}
 OCCLUSION_DEFAULTS = {**_COMMON, "t_bits": 1.8}
 
@@ -89,10 +117,9 @@ def _fit(
     generator: torch.Generator, **options,
 ) -> dict:
     long = train.length > LONG
+    options = {k: v for k, v in options.items() if k not in EXPLAIN_KEYS}
     budget = {k: options.pop(k) for k in ("steps", "n_samples", "batch_size")}
     long_budget = {k: options.pop(f"{k}_long") for k in ("steps", "n_samples", "batch_size")}
-    for k in ("finetune_steps", "finetune_lr"):
-        options.pop(k, None)
     return fit_scrambler(model, train, background, generator, occlusion=occlusion,
                          **(long_budget if long else budget), **options)
 
@@ -110,8 +137,10 @@ def fit_occlusion(model, train, background, generator, **options) -> dict:
 def _explain(model, X, mask, state, generator, options: dict) -> torch.Tensor:
     long = X.shape[2] > LONG
     scores = explain_scrambler(
-        model, X, mask, state, generator, finetune_steps=int(options["finetune_steps"]),
-        finetune_lr=options["finetune_lr"], t_bits=options["t_bits"],
+        model, X, mask, state, generator,
+        finetune_steps=int(options["finetune_steps_long" if long else "finetune_steps"]),
+        finetune_lr=options["finetune_lr"], finetune_init=options["finetune_init"],
+        min_score=options["min_score"], t_bits=options["t_bits"],
         entropy_weight=options["entropy_weight"],
         n_samples=options["n_samples_long" if long else "n_samples"],
         temperature=options["temperature"],
@@ -121,6 +150,7 @@ def _explain(model, X, mask, state, generator, options: dict) -> torch.Tensor:
 
 @register_method(
     "scrambler_inclusion", fit=fit_inclusion, applicable=why_not, defaults=INCLUSION_DEFAULTS,
+    fit_ignores=EXPLAIN_KEYS,
 )
 def scrambler_inclusion(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
@@ -152,6 +182,7 @@ def scrambler_inclusion(
 
 @register_method(
     "scrambler_occlusion", fit=fit_occlusion, applicable=why_not, defaults=OCCLUSION_DEFAULTS,
+    fit_ignores=EXPLAIN_KEYS,
 )
 def scrambler_occlusion(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -190,15 +190,22 @@ def explain_scrambler(
     model: nn.Module, X: torch.Tensor, mask: torch.Tensor, state: dict,
     generator: torch.Generator | None, finetune_steps: int = 0, finetune_lr: float = 0.01,
     t_bits: float = 0.125, entropy_weight: float = 10.0, n_samples: int = 32,
-    temperature: float = 0.5, max_score: float = 4.0,
+    temperature: float = 0.5, max_score: float = 4.0, min_score: float = 0.5,
+    finetune_init: str = "network",
 ) -> torch.Tensor:
     """Importance scores (N, L) of a trained scrambler, optionally fine-tuned per example.
 
     Fine-tuning (the authors' ``Scrambler.finetune``) optimizes each sequence's
-    scores directly, starting from the network's scores clipped at ``max_score``,
-    with Adam (``finetune_lr``) on the training objective summed over sequences,
-    so every sequence is optimized on its own.
+    scores directly with Adam (``finetune_lr``) on the training objective summed
+    over sequences, so every sequence is optimized on its own. It starts from
+    the network's scores clipped to ``[min_score, max_score]``
+    (``finetune_init="network"``; the lower clip keeps every position's
+    softplus gradient alive: at a score near 0 it vanishes and the position
+    can never be chosen) or from the flat score ``min_score`` everywhere
+    (``"flat"``: the paper's per-example optimization, Fig. S4H).
     """
+    if finetune_init not in ("network", "flat"):
+        raise ValueError(f"finetune_init must be 'network' or 'flat', got {finetune_init!r}")
     if state is None:
         raise ValueError("a scrambler explains with its fitted state (Method.fit); got none")
     net = load_network(state, X.shape[1], X.device)
@@ -208,7 +215,8 @@ def explain_scrambler(
         return scores
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     bg = state["background"].to(X.device)[:, : X.shape[2]]
-    s0 = scores.clamp(1e-4, max_score)
+    s0 = scores.clamp(min_score, max_score) if finetune_init == "network" else torch.full_like(
+        scores, min_score)
     raw = (s0 + torch.log(-torch.expm1(-s0))).clone().requires_grad_(True)  # inverse softplus
     optim = torch.optim.Adam([raw], lr=finetune_lr, betas=(0.5, 0.9))
     with frozen(model), torch.enable_grad():
