@@ -15,7 +15,7 @@ ratios. Each benchmark then checks that its sides compute the same thing.
   reference) pairs, in the same chunks, without the rescale hooks (target:
   at most 1.3x).
 - ``ism-bilstm``: ISM on psl's ``bilstm_att`` for one protein of length 1000:
-  now (``mutant_logits``, batches of 32) vs before (generic path, batches of
+  now (``mutant_logits``, recurrent passes of 64 mutants, heads of 16) vs before (generic path, batches of
   1024, the former BiLSTM wrapper) vs the naive loop (on 8 positions,
   compared per mutant; target: now >= 3x faster than before). Set
   ``ATTRBENCH_BENCH_ISM_L`` for another length (the cost grows as L^2).
@@ -199,7 +199,7 @@ def test_bench_ism_bilstm(benchmark, compare, bilstm):
     c = bilstm
     old = legacy(c["model"])
     r = compare({
-        "now": lambda: ism_deltas(c["model"], c["X"], c["target"], c["mask"], 32),
+        "now": lambda: ism_deltas(c["model"], c["X"], c["target"], c["mask"]),
         "before": lambda: ism_deltas(old, c["X"], c["target"], c["mask"], OLD_ISM_BATCH),
         "naive": lambda: ism_naive(c["model"], c["X"], c["target"], c["few"]),
     }, [("before", "now")], rounds=2, warmup=0)

@@ -98,6 +98,10 @@ class MutantStates(NamedTuple):
         bwd = torch.bmm(w[:, None, : hi + 1], self.b)[:, 0] + w[:, hi + 1 :] @ self.base.hb[hi + 1 :]
         return torch.cat([fwd, bwd], 1)
 
+    def rows(self, s: slice) -> MutantStates:
+        """The states of mutants ``s`` of the batch (same ``lo``, ``hi``)."""
+        return MutantStates(self.base, self.lo, self.hi, self.f[s], self.b[s])
+
     def ends(self) -> torch.Tensor:
         """The forward state at the last residue and the backward state at the first, (M, 2H)."""
         return torch.cat([self.f[:, -1], self.b[:, 0]], 1)
