@@ -9,6 +9,7 @@ functions that make its data, models and ground truth.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,11 +150,12 @@ class Method:
         return self.fn(model, X, target, mask, **options).float()
 
 
-def _accepted(fn: Callable) -> set[str]:
+@functools.cache
+def _accepted(fn: Callable) -> frozenset[str]:
     params = inspect.signature(fn).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return set(METHOD_CONTEXT)
-    return set(params)
+        return frozenset(METHOD_CONTEXT)
+    return frozenset(params)
 
 
 def _model_name(model: nn.Module) -> str:
