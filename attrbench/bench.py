@@ -202,4 +202,5 @@ def _state(setup: Setup, method: Method, seed: int):
     if method.fit is None or method.why_not(setup.model):
         return None
     gen = torch.Generator().manual_seed(seed)
-    return method.fit(setup.model, setup.train, background=setup.background, generator=gen, **method.defaults)
+    return method.fit(setup.model, setup.train, background=setup.background, generator=gen,
+                      **method.fit_options(method.defaults))

@@ -175,4 +175,4 @@ def _fit(setup: Setup, method: Method, seed: int) -> Any:
         return None
     gen = torch.Generator().manual_seed(seed)
     return method.fit(setup.model, setup.train, background=setup.background, generator=gen,
-                      **method.defaults)
+                      **method.fit_options(method.defaults))

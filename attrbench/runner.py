@@ -302,14 +302,15 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
     if method.fit is None:
         return None, 0.0
     task = driver.task
+    options = method.fit_options(mopts)
     digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
-                          repr(sorted(method.fit_options(mopts).items())))
+                          repr(sorted(options.items())))
     path = driver.store.root / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
     if path.is_file() and not driver.config.force:
         return str(path), float(torch.load(path, map_location="cpu", weights_only=False)["seconds"])
     gen = torch.Generator().manual_seed(seed_of(driver.config.seed, task.name, model.zoo_name, method.name))
     with measure(driver.shared.device) as timing:
-        state = method.fit(model, train, background=driver.context.background, generator=gen, **mopts)
+        state = method.fit(model, train, background=driver.context.background, generator=gen, **options)
     atomic_write(path, lambda f: torch.save({"state": state, "seconds": timing.seconds}, f), binary=True)
     tqdm.write(f"fitted {method.name} for {model.zoo_name} in {timing.seconds:.1f} s "
                f"(amortised over the explained sequences in its cost)", file=sys.stderr)

@@ -77,13 +77,13 @@ _REFUSED: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
 )
 
 
-_REFUSED_ANY: tuple[type[nn.Module], ...] = tuple(k for kinds, _ in _REFUSED for k in kinds)
+#: Every module type whose presence needs a closer look (refused, or a max pool).
+_FLAGGED: tuple[type[nn.Module], ...] = tuple(k for kinds, _ in _REFUSED for k in kinds) + MAXPOOL_MODULES
 
 
 def rescale_why_not(model: nn.Module) -> str | None:
     """The reason the rescale rule cannot explain ``model`` (a refused module), or None."""
-    flagged = _REFUSED_ANY + MAXPOOL_MODULES
-    if not any(isinstance(m, flagged) for m in model.modules()):  # the usual case, one pass
+    if not any(isinstance(m, _FLAGGED) for m in model.modules()):  # the usual case, one pass
         return None
     for name, module in model.named_modules():
         for kinds, why in _REFUSED:

@@ -162,7 +162,7 @@ def ig(
     a = torch.as_tensor(alphas, dtype=X.dtype, device=X.device)[:, None, None, None]
     w = torch.as_tensor(weights, dtype=X.dtype, device=X.device)[:, None, None, None]
     delta, total = X - x0, torch.zeros_like(X)
-    rows = min(internal_batch_size or n_steps * X.shape[0], ops.MAX_POSITIONS // max(X.shape[2], 1))
+    rows = ops.rows_per_pass(X, internal_batch_size or n_steps * X.shape[0])
     per_pass = max(1, rows // X.shape[0])  # path tensors of at most MAX_POSITIONS per sequence row
     for k in range(0, n_steps, per_pass):  # a few steps of every sequence per pass
         ak, wk = a[k : k + per_pass], w[k : k + per_pass]

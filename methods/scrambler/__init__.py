@@ -106,7 +106,8 @@ _COMMON = {
     "blocks_per_group": 2, "init_score": 3.0, "finetune_steps": 100, "finetune_steps_long": 0, "finetune_lr": 0.1,
     "finetune_init": "network", "min_score": 0.5,
 }
-#: Options of the explanation step only (fine-tuning); the fit ignores them.
+#: Options of the explanation step only (fine-tuning): ``Method.fit_ignores``, so the runner
+#: neither hashes them into the fit key nor passes them to the fit.
 EXPLAIN_KEYS = ("finetune_steps", "finetune_steps_long", "finetune_lr", "finetune_init", "min_score")
 INCLUSION_DEFAULTS = {**_COMMON, "t_bits": 0.125}
 OCCLUSION_DEFAULTS = {**_COMMON, "t_bits": 1.8}
@@ -117,7 +118,6 @@ def _fit(
     generator: torch.Generator, **options,
 ) -> dict:
     long = train.length > LONG
-    options = {k: v for k, v in options.items() if k not in EXPLAIN_KEYS}
     budget = {k: options.pop(k) for k in ("steps", "n_samples", "batch_size")}
     long_budget = {k: options.pop(f"{k}_long") for k in ("steps", "n_samples", "batch_size")}
     return fit_scrambler(model, train, background, generator, occlusion=occlusion,

@@ -147,6 +147,10 @@ def fit_scrambler(
 ) -> dict:
     """Train a scrambler network on ``train`` against the frozen ``model``.
 
+    ``**network`` takes the network's options (:data:`NETWORK_KEYS`); any other
+    option (e.g. fine-tuning's, when a caller passes a method's whole defaults)
+    does not enter the fit.
+
     Returns
     -------
     state : dict
