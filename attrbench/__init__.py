@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from attrbench.allocator import tune_malloc
 from attrbench.threads import cap_primitive_cache
 
 __version__ = "0.1.0"
 
 cap_primitive_cache()
+tune_malloc()
 
 #: Public name -> the module that defines it.
 _LAZY = {

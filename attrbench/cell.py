@@ -22,11 +22,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from attrbench.allocator import release_memory
 from attrbench.contract import validate_attributions
 from attrbench.data import Background, Dataset
 from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
 from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
-from attrbench.timing import measure, release_memory, resolve_device
+from attrbench.timing import measure, resolve_device
 from attrbench.training import checkpoint_path, load_model, predict
 
 __all__ = [

@@ -17,11 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["Timing", "measure", "release_memory", "resolve_device", "Side", "Comparison", "interleaved"]
+__all__ = ["Timing", "measure", "resolve_device", "Side", "Comparison", "interleaved"]
 
 
 @dataclass
@@ -68,35 +68,6 @@ class _RssSampler(threading.Thread):
         return -1 if self.start_rss < 0 else self.peak - self.start_rss
 
 
-def release_memory() -> None:
-    """Hand memory the process has freed back to the system (glibc's ``malloc_trim``).
-
-    Blocks of different sizes (a model pass, a gradient, a resampled batch)
-    leave the C heap fragmented: freed memory stays resident and the process's
-    peak creeps up from block to block (the psl job reached 1.9 GB). A no-op
-    where glibc is not the C library.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def _malloc_trim():
-    global _TRIM
-    if _TRIM is False:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = None
-    return _TRIM
-
-
-_TRIM = False
-
-
 @contextmanager
 def measure(device: str | torch.device = "cpu") -> Iterator[Timing]:
     """Time the block and record its peak memory on ``device``.
@@ -136,10 +107,12 @@ def measure(device: str | torch.device = "cpu") -> Iterator[Timing]:
 
 @dataclass
 class Side:
-    """Per-round wall and process CPU seconds of one side of a comparison, and its last output."""
+    """Per-round wall and process CPU seconds and minor page faults of one side of a
+    comparison, and its last output."""
 
     wall: list[float]
     cpu: list[float]
+    faults: list[int] = field(default_factory=list)
     output: object = None
 
     @property
@@ -171,6 +144,8 @@ class Comparison:
         for name, side in self.sides.items():
             out[f"{name}_wall_s"] = side.wall_median
             out[f"{name}_cpu_s"] = side.cpu_median
+            if side.faults:
+                out[f"{name}_page_faults"] = _median(side.faults)
         for slow, fast in pairs:
             wall, cpu = self.ratio(slow, fast)
             out[f"{slow}/{fast}_wall"] = wall
@@ -194,7 +169,9 @@ def interleaved(
     round, so a change of machine load between rounds hits every side alike
     (timing one side after the other makes ratios swing with the load on a
     shared machine). Each call is timed by wall clock and by the CPU time of
-    this process (``time.process_time``: all its threads, not other processes).
+    this process (``time.process_time``: all its threads, not other processes);
+    its minor page faults are counted too (a fresh page costs microseconds, see
+    :mod:`attrbench.allocator`; -1 where the count is unavailable).
     On CUDA the device is synchronized around each call.
 
     Parameters
@@ -224,19 +201,33 @@ def interleaved(
     for r in range(warmup + rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            wall, cpu, out = _timed_call(sides[name], device)
+            wall, cpu, faults, out = _timed_call(sides[name], device)
             result[name].output = out
             if r >= warmup:
                 result[name].wall.append(wall)
                 result[name].cpu.append(cpu)
+                result[name].faults.append(faults)
     return Comparison(result)
 
 
-def _timed_call(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
+def _minor_faults() -> int:
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return -1
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _timed_call(
+    fn: Callable[[], object], device: torch.device
+) -> tuple[float, float, int, object]:
+    """``(wall seconds, CPU seconds, minor page faults, output)`` of one call."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    wall, cpu = time.perf_counter(), time.process_time()
+    faults, wall, cpu = _minor_faults(), time.perf_counter(), time.process_time()
     out = fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - wall, time.process_time() - cpu, out
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    after = _minor_faults()
+    return wall, cpu, -1 if after < 0 else after - faults, out

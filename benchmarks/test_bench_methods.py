@@ -166,7 +166,7 @@ def test_bench_rescale_vs_floor(compare, utr5, name):
     r = compare({
         "method": lambda: method(c["model"], c["X"], c["target"], c["mask"], **opts),
         "floor": lambda: rescale_floor(c["model"], c["X"], refs, c["target"]),
-    }, [("method", "floor")], rounds=15, warmup=2)
+    }, [("method", "floor")], rounds=100 if name == "deeplift" else 15, warmup=2)
     total = r["method"].output.sum((1, 2))
     with torch.no_grad():
         f = c["model"](c["X"]).gather(1, c["target"][:, None])[:, 0]

@@ -36,6 +36,8 @@ every (input, reference) pair, and when it does not the method raises
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -136,11 +138,17 @@ def _derivative(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def _derivative_where_equal(m: torch.Tensor, x: torch.Tensor) -> None:
+def _derivative_where_equal(m: torch.Tensor, y: torch.Tensor, scratch: torch.Tensor) -> None:
     """Set the ReLU multipliers ``m`` that are 0/0 (input equals reference) to the derivative
-    ``x > 0``, in place, touching only those entries; ``m``, ``x``: same shape."""
-    idx = m.isnan().nonzero(as_tuple=True)
-    m[idx] = (x[idx] > 0).to(m.dtype)
+    ``x > 0``, i.e. ``y > 0`` for the output ``y``, in place.
+
+    Float passes only (comparisons to bool are several times slower on the CPU):
+    ``m - m`` is NaN exactly where ``m`` is, so ``nan_to_num(m - m, nan=1) * y``
+    is ``y`` there and 0 elsewhere; its sign is the derivative. ``m``, ``y``,
+    ``scratch``: same shape; ``scratch`` is overwritten.
+    """
+    at = torch.sub(m, m, out=scratch).nan_to_num_(nan=1.0).mul_(y).sign_()
+    m.nan_to_num_(nan=0.0).add_(at)
 
 
 class _Multiplier(torch.autograd.Function):
@@ -192,7 +200,7 @@ class _Rescale:
     def _post(self, module: nn.Module, args: tuple, y: torch.Tensor):
         x = self.stash.pop() if getattr(module, "inplace", False) else args[0]
         if self.recording:
-            self.records.append((module, x.detach(), y.detach()))
+            self.records.append((module, self._as_ref(x.detach()), self._as_ref(y.detach())))
             return None
         ref_module, xr, yr = self.records[self.k]
         self.k += 1
@@ -210,23 +218,36 @@ class _Rescale:
     def _ref(self, t: torch.Tensor) -> torch.Tensor:
         return t.reshape(-1, self.b, *t.shape[1:])
 
+    def _as_ref(self, t: torch.Tensor) -> torch.Tensor:
+        """A recorded reference tensor in the form that broadcasts against the input pass:
+        as it is with one row per pair or with B = 1; ``(1, B, ...)`` for B > 1 shared
+        references, against inputs viewed as ``(N, B, ...)``."""
+        return t if self.b == 1 or t.shape[0] != self.b else t.reshape(1, self.b, *t.shape[1:])
+
+    def _full(self, t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """A recorded reference tensor expanded to the input pass's ``shape``."""
+        return t if t.shape == shape else t.expand(self.n, *t.shape[1:]).reshape(shape)
+
     def _elementwise(self, module, x, y, xr, yr) -> torch.Tensor:
-        x0, y0 = self._pair(x.detach()), self._pair(y.detach())
-        dx = x0 - self._ref(xr)
+        x0, y0 = x.detach(), y.detach()
+        paired = xr.dim() > x0.dim()
+        if paired:
+            x0, y0 = self._pair(x0), self._pair(y0)
+        dx, m = x0 - xr, y0 - yr
         if type(module) is nn.ReLU:  # exact ratio unless x == x0, where 0/0 -> derivative
-            m = (y0 - self._ref(yr)).div_(dx)
-            if not bool(torch.isfinite(m.sum())):  # some x == x0 (one cheap pass finds out)
-                _derivative_where_equal(m, x0)
+            m.div_(dx)
+            if not math.isfinite(m.sum().item()):  # some x == x0 (one cheap pass finds out)
+                _derivative_where_equal(m, y0, dx)
         else:
             small = dx.abs() < self.eps
-            m = (y0 - self._ref(yr)).div_(dx.masked_fill_(small, 1.0))
+            m.div_(dx.masked_fill_(small, 1.0))
             if bool(small.any()):
-                m = torch.where(small, self._pair(_derivative(module, x.detach())), m)
-        return _Multiplier.apply(x, y.detach(), m.reshape(y.shape))
+                d = _derivative(module, x.detach())
+                m = torch.where(small, self._pair(d) if paired else d, m)
+        return _Multiplier.apply(x, y.detach(), m.view(y.shape) if paired else m)
 
     def _maxpool(self, module, x, y, xr, yr) -> torch.Tensor:
-        xr = self._ref(xr).expand(self.n, -1, *xr.shape[1:]).reshape(x.shape)
-        yr = self._ref(yr).expand(self.n, -1, *yr.shape[1:]).reshape(y.shape)
+        xr, yr = self._full(xr, x.shape), self._full(yr, y.shape)
         x0, y0 = x.detach(), y.detach()
         cross = torch.maximum(y0, yr)
         dx, sx, out = (x0 - xr).flatten(2), (x - x0).flatten(2), y0.flatten(2)

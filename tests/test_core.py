@@ -9,7 +9,7 @@ import torch
 from attrbench.contract import SequenceError, mask_of, position_scores
 from attrbench.data import Background
 from attrbench.stats import bootstrap_mean, classification_scores
-from attrbench.timing import measure
+from attrbench.timing import interleaved, measure
 from attrbench_tasks.common.alphabets import DNA, PROTEIN
 
 
@@ -69,6 +69,27 @@ def test_measure_records_time_and_memory():
         x = torch.ones(2_000_000)
         del x
     assert t.seconds > 0 and t.device == "cpu"
+
+
+def test_interleaved_rotates_sides_and_counts_page_faults():
+    order = []
+
+    def touch(pages: int):
+        def run():
+            order.append(pages)
+            return bytearray(pages * 4096)  # zero-filled: every page touched once
+        return run
+
+    big = 10240  # 40 MiB: above glibc's mmap threshold, fresh pages on every call
+    c = interleaved({"small": touch(1), "large": touch(big)}, rounds=3, warmup=1)
+    assert order == [1, big, big, 1, 1, big, big, 1]  # the order rotates every round
+    assert len(c["large"].wall) == len(c["large"].cpu) == len(c["large"].faults) == 3
+    assert len(c["large"].output) == big * 4096
+    # fresh pages fault, a reused one does not (THP may fold 512 pages into one fault)
+    assert min(c["large"].faults) >= 2 and max(c["small"].faults) <= 2 < min(c["large"].faults)
+    info = c.info(("large", "small"))
+    assert info["large_page_faults"] == sorted(c["large"].faults)[1]
+    assert info["large/small_cpu"] == c["large"].cpu_median / c["small"].cpu_median
 
 
 def _loop_encode(alphabet, seqs: list[str], length: int) -> torch.Tensor:

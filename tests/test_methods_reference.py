@@ -227,6 +227,33 @@ def test_deeplift_is_right_where_captum_is_not(data):
         method("deeplift")(model, X, TARGET, mask, baseline=x0, implementation="captum")
 
 
+def test_deeplift_relu_input_equal_to_reference_takes_the_derivative():
+    """Where a ReLU's input equals its reference input (0/0), the multiplier is the local
+    derivative ``x > 0`` (captum's and shap's rule), while the sequence still differs from the
+    reference inside that unit's receptive field (so the multiplier shows in the attributions)."""
+    from captum.attr import DeepLift
+
+    torch.manual_seed(0)
+    conv = nn.Conv1d(4, 8, 3, padding=1)
+    with torch.no_grad():  # channels 0-3 see the letters at offset +1 all alike
+        conv.weight[:4, :, 2] = conv.weight[:4, :1, 2]
+        conv.bias[:2] = 2.0  # units that stay positive: derivative 1
+        conv.bias[2:4] = -9.0  # units that stay negative: derivative 0
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10, 3)).eval()
+    X = random_onehot(4, 10, seed=2)[0]
+    x0 = X.clone()
+    x0[:, :, 5] = X[:, :, 5].roll(1, dims=1)  # another letter at position 5 only
+    with torch.no_grad():
+        pre, pre0 = conv(X), conv(x0)
+    assert torch.equal(pre[:, :4, 4], pre0[:, :4, 4]) and not torch.equal(pre[:, 4:, 4], pre0[:, 4:, 4])
+    target = torch.tensor([0, 1, 2, 0])
+    ours = method("deeplift")(model, X, target, torch.ones(4, 10, dtype=torch.bool), baseline=x0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = DeepLift(model).attribute(X, x0, target=target).detach()
+    torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
+    assert ours[:, :, 5].abs().sum() > 0
+
 def test_deepshap_agrees_with_captum_and_shap(background):
     """Same references for every sequence and no padding: the set-up captum and shap support."""
     from captum.attr import DeepLiftShap
