@@ -72,19 +72,31 @@ def test_generic_batches_equal_the_capability():
     assert fast.abs().max() > 0.01  # mutations do move the target logit
 
 
-def test_fast_tanh_is_tanh_to_float_round_off():
-    from attrbench_tasks.psl.models import fast_tanh
+def test_mutant_scores_are_the_attention_scores_up_to_a_constant():
+    """2 c . sigmoid(2u) = c . tanh(u) + sum(c): the softmax of either is the attention."""
+    from attrbench_tasks.psl import mutants
 
-    x = torch.cat([torch.linspace(-20, 20, 10001), torch.tensor([0.0, 1e-8, -1e-8, 1e-3])])
-    torch.testing.assert_close(fast_tanh(x.clone()), torch.tanh(x), atol=2e-7, rtol=0)
-    assert fast_tanh(torch.tensor([0.0])).item() == 0.0
-    assert fast_tanh(torch.tensor([50.0, -50.0])).tolist() == [1.0, -1.0]
-
+    model = trained("bilstm_att")
+    X, _ = proteins([40], 40, seed=4)
+    positions, letters = torch.tensor([3, 3, 17, 39]), torch.tensor([0, 20, 5, 9])
+    bb, att = model.backbone, model.attention
+    with torch.no_grad():
+        states = mutants.mutant_features(bb.embed, bb.convs, bb.lstm, bb.base_states(X[0]),
+                                         positions, letters)
+        got = att.mutant_scores(states)
+        mutated = X.repeat(4, 1, 1)
+        mutated[torch.arange(4), :, positions] = 0
+        mutated[torch.arange(4), letters, positions] = 1
+        H = bb(mutated).H
+        expected = att.context(torch.tanh(att.proj(H)))[..., 0]
+    shift = att.context.weight.sum()
+    torch.testing.assert_close(got, expected + shift, atol=2e-6, rtol=0)
 
 
 @pytest.mark.parametrize("positions", [[0, 0, 1], [5, 9, 9], [24, 23, 24]])
 def test_mutant_states_give_what_the_features_give(positions):
-    """``linear``, ``pool`` and ``ends`` of the states in pieces equal those of the whole features."""
+    """``sigmoid_scores``, ``pool`` and ``ends`` of the states in pieces equal those of the whole
+    features."""
     model = trained("cnn_bilstm_small_att")
     X, _ = proteins([25], 25, seed=4)
     backbone = model.backbone
@@ -96,10 +108,9 @@ def test_mutant_states_give_what_the_features_give(positions):
                        torch.cat([states.b, base.hb[states.hi + 1 :].expand(M, -1, -1)], 1)], 2)
         assert tuple(H.shape) == states.shape == (3, 25, 64)
         assert 0 <= states.lo <= min(positions) and max(positions) <= states.hi <= 24
-        proj = model.attention.proj
-        blocks = states.linear(proj.weight, proj.bias)
-        assert [b.shape[1] for b in blocks] == [states.lo, states.hi + 1 - states.lo, 24 - states.hi]
-        torch.testing.assert_close(torch.cat(blocks, 1), proj(H), atol=ATOL, rtol=0)
+        proj, c = model.attention.proj, model.attention.context.weight[0]
+        scores = states.sigmoid_scores(proj.weight, proj.bias, c)
+        torch.testing.assert_close(scores, torch.sigmoid(proj(H)) @ c, atol=ATOL, rtol=0)
         w = torch.softmax(torch.randn(3, 25, generator=torch.Generator().manual_seed(0)), 1)
         torch.testing.assert_close(states.pool(w), torch.einsum("mt,mtd->md", w, H), atol=ATOL, rtol=0)
         torch.testing.assert_close(states.ends(), torch.cat([H[:, -1, :32], H[:, 0, 32:]], 1))

@@ -35,7 +35,6 @@ Almagro Armenteros, J. J. et al. (2017). DeepLoc. Bioinformatics 33(21).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -99,9 +98,9 @@ class Encoded(NamedTuple):
     """Per-residue features of a batch truncated to its longest protein.
 
     H : torch.Tensor, shape=(N, T, D), or :class:`.mutants.MutantStates` (the mutants
-    of one protein, features kept in pieces; heads read it through :func:`_linear`,
-    :func:`_pool`); mask : torch.Tensor, shape=(N, T), bool; lengths : torch.Tensor,
-    shape=(N,), int64.
+    of one protein, features kept in pieces; heads read it through
+    :meth:`AdditiveAttention.mutant_scores` and :func:`_pool`);
+    mask : torch.Tensor, shape=(N, T), bool; lengths : torch.Tensor, shape=(N,), int64.
     """
 
     H: torch.Tensor | mutants.MutantStates
@@ -255,25 +254,24 @@ class AdditiveAttention(nn.Module):
         self.proj = nn.Linear(dim, attn_dim)
         self.context = nn.Linear(attn_dim, 1, bias=False)
 
-    def forward(self, enc: Encoded, tanh: Callable[[torch.Tensor], torch.Tensor] = torch.tanh) -> torch.Tensor:
-        """Attention weights (N, T), summing to 1 over ``enc.mask`` (``tanh``: see :func:`fast_tanh`)."""
-        scores = torch.cat([self.context(tanh(u))[..., 0] for u in _linear(enc.H, self.proj)], 1)
+    def forward(self, enc: Encoded) -> torch.Tensor:
+        """Attention weights (N, T), summing to 1 over ``enc.mask``."""
+        if isinstance(enc.H, mutants.MutantStates):
+            scores = self.mutant_scores(enc.H)
+        else:
+            scores = self.context(torch.tanh(self.proj(enc.H)))[..., 0]
         return torch.softmax(scores.masked_fill(~enc.mask, float("-inf")), 1)
 
+    def mutant_scores(self, H: mutants.MutantStates) -> torch.Tensor:
+        """The scores ``u_i . c`` of the mutants' features, up to a constant: (M, n).
 
-def fast_tanh(x: torch.Tensor) -> torch.Tensor:
-    """``tanh(x) = 2 sigmoid(2x) - 1``: the same function, about 3x cheaper than ``torch.tanh`` on CPU.
-
-    Its round-off differs from ``torch.tanh`` by about 1e-7, so only the ISM
-    mutant path uses it (the model's forward, which every other method reads, keeps
-    ``torch.tanh``).
-    """
-    return torch.sigmoid(2 * x).mul_(2).sub_(1)
-
-
-def _linear(H: torch.Tensor | mutants.MutantStates, layer: nn.Linear) -> list[torch.Tensor]:
-    """``layer`` applied to features H (N, T, D) or to mutant states: blocks (N, t, K) along T."""
-    return H.linear(layer.weight, layer.bias) if isinstance(H, mutants.MutantStates) else [layer(H)]
+        ``tanh(x) = 2 sigmoid(2x) - 1``, so ``c . tanh(W h + b) = (2c) . sigmoid(2W h + 2b) - sum(c)``;
+        the constant cancels in the softmax, and the factors of 2 go into the weights.
+        One pass of ``sigmoid`` (in place) and a matrix-vector product replace ``tanh``
+        (about 3x dearer than ``sigmoid`` on CPU) and the context layer. The round-off
+        differs from :meth:`forward`'s by about 1e-7, so only the ISM mutant path uses it.
+        """
+        return H.sigmoid_scores(2 * self.proj.weight, 2 * self.proj.bias, 2 * self.context.weight[0])
 
 
 def _pool(weights: torch.Tensor, H: torch.Tensor | mutants.MutantStates) -> torch.Tensor:
@@ -389,11 +387,9 @@ class AttentionNet(_Mutants, nn.Module):
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(self.backbone.dim, N_CLASSES)
 
-    def attend(
-        self, enc: Encoded, X: torch.Tensor, tanh: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
-    ) -> torch.Tensor:
-        """The model's attention weights (N, T) on encoded ``X`` (``tanh``: see :func:`fast_tanh`)."""
-        return self.attention(enc, tanh) if self.attention is not None else _uniform(enc.mask)
+    def attend(self, enc: Encoded, X: torch.Tensor | None) -> torch.Tensor:
+        """The model's attention weights (N, T) on encoded ``X``."""
+        return self.attention(enc) if self.attention is not None else _uniform(enc.mask)
 
     def classify(self, enc: Encoded, weights: torch.Tensor) -> torch.Tensor:
         """Logits (N, 13) from features and attention weights (N, T)."""
@@ -411,7 +407,7 @@ class AttentionNet(_Mutants, nn.Module):
         device = states.f.device
         mask = torch.ones(M, n, dtype=torch.bool, device=device)
         enc = Encoded(states, mask, torch.full((M,), n, device=device))
-        return self.classify(enc, self.attend(enc, None, fast_tanh))
+        return self.classify(enc, self.attend(enc, None))
 
     def attention_weights(self, X: torch.Tensor) -> torch.Tensor:
         """Attention weights over the residues of ``X`` (N, 21, L).
@@ -452,8 +448,8 @@ class PresetAttentionNet(AttentionNet):
         self.teacher.eval()
         return self
 
-    def attend(self, enc: Encoded, X: torch.Tensor, tanh=None) -> torch.Tensor:
-        """The teacher's attention weights on ``X``, truncated like ``enc`` (``tanh`` unused)."""
+    def attend(self, enc: Encoded, X: torch.Tensor | None) -> torch.Tensor:
+        """The teacher's attention weights on ``X``, truncated like ``enc``."""
         if not bool(self.teacher_ready):
             raise RuntimeError(
                 "mlp_preset's teacher bilstm_att is untrained: train it first "

@@ -50,7 +50,7 @@ class MutantStates(NamedTuple):
 
     Only the forward states from ``lo`` on and the backward states up to ``hi``
     differ from the unmutated protein's (``base``), so those are all that is
-    stored; :meth:`linear`, :meth:`pool` and :meth:`ends` compute what a head
+    stored; :meth:`sigmoid_scores`, :meth:`pool` and :meth:`ends` compute what a head
     reads from the features without building them (the unmutated parts are
     computed once, not once per mutant).
 
@@ -70,26 +70,25 @@ class MutantStates(NamedTuple):
         """Shape (M, n, 2H) of the features: forward states, then backward states, per position."""
         return (self.f.shape[0], self.base.z.shape[0], 2 * self.f.shape[2])
 
-    def linear(self, weight: torch.Tensor, bias: torch.Tensor | None) -> list[torch.Tensor]:
-        """``F.linear(H, weight, bias)`` of the features H (M, n, 2H), for ``weight`` (K, 2H), in blocks.
+    def sigmoid_scores(
+        self, weight: torch.Tensor, bias: torch.Tensor, c: torch.Tensor
+    ) -> torch.Tensor:
+        """``sigmoid(F.linear(H, weight, bias)) @ c`` of the features H (M, n, 2H): scores (M, n).
 
-        Returns
-        -------
-        blocks : list of torch.Tensor
-            Shapes (M, lo, K), (M, hi + 1 - lo, K), (M, n - 1 - hi, K): positions
-            ``0 .. lo - 1``, ``lo .. hi``, ``hi + 1 .. n - 1`` (concatenated along 1,
-            the projection of the features).
+        For ``weight`` (K, 2H), ``bias`` (K,), ``c`` (K,). Per mutant only its mutated
+        states are projected (forward from ``lo``, backward up to ``hi``); the unmutated
+        halves are projected once. The projections stay contiguous tensors, so each
+        product with ``c`` is one matrix-vector product.
         """
         lo, hi, H = self.lo, self.hi, self.f.shape[2]
         wf, wb = weight[:, :H].T, weight[:, H:].T
-        bias = 0.0 if bias is None else bias
-        pf, pb = self.f @ wf, self.b @ wb
+        pf, pb = _project(self.f, wf), _project(self.b, wb)  # (M, n - lo, K), (M, hi + 1, K)
         k = hi + 1 - lo
-        return [
-            pb[:, :lo] + (self.base.hf[:lo] @ wf + bias),
-            pf[:, :k] + bias + pb[:, lo:],
-            pf[:, k:] + (self.base.hb[hi + 1 :] @ wb + bias),
-        ]
+        pb[:, :lo].add_(self.base.hf[:lo] @ wf + bias)  # positions 0 .. lo - 1
+        pf[:, :k].add_(pb[:, lo:]).add_(bias)  # lo .. hi
+        pf[:, k:].add_(self.base.hb[hi + 1 :] @ wb + bias)  # hi + 1 .. n - 1
+        # pb's columns lo .. hi hold only the backward half: scored, then dropped
+        return torch.cat([(torch.sigmoid_(pb) @ c)[:, :lo], torch.sigmoid_(pf) @ c], 1)
 
     def pool(self, w: torch.Tensor) -> torch.Tensor:
         """``einsum("mt,mtd->md", w, H)`` of the features H, (M, 2H), for weights ``w`` (M, n)."""
@@ -105,6 +104,17 @@ class MutantStates(NamedTuple):
     def ends(self) -> torch.Tensor:
         """The forward state at the last residue and the backward state at the first, (M, 2H)."""
         return torch.cat([self.f[:, -1], self.b[:, 0]], 1)
+
+
+def _project(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``x @ w`` for states ``x`` (M, T, H) and ``w`` (H, K), as one matrix product (M * T, H) @ (H, K).
+
+    An LSTM's batch-first output is a transposed view; ``torch.matmul`` would then run
+    a batched product over the M rows, about 2.5x slower than copying ``x`` once and
+    running one matrix product.
+    """
+    M, T, H = x.shape
+    return (x.reshape(M * T, H) @ w).view(M, T, w.shape[1])
 
 
 def _stepwise(lstm: nn.LSTM, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,15 +158,19 @@ def _window(
 
 
 def _inputs(z: torch.Tensor, win: torch.Tensor, at: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """LSTM inputs (M, T, D) at positions ``at`` (T,): ``z``, with each mutant's window written in."""
+    """LSTM inputs (M, T, D) at positions ``at`` (T,): ``z``, with each mutant's window written in.
+
+    Built time-major, (T, M, D) in memory, and returned as its transposed view: the
+    layout a batch-first ``nn.LSTM`` turns its input into, so it copies nothing more.
+    """
     M, W, _ = win.shape
-    x = z[at.clamp(0, z.shape[0] - 1)].expand(M, -1, -1).clone()
+    x = z[at.clamp(0, z.shape[0] - 1)][:, None].expand(-1, M, -1).clone()
     step = 1 if len(at) < 2 else int(at[1] - at[0])
     t = (pos[:, None] + torch.arange(-(W // 2), W // 2 + 1, device=pos.device) - at[0]) * step
     ok = (t >= 0) & (t < len(at))
     rows = torch.arange(M, device=pos.device)[:, None].expand(-1, W)
-    x[rows[ok], t[ok]] = win[ok]
-    return x
+    x[t[ok], rows[ok]] = win[ok]
+    return x.transpose(0, 1)
 
 
 def _initial(h: torch.Tensor, c: torch.Tensor, at: int, M: int) -> tuple[torch.Tensor, torch.Tensor]:
