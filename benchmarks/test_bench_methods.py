@@ -202,7 +202,7 @@ def test_bench_ism_bilstm(benchmark, compare, bilstm):
         "now": lambda: ism_deltas(c["model"], c["X"], c["target"], c["mask"]),
         "before": lambda: ism_deltas(old, c["X"], c["target"], c["mask"], OLD_ISM_BATCH),
         "naive": lambda: ism_naive(c["model"], c["X"], c["target"], c["few"]),
-    }, [("before", "now")], rounds=2, warmup=0)
+    }, [("before", "now")], rounds=3, warmup=0)
     mutants = int(c["mask"].sum()) * 20
     for clock in ("wall", "cpu"):
         naive = getattr(r["naive"], f"{clock}_median") / (NAIVE_POSITIONS * 20)
