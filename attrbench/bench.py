@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from attrbench.examples import pack_examples
-from attrbench.explain import Setup, attribute
+from attrbench.explain import Setup, attribute, fit_now
+from attrbench.fits import ensure_fit, load_fit
 from attrbench.plugin import Method
 from attrbench.results import CellKey, Record
 from attrbench.tables import BENCH_METRIC
@@ -31,8 +32,9 @@ __all__ = ["BENCH_METRIC", "COLUMNS", "Passes", "count_passes", "bench_method", 
 #: Column -> higher is better.
 COLUMNS = {"seqs_per_second": True, "peak_mb": False, "forward_per_seq": False,
            "backward_per_seq": False, "floor_ratio": False}
-#: Model entry points other than ``forward`` that methods call (e.g. attention methods).
-_ENTRY_POINTS = ("attention_weights",)
+#: Model entry points other than ``forward`` that methods call: attention methods read
+#: ``attention_weights``; ISM asks ``mutant_logits`` for its mutants' logits, one row each.
+_ENTRY_POINTS = ("attention_weights", "mutant_logits")
 
 
 @dataclass
@@ -71,14 +73,25 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
     (4, 4)
     """
     passes = Passes()
-    handle = model.register_forward_hook(lambda module, args, out: _watch(passes, out))
+    depth = [0]  # entry-point calls under way: what they run inside is counted by their output
+
+    def on_forward(module, args, out) -> None:
+        if not depth[0]:
+            _watch(passes, out)
+
+    handle = model.register_forward_hook(on_forward)
     patched = []
     for name in _ENTRY_POINTS:
         original = getattr(model, name, None)
         if callable(original):
             def counted(*args, _f=original, **kwargs):
-                out = _f(*args, **kwargs)
-                _watch(passes, out)
+                depth[0] += 1
+                try:
+                    out = _f(*args, **kwargs)
+                finally:
+                    depth[0] -= 1
+                if not depth[0]:
+                    _watch(passes, out)
                 return out
             setattr(model, name, counted)
             patched.append(name)
@@ -189,7 +202,7 @@ def run_bench(
         if found is not None:
             records.append(found)
             continue
-        state = _state(setup, method, seed)
+        state = _state(setup, method, seed, store, force)
         rec = bench_method(setup, method, ds, target, batch_size, seed, state)
         if store is not None:
             store.put(rec)
@@ -197,10 +210,13 @@ def run_bench(
     return records
 
 
-def _state(setup: Setup, method: Method, seed: int):
-    """A learned method's fitted state (fitted now, on the training split), else None."""
+def _state(setup: Setup, method: Method, seed: int, store=None, force: bool = False):
+    """A learned method's fitted state, else None: the fit ``attrbench run`` saved in the
+    same results directory (:mod:`attrbench.fits`), fitted and saved now when there is none."""
     if method.fit is None or method.why_not(setup.model):
         return None
-    gen = torch.Generator().manual_seed(seed)
-    return method.fit(setup.model, setup.train, background=setup.background, generator=gen,
-                      **method.fit_options(method.defaults))
+    if store is None:
+        return fit_now(setup, method, seed)
+    path, _ = ensure_fit(store.root, setup.task, setup.model, method, method.defaults, setup.train,
+                         setup.background, seed, setup.device, force)
+    return load_fit(path, setup.device)

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from attrbench.allocator import release_memory
 from attrbench.contract import validate_attributions
 from attrbench.data import Background, Dataset
+from attrbench.fits import load_fit
 from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
 from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
 from attrbench.timing import measure, resolve_device
@@ -157,7 +158,7 @@ _FIT_FILES: dict[str, bytes] = {}
 def _fitted(path: str, device: str) -> Any:
     def build() -> Any:
         source = io.BytesIO(_FIT_FILES[path]) if path in _FIT_FILES else path
-        return torch.load(source, map_location=device, weights_only=False)["state"]
+        return load_fit(source, device)
 
     return _cached(("fit", path, device), build)
 

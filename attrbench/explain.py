@@ -157,7 +157,7 @@ def explain(
         if reason:
             tracks.append(Track(name, codes * 0.0, codes, motifs, note=f"not applicable: {reason}"))
             continue
-        state = _fit(setup, method, seed)
+        state = fit_now(setup, method, seed)
         gen = torch.Generator().manual_seed(seed)
         attr = attribute(setup, method, ds.X, target, ds.mask, gen, state=state)
         tracks.append(Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs))
@@ -169,10 +169,9 @@ def explain(
     return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
 
 
-def _fit(setup: Setup, method: Method, seed: int) -> Any:
+def fit_now(setup: Setup, method: Method, seed: int) -> Any:
     """The fitted state of a method that learns (fitted here on the training split), else None."""
     if method.fit is None:
         return None
-    gen = torch.Generator().manual_seed(seed)
-    return method.fit(setup.model, setup.train, background=setup.background, generator=gen,
-                      **method.fit_options(method.defaults))
+    return fit_state(setup.model, method, method.defaults, setup.train, setup.background, seed,
+                     setup.task.name, setup.device)[0]

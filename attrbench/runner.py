@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import pickle
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, share
 from attrbench.contract import validate_inputs
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.executors import Executor, LocalExecutor
+from attrbench.fits import ensure_fit
 from attrbench.plan import (
     COST,
     QUALITY,
@@ -40,14 +40,12 @@ from attrbench.plan import (
     explained_sets,
     method_options,
     metric_options,
-    seed_of,
     select,
     select_index,
 )
 from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, Task
 from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
-from attrbench.timing import measure
 from attrbench.training import predict, predict_dataset
 
 __all__ = [
@@ -301,20 +299,10 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
     """
     if method.fit is None:
         return None, 0.0
-    task = driver.task
-    options = method.fit_options(mopts)
-    digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
-                          repr(sorted(options.items())))
-    path = driver.store.root / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
-    if path.is_file() and not driver.config.force:
-        return str(path), float(torch.load(path, map_location="cpu", weights_only=False)["seconds"])
-    gen = torch.Generator().manual_seed(seed_of(driver.config.seed, task.name, model.zoo_name, method.name))
-    with measure(driver.shared.device) as timing:
-        state = method.fit(model, train, background=driver.context.background, generator=gen, **options)
-    atomic_write(path, lambda f: torch.save({"state": state, "seconds": timing.seconds}, f), binary=True)
-    tqdm.write(f"fitted {method.name} for {model.zoo_name} in {timing.seconds:.1f} s "
-               f"(amortised over the explained sequences in its cost)", file=sys.stderr)
-    return str(path), timing.seconds
+    path, seconds = ensure_fit(driver.store.root, driver.task, model, method, mopts, train,
+                               driver.context.background, driver.config.seed,
+                               driver.shared.device, driver.config.force)
+    return str(path), seconds
 
 
 # --------------------------------------------------------------------------- execution

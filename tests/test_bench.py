@@ -60,3 +60,20 @@ def test_bench_cli_writes_cost_records(tmp_path):
     assert sal.columns["forward_per_seq"]["mean"] == 1.0 and sal.columns["floor_ratio"]["mean"] == 1.0
     assert sal.extra["forward_calls"] == 2 and sal.value > 0
     assert len(sal.extra["examples"]["ids"]) == 3
+
+
+@pytest.mark.parametrize("name", ["bilstm_att", "mlp_trained"])
+def test_ism_passes_through_mutant_logits_are_counted_once(name):
+    """A psl model scores ISM's mutants in ``mutant_logits``: reusing recurrent states
+    (BiLSTM, no ``forward`` call) or through ``forward`` (MLP); each mutant is one row."""
+    from attrbench_tasks.psl.models import build_model
+
+    model = build_model(name).eval()
+    X = torch.zeros(2, 21, 12)
+    X[0, torch.arange(12) % 20, torch.arange(12)] = 1
+    X[1, torch.arange(7) % 20, torch.arange(7)] = 1
+    mask = X.sum(1) > 0
+    setup = Setup(None, model, None, Background(torch.full((21,), 1 / 21)), torch.device("cpu"))
+    with count_passes(model) as passes:
+        attribute(setup, METHODS.get("ism"), X, torch.tensor([0, 1]), mask, torch.Generator(), {})
+    assert passes.forward_rows == 2 + (12 + 7) * 20 and passes.backward_rows == 0

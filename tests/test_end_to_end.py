@@ -151,6 +151,13 @@ def test_fitted_method_fits_once_and_is_cached(tmp_path, capsys):
         assert cli(capsys, *args, "--metric", "motif_auroc")[0] == 0
         assert module["FITS"] == [40_000], "fit runs once on the training split, then comes from the cache"
         assert len(list((tmp_path / "r" / "fits").rglob("*.pt"))) == 1
+        bench = ["bench", "--task", "utr5", "--method", "fitted_method", "--n", "8", "--threads", "1",
+                 "--results", str(tmp_path / "r")]
+        assert cli(capsys, *bench)[0] == 0
+        assert module["FITS"] == [40_000], "attrbench bench reads the run's fit"
+        assert cli(capsys, *bench[:-1], str(tmp_path / "other"))[0] == 0
+        assert module["FITS"] == [40_000, 40_000], "another results directory fits anew"
+        assert len(list((tmp_path / "other" / "fits").rglob("*.pt"))) == 1
     finally:
         METHODS._items.pop("fitted_method", None)
 

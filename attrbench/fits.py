@@ -1,0 +1,81 @@
+"""Fitted states of learned methods (e.g. scramblers): one fit per (task, model, fit options).
+
+A fit is saved under ``<results>/fits/<task>/<model>/<method>-<digest>.pt``, the
+digest covering the task (name, version, training split), the checkpoint, the
+method and its fit options (:meth:`attrbench.plugin.Method.fit_options`: options
+that matter only when explaining are left out). ``attrbench run`` and
+``attrbench bench`` with the same results directory therefore share one fit;
+a new checkpoint or new fit options fit again. The file also holds the seconds
+the fit took, so a reused fit still reports its cost.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from attrbench.atomic import atomic_write
+from attrbench.data import Background, Dataset, content_hash
+from attrbench.plan import seed_of
+from attrbench.plugin import Method, Task
+from attrbench.timing import measure
+
+__all__ = ["fit_file", "fit_state", "ensure_fit", "load_fit"]
+
+
+def fit_file(root: Path, task: Task, train: Dataset, model: nn.Module, method: Method, options: dict) -> Path:
+    """Where the fit of ``method`` (with ``options``) for ``model`` is saved under ``root``.
+
+    ``model`` is a zoo model (``zoo_name``, ``checkpoint_hash``).
+    """
+    fit_options = method.fit_options(options)
+    digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
+                          repr(sorted(fit_options.items())))
+    return Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
+
+
+def fit_state(
+    model: nn.Module, method: Method, options: dict, train: Dataset, background: Background | None,
+    seed: int, task: str, device: torch.device | str = "cpu",
+) -> tuple[Any, float]:
+    """Fit ``method`` to ``model`` on ``train`` now: ``(state, seconds)``.
+
+    The generator is seeded with ``seed_of(seed, task, model.zoo_name, method.name)``,
+    as in ``attrbench run``.
+    """
+    name = getattr(model, "zoo_name", type(model).__name__)
+    gen = torch.Generator().manual_seed(seed_of(seed, task, name, method.name))
+    with measure(device) as timing:
+        state = method.fit(model, train, background=background, generator=gen,
+                           **method.fit_options(options))
+    return state, timing.seconds
+
+
+def ensure_fit(
+    root: Path, task: Task, model: nn.Module, method: Method, options: dict, train: Dataset,
+    background: Background | None, seed: int, device: torch.device | str = "cpu", force: bool = False,
+) -> tuple[Path, float]:
+    """The saved fit of ``method`` for ``model``, fitted and saved first unless it exists.
+
+    Returns
+    -------
+    path, seconds : the file (:func:`fit_file`) and the time its fit took.
+    """
+    path = fit_file(root, task, train, model, method, options)
+    if path.is_file() and not force:
+        return path, float(torch.load(path, map_location="cpu", weights_only=False)["seconds"])
+    state, seconds = fit_state(model, method, options, train, background, seed, task.name, device)
+    atomic_write(path, lambda f: torch.save({"state": state, "seconds": seconds}, f), binary=True)
+    tqdm.write(f"fitted {method.name} for {model.zoo_name} in {seconds:.1f} s "
+               "(amortised over the explained sequences in its cost)", file=sys.stderr)
+    return path, seconds
+
+
+def load_fit(path: Path | IO[bytes], device: torch.device | str = "cpu") -> Any:
+    """The state saved at ``path`` (a file or its bytes) by :func:`ensure_fit`."""
+    return torch.load(path, map_location=device, weights_only=False)["state"]
