@@ -18,6 +18,7 @@ from torch import nn
 
 from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, fasta_records
+from attrbench.fits import fit_state
 from attrbench.plugin import METHODS, Method, Task
 
 __all__ = ["Setup", "prepare", "attribute", "task_sequence", "fasta_sequence", "explain", "parse_region"]

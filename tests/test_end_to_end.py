@@ -158,6 +158,10 @@ def test_fitted_method_fits_once_and_is_cached(tmp_path, capsys):
         assert cli(capsys, *bench[:-1], str(tmp_path / "other"))[0] == 0
         assert module["FITS"] == [40_000, 40_000], "another results directory fits anew"
         assert len(list((tmp_path / "other" / "fits").rglob("*.pt"))) == 1
+        out = tmp_path / "fitted.png"
+        assert cli(capsys, "explain", "--task", "utr5", "--method", "fitted_method", "--sequence",
+                   "2start_2stop-001", "--out", str(out))[0] == 0
+        assert module["FITS"] == [40_000] * 3 and out.stat().st_size > 0
     finally:
         METHODS._items.pop("fitted_method", None)
 
