@@ -36,6 +36,7 @@ every (input, reference) pair, and when it does not the method raises
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -83,9 +84,18 @@ _REFUSED: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
 _FLAGGED: tuple[type[nn.Module], ...] = tuple(k for kinds, _ in _REFUSED for k in kinds) + MAXPOOL_MODULES
 
 
+#: The module types the rescale hooks attach to.
+_HOOKED: tuple[type[nn.Module], ...] = RESCALE_MODULES + MAXPOOL_MODULES
+
+
+@functools.cache
+def _flagged(kind: type) -> bool:
+    return issubclass(kind, _FLAGGED)
+
+
 def rescale_why_not(model: nn.Module) -> str | None:
     """The reason the rescale rule cannot explain ``model`` (a refused module), or None."""
-    if not any(isinstance(m, _FLAGGED) for m in model.modules()):  # the usual case, one pass
+    if not any(map(_flagged, map(type, model.modules()))):  # the usual case, one pass
         return None
     for name, module in model.named_modules():
         for kinds, why in _REFUSED:
@@ -181,7 +191,7 @@ class _Rescale:
 
     def __enter__(self) -> _Rescale:
         for module in self.model.modules():
-            if isinstance(module, RESCALE_MODULES + MAXPOOL_MODULES):
+            if isinstance(module, _HOOKED):
                 if getattr(module, "inplace", False):  # its input must be kept before it runs
                     self.handles.append(module.register_forward_pre_hook(self._pre))
                 self.handles.append(module.register_forward_hook(self._post))
