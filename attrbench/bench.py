@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from attrbench.calling import resolve_method_options
 from attrbench.examples import pack_examples
 from attrbench.explain import Setup, attribute, fit_now
 from attrbench.fits import ensure_fit, load_fit
@@ -154,7 +155,7 @@ def bench_method(
     record : Record
         Status ``ok`` with the :data:`COLUMNS`, or ``not_applicable`` with the reason.
     """
-    options = dict(method.defaults)
+    options = resolve_method_options(setup.task, method)
     key = _key(setup, ds, method.name, options, setup.device, batch_size, seed)
     reason = method.why_not(setup.model)
     if reason:
@@ -197,7 +198,8 @@ def run_bench(
     records = []
     for name in resolve_names(methods, METHODS):
         method = METHODS.get(name)
-        key = _key(setup, ds, name, dict(method.defaults), setup.device, batch_size, seed)
+        key = _key(setup, ds, name, resolve_method_options(setup.task, method), setup.device,
+                   batch_size, seed)
         found = None if force or store is None else store.get(key)
         if found is not None:
             records.append(found)
@@ -217,6 +219,7 @@ def _state(setup: Setup, method: Method, seed: int, store=None, force: bool = Fa
         return None
     if store is None:
         return fit_now(setup, method, seed)
-    path, _ = ensure_fit(store.root, setup.task, setup.model, method, method.defaults, setup.train,
+    options = resolve_method_options(setup.task, method)
+    path, _ = ensure_fit(store.root, setup.task, setup.model, method, options, setup.train,
                          setup.background, seed, setup.device, force)
     return load_fit(path, setup.device)

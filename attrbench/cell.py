@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from attrbench.allocator import release_memory
-from attrbench.contract import validate_attributions
+from attrbench.calling import call_method
 from attrbench.data import Background, Dataset
 from attrbench.fits import load_fit
 from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
@@ -189,14 +189,10 @@ def attribute_batch(
     model: nn.Module, method: Method, options: dict, X: torch.Tensor, target: torch.Tensor,
     mask: torch.Tensor, background: Background, generator: torch.Generator, state: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One method call on a batch: attributions (N, A, L) and the baseline it used (or None)."""
-    kwargs = {**options, "background": background, "generator": generator, "state": state}
-    baseline = None
-    if method.reference is not None:
-        baseline = kwargs["baseline"] = method.reference(X, background, generator, **options)
-    attr = method(model, X, target, mask, **kwargs).detach()
-    validate_attributions(attr, X, method.name)
-    return attr, baseline
+    """One method call on a batch (:func:`attrbench.calling.call_method`): attributions
+    (N, A, L) and the baseline it used (or None)."""
+    return tuple(call_method(model, method, X, target, mask, options=options,
+                             background=background, generator=generator, state=state))
 
 
 def execute(chunk: Chunk) -> ChunkResult:

@@ -1,8 +1,8 @@
 """``attrbench explain``: one sequence's attributions under several methods, as one figure.
 
 The sequence is a task sequence (by id) or a user's FASTA record, encoded with
-the task's alphabet; every method attributes the predicted class with its
-defaults and the reference / background the runner would give it; the figure
+the task's alphabet; every method attributes the predicted class with the
+options, reference and background the runner gives it (:mod:`attrbench.calling`); the figure
 stacks one logo (or heatmap row, for long sequences) per method, ground-truth
 motifs shaded, the predicted class and its probability in the title.
 """
@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from attrbench.calling import call_method, resolve_method_options
 from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, fasta_records
 from attrbench.fits import fit_state
@@ -55,13 +56,17 @@ def attribute(
     setup: Setup, method: Method, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     generator: torch.Generator, options: dict | None = None, state: Any = None,
 ) -> torch.Tensor:
-    """Attributions (N, A, L) of ``method`` called as the runner calls it (reference drawn first)."""
-    mopts = {**method.defaults, **(options or {})}
+    """Attributions (N, A, L), on the CPU, of ``method`` called as the runner calls it.
+
+    ``options`` are the user's: they are resolved over the method's and the task's
+    defaults (:func:`attrbench.calling.resolve_method_options`), then the method is
+    called through :func:`attrbench.calling.call_method` (reference drawn first).
+    """
+    mopts = resolve_method_options(setup.task, method, options)
     X, target, mask = (t.to(setup.device) for t in (X, target, mask))
-    kwargs = {**mopts, "background": setup.background, "generator": generator, "state": state}
-    if method.reference is not None:
-        kwargs["baseline"] = method.reference(X, setup.background, generator, **mopts)
-    return method(setup.model, X, target, mask, **kwargs).detach().cpu()
+    return call_method(setup.model, method, X, target, mask, options=mopts,
+                       background=setup.background, generator=generator,
+                       state=state).attributions.cpu()
 
 
 def task_sequence(task: Task, seq_id: str) -> Dataset:
@@ -170,9 +175,11 @@ def explain(
     return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
 
 
-def fit_now(setup: Setup, method: Method, seed: int) -> Any:
-    """The fitted state of a method that learns (fitted here on the training split), else None."""
+def fit_now(setup: Setup, method: Method, seed: int, options: dict | None = None) -> Any:
+    """The fitted state of a method that learns (fitted here on the training split, with the
+    options :func:`attrbench.calling.resolve_method_options` gives), else None."""
     if method.fit is None:
         return None
-    return fit_state(setup.model, method, method.defaults, setup.train, setup.background, seed,
+    mopts = resolve_method_options(setup.task, method, options)
+    return fit_state(setup.model, method, mopts, setup.train, setup.background, seed,
                      setup.task.name, setup.device)[0]

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from attrbench.calling import resolve_method_options
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.plugin import Method, Metric, Task
 from attrbench.results import CellKey
@@ -192,17 +193,15 @@ def seed_of(*parts: Any) -> int:
 
 
 def method_options(task: Task, method: Method, config: RunConfig) -> dict:
-    """A method's options in a run: its defaults, the task's, then the user's."""
-    return _layered(method, task.method_options, config.method_options)
+    """A method's options in a run: :func:`attrbench.calling.resolve_method_options` with the
+    user's options of ``config``."""
+    return resolve_method_options(task, method, config.method_options.get(method.name))
 
 
 def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict:
     """A metric's options in a run: its defaults, the task's, then the user's."""
-    return _layered(metric, task.metric_options, config.metric_options)
-
-
-def _layered(plugin: Method | Metric, task_options: dict, user_options: dict) -> dict:
-    return {**plugin.defaults, **task_options.get(plugin.name, {}), **user_options.get(plugin.name, {})}
+    return {**metric.defaults, **task.metric_options.get(metric.name, {}),
+            **config.metric_options.get(metric.name, {})}
 
 
 def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[Metric]) -> dict:

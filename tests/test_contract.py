@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from attrbench.calling import call_method, resolve_method_options
 from attrbench.contract import ContractError, validate_inputs
 from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.plugin import METHODS, METRICS, Explanation, Method
@@ -37,13 +38,11 @@ def _state(method: Method, model, X, mask):
 
 
 def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    kwargs = {"background": Background(BACKGROUND.probs.to(X.device)), "generator": gen}
-    if method.fit is not None:
-        kwargs["state"] = _state(method, model, X, mask)
-    if method.reference is not None:
-        kwargs["baseline"] = method.reference(X, BACKGROUND, gen, **method.defaults)
-    return method(model, X, target, mask, **kwargs)
+    """The method called as the runner calls it (:func:`attrbench.calling.call_method`)."""
+    state = _state(method, model, X, mask) if method.fit is not None else None
+    return call_method(model, method, X, target, mask, options=resolve_method_options(None, method),
+                       background=Background(BACKGROUND.probs.to(X.device)),
+                       generator=torch.Generator().manual_seed(seed), state=state).attributions
 
 
 @pytest.fixture()
