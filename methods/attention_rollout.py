@@ -17,9 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attrbench.attribution.tokens import tokens_to_nucleotides
 from attrbench.plugin import register_method
-
-from .layer_ig import tokens_to_nucleotides
 
 __all__ = ["attention_rollout", "rollout"]
 

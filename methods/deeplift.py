@@ -3,7 +3,7 @@
 Two implementations of the same rule:
 
 - ``implementation="attrbench"`` (default): the batched engine of
-  :mod:`attrbench_methods.deepshap` with one reference. It agrees with captum's
+  :mod:`attrbench.attribution.rescale` with one reference. It agrees with captum's
   ``DeepLift`` wherever captum is right, and with shap's ``DeepExplainer``.
 - ``implementation="captum"``: captum's ``DeepLift``. captum 0.9 breaks
   summation-to-delta when two hooked modules are adjacent (conv -> ReLU ->
@@ -29,18 +29,17 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from attrbench.data import Background
-from attrbench.plugin import NotApplicable, register_method
-
-from .deepshap import (
+from attrbench.attribution.gradients import target_logits
+from attrbench.attribution.paths import ig_baseline, ig_reference
+from attrbench.attribution.rescale import (
     MAXPOOL_MODULES,
     RESCALE_MODULES,
     check_summation,
     rescale_attributions,
     rescale_why_not,
 )
-from .gradients import target_logits
-from .ig import ig_baseline, ig_reference
+from attrbench.data import Background
+from attrbench.plugin import NotApplicable, register_method
 
 __all__ = ["deeplift", "leave_clean", "CAPTUM_NONLINEAR"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attrbench.attribution.gradients import center_alphabet, target_logits
 from attrbench.plugin import register_method
-
-from .gradients import center_alphabet, target_logits
 
 __all__ = ["ism", "ism_deltas", "ism_naive"]
 

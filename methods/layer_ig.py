@@ -22,18 +22,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attrbench.attribution.paths import ig_baseline, quadrature
+from attrbench.attribution.tokens import tokens_to_nucleotides
 from attrbench.data import Background
-from attrbench.ops import window_means
 from attrbench.plugin import register_method
 
-from .ig import ig_baseline, quadrature
-
 __all__ = ["layer_ig", "layer_ig_tokens", "tokens_to_nucleotides"]
-
-
-def tokens_to_nucleotides(scores: torch.Tensor, k: int) -> torch.Tensor:
-    """Nucleotide scores (N, T + k - 1): each the mean of the k-mer token scores (N, T) covering it."""
-    return window_means(scores, k)
 
 
 def _with_embedding(model: nn.Module, value: torch.Tensor) -> torch.Tensor:
