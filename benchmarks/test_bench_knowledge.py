@@ -137,7 +137,7 @@ def test_bench_factory_cached(benchmark, kb):
 def test_bench_hit_rate_one_method(benchmark, kb):
     from attrbench.plugin import Explanation, Method
     from attrbench_tasks.psl.data import CLASSES, data
-    from attrbench_tasks.psl.hit_rate import hit_rate
+    from attrbench_tasks.psl.hit_rate_metric import hit_rate
 
     test = data("test")
     chosen = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:N_HIT_RATE]

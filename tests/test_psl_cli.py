@@ -12,7 +12,7 @@ from attrbench.cli import main
 from attrbench.plan import select
 from attrbench.results import ResultStore
 from attrbench_tasks.psl import data as D
-from attrbench_tasks.psl.hit_rate import COLUMNS
+from attrbench_tasks.psl.hit_rate_metric import COLUMNS
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 FAST = ["--quiet", "--option", "inclusion_kl.n_samples=4", "--option", "occlusion_kl.n_samples=4",

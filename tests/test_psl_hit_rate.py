@@ -1,4 +1,4 @@
-"""Hit rate (attrbench_tasks.psl.hit_rate): extraction, positional weights, known answers.
+"""Hit rate (attrbench_tasks.psl.hit_rate_metric): extraction, positional weights, known answers.
 
 Every expected value is computed by hand in the comments.
 """
@@ -14,7 +14,7 @@ import torch
 from attrbench.data import Dataset
 from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
 from attrbench_tasks.common.alphabets import PROTEIN
-from attrbench_tasks.psl.hit_rate import (
+from attrbench_tasks.psl.hit_rate_metric import (
     COLUMNS,
     extract_batch,
     extract_subsequences,
@@ -310,11 +310,11 @@ def test_registration():
 
 def test_psl_declares_the_knowledge_base_and_the_report():
     from attrbench.plugin import TASKS
-    from attrbench_tasks.psl import hitrate, knowledge
+    from attrbench_tasks.psl import hit_rate_report, knowledge
 
     task = TASKS.get("psl")
     assert task.resources["knowledge_base"] is knowledge.knowledge_base
-    assert task.reports["hit_rate"] is hitrate.REPORT and hitrate.REPORT.plan is hitrate.plan
+    assert task.reports["hit_rate"] is hit_rate_report.REPORT and hit_rate_report.REPORT.plan is hit_rate_report.plan
 
 
 def _record(model: str, method: str, values: dict[str, list[float]], status: str = "ok"):
@@ -346,7 +346,7 @@ PERMUTED = {"correct": [0.4, 0.5, 0.5, NAN], "wrong_predicted": [NAN, NAN, NAN, 
 
 def test_paired_difference_pairs_on_the_proteins_both_score():
     from attrbench.stats import bootstrap_mean
-    from attrbench_tasks.psl.hitrate import paired_difference
+    from attrbench_tasks.psl.hit_rate_report import paired_difference
 
     att, perm = _record("bilstm_att", "attention", ATTENTION), _record("bilstm_att", "x", PERMUTED)
     d = paired_difference(att, perm, "correct")  # a: 0.6 - 0.4, c: 0.8 - 0.5 (b: attention none)
@@ -358,20 +358,20 @@ def test_paired_difference_pairs_on_the_proteins_both_score():
 
 
 def test_report_plan_and_render():
-    from attrbench_tasks.psl import hitrate
+    from attrbench_tasks.psl import hit_rate_report
 
-    configs = hitrate.plan()
+    configs = hit_rate_report.plan()
     assert [(c.models, c.methods, c.n) for c in configs] == [
-        (list(hitrate.TABLE2_MODELS), ["ig"], -1), (list(hitrate.TABLE2_MODELS), ["saliency", "random"], -1),
-        (list(hitrate.TABLE3_MODELS), list(hitrate.TABLE3_METHODS), -1)]
+        (list(hit_rate_report.TABLE2_MODELS), ["ig"], -1), (list(hit_rate_report.TABLE2_MODELS), ["saliency", "random"], -1),
+        (list(hit_rate_report.TABLE3_MODELS), list(hit_rate_report.TABLE3_METHODS), -1)]
     assert all(c.metrics == ["hit_rate"] and c.task == "psl" for c in configs)
-    assert [c.n for c in hitrate.plan(n=100, n_ig=20)] == [20, 100, 100]
+    assert [c.n for c in hit_rate_report.plan(n=100, n_ig=20)] == [20, 100, 100]
 
     records = [_record("bilstm_att", "attention", ATTENTION),
                _record("bilstm_att", "attention_permuted", PERMUTED),
                _record("bilstm_att", "random", PERMUTED),
                _record("cnn_bilstm_big_att", "attention", {}, status="not_applicable")]
-    text = hitrate.render(records)
+    text = hit_rate_report.render(records)
     assert "kbhash" in text and "Table 2" in text and "Table 3" in text
     assert "0.700 [0.600, 0.800] (n=2); no match 33.3% of 3" in text  # attention, correct row
     assert "no match 0.0% of 3" in text  # the permuted control matches every correct protein

@@ -1,11 +1,11 @@
-"""The core's exact-substring index (attrbench.substring_index): alphabet-agnostic, exact, cached."""
+"""psl's exact-substring index (attrbench_tasks.psl.substring_index): alphabet-agnostic, exact, cached."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from attrbench.substring_index import IndexBuildError, SubstringIndex
+from attrbench_tasks.psl.substring_index import IndexBuildError, SubstringIndex
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,10 @@ Tables 2-3 with chance levels and paired comparisons).
 
 Modules: :mod:`.data` (loading, encoding, ground truth, background),
 :mod:`.models` (the zoo), :mod:`.knowledge` (the knowledge base of the hit
-rate), :mod:`.hit_rate` (the metric, registered through the
-``attrbench.metrics`` entry point), :mod:`.reports` (the model report) and
-:mod:`.hitrate` (the hit-rate report).
+rate, on the exact-substring index of :mod:`.substring_index`),
+:mod:`.hit_rate_metric` (the metric, registered through the ``attrbench.metrics``
+entry point), :mod:`.reports` (the model report) and :mod:`.hit_rate_report`
+(the hit-rate report).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from attrbench.plugin import Task, register_task
 from attrbench_tasks.common.alphabets import PROTEIN
 
-from . import data, hitrate, knowledge, models, reports
+from . import data, hit_rate_report, knowledge, models, reports
 from .data import load_deeploc
 
 __all__ = ["TASK", "METHOD_OPTIONS", "METRIC_OPTIONS", "GROUND_TRUTH_N", "load_deeploc", "data", "models", "reports"]
@@ -56,7 +57,7 @@ TASK = register_task(Task(
     default_n=50,
     method_n={"ism": 8},
     resources={"knowledge_base": knowledge.knowledge_base},
-    reports={"models": reports.REPORT, "hit_rate": hitrate.REPORT},
+    reports={"models": reports.REPORT, "hit_rate": hit_rate_report.REPORT},
     description=(
         "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "
         "ground truth: C-terminal ER retention and PTS1 signals"

@@ -3,11 +3,11 @@
 A :class:`KnowledgeBase` holds UniProt-style entries (accession, sequence, set of
 subcellular locations) and answers "which entries contain this peptide, and
 where?" exactly, for every occurrence, in microseconds. The hit-rate metric
-(:mod:`attrbench_tasks.psl.hit_rate`, SPEC section 5) searches every extracted
+(:mod:`attrbench_tasks.psl.hit_rate_metric`, SPEC section 5) searches every extracted
 subsequence in it; seed 000 did that with one web-API call per subsequence and
 named it the bottleneck of its method.
 
-The index and its cache are the core's :class:`attrbench.substring_index.SubstringIndex`
+The index and its cache are :class:`attrbench_tasks.psl.substring_index.SubstringIndex`
 (a suffix array, cached on disk by content hash); a :class:`KnowledgeBase` is one
 whose sequences are validated proteins (upper case, aliases read as X) and whose
 labels are normalized locations. A file read with :func:`read_knowledge_base` is
@@ -100,8 +100,9 @@ import numpy as np
 
 from attrbench.contract import SequenceError
 from attrbench.data import fasta_records, open_text
-from attrbench.substring_index import Matches, Occurrences, SubstringIndex, cache_root
 from attrbench_tasks.common.alphabets import PROTEIN
+
+from .substring_index import Matches, Occurrences, SubstringIndex, cache_root
 
 __all__ = [
     "FORMAT",
@@ -292,7 +293,7 @@ class KnowledgeBase(SubstringIndex):
     location_names : tuple of str
         Every location name present, sorted.
     hash, text, starts
-        As in :class:`~attrbench.substring_index.SubstringIndex`.
+        As in :class:`~attrbench_tasks.psl.substring_index.SubstringIndex`.
 
     Examples
     --------
