@@ -1,12 +1,18 @@
-"""A run as a plan of small picklable chunk specs.
+"""A run as a plan: cells of work, cut into small picklable chunk specs.
 
-:func:`make_plan` turns a :class:`RunConfig` into :class:`Cell` s, one per (model,
-method, explained set), each split into :class:`Chunk` s of whole blocks of
-``batch_size`` sequences. A chunk names everything by registry name and index, so
-any process that has the plugins installed executes it (:mod:`attrbench.cell`).
-Every random step is seeded per block (by the position of the block's first
-sequence in its cell), so results do not depend on how a cell is cut into chunks
-nor on which process runs them.
+:func:`make_plan` is the planner, a pure function: from a task, its test split,
+the models, methods, metrics and a :class:`RunConfig` (options, ``n``, seed) it
+returns :class:`PlannedCell` s, one per (model, method, explained set), saying
+which sequences the cell explains, with which options, which metrics it scores
+and which it records as not applicable (and why). It reads no store, writes no
+record and fits nothing: :mod:`attrbench.runner` turns planned cells into record
+keys, skips the records it finds, writes the n/a records, fits learned methods
+and cuts each :class:`Cell` into :class:`Chunk` s of whole blocks of
+``batch_size`` sequences (:func:`chunks_of`). A chunk names everything by
+registry name and index, so any process that has the plugins installed executes
+it (:mod:`attrbench.cell`). Every random step is seeded per block (by the
+position of the block's first sequence in its cell), so results do not depend on
+how a cell is cut into chunks nor on which process runs them.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from attrbench.results import CellKey
 __all__ = [
     "RunConfig", "Context", "Chunk", "Cell", "QUALITY", "COST", "RESOURCES_KEY",
     "select_index", "select", "seed_of", "method_options", "metric_options", "explained_sets", "chunks_of",
+    "PlannedCell", "make_plan",
 ]
 
 #: Pseudo-method of the model-quality records.
@@ -235,3 +242,104 @@ def chunks_of(index: torch.Tensor, batch_size: int, chunk_size: int | None) -> l
         return []
     size = len(index) if chunk_size is None else -(-chunk_size // batch_size) * batch_size
     return [(s, index[s : s + size]) for s in range(0, len(index), size)]
+
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """One (model, method, explained set) of a plan, before the store is asked.
+
+    Parameters
+    ----------
+    model : str
+        Zoo name.
+    method : Method
+    set_name : str
+        ``"sample"`` or ``"ground_truth"`` (:func:`explained_sets`).
+    index : torch.Tensor, shape=(n,), int64
+        Indices into the test split of the sequences the cell explains (capped
+        by ``Task.method_n`` on the default ``n``).
+    method_options : dict
+        :func:`method_options`: what the method runs with and its records carry.
+    metric_options : dict of str to dict
+        :func:`metric_options` of every metric of the cell (applicable or not).
+    metrics : tuple of str
+        The metrics the cell scores.
+    not_applicable : dict of str to str
+        Metric -> why it does not apply (its record is n/a).
+    refused : str or None
+        Why the method cannot explain the model: every record of the cell is n/a.
+    cost : bool
+        The cell carries the (model, method) cost record (the sample set's cell).
+    """
+
+    model: str
+    method: Method
+    set_name: str
+    index: torch.Tensor
+    method_options: dict
+    metric_options: dict[str, dict]
+    metrics: tuple[str, ...]
+    not_applicable: dict[str, str]
+    refused: str | None
+    cost: bool
+
+
+def make_plan(
+    task: Task, test: Dataset, models: dict[str, Any], methods: list[Method], metrics: list[Metric],
+    config: RunConfig,
+) -> list[PlannedCell]:
+    """The cells of a run: a pure function of its arguments (no store, no file, no fit).
+
+    Parameters
+    ----------
+    task : Task
+    test : Dataset
+        The task's test split (its sequences and ground truth choose the explained sets).
+    models : dict of str to nn.Module
+        Zoo name -> model, in the order to run them (``Method.why_not`` reads them).
+    methods, metrics : list
+        The registry records to run.
+    config : RunConfig
+        Its ``n``, ``seed``, ``method_options`` and ``metric_options`` are read.
+
+    Returns
+    -------
+    cells : list of PlannedCell
+        Model by model, method by method, ``"sample"`` before ``"ground_truth"``;
+        sets no requested metric scores are left out.
+    """
+    sets = explained_sets(task, test, config, metrics)
+    by_set = {k: v for k, v in _set_metrics(sets, metrics).items() if v}
+    cost_set = "sample" if "sample" in by_set else next(iter(by_set), None)
+    qopts = {q.name: metric_options(task, q, config) for q in metrics}
+    cells = []
+    for model_name, model in models.items():
+        for method in methods:
+            mopts, refused = method_options(task, method, config), method.why_not(model)
+            for name, set_metrics in by_set.items():
+                has_gt = task.ground_truth is not None or name == "ground_truth"
+                why = {q.name: q.why_not(task, method, has_gt) for q in set_metrics}
+                cells.append(PlannedCell(
+                    model_name, method, name, _capped(task, config, method, sets[name]), mopts,
+                    {q.name: qopts[q.name] for q in set_metrics},
+                    tuple(q for q, r in why.items() if not r), {q: r for q, r in why.items() if r},
+                    refused, name == cost_set))
+    return cells
+
+
+def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:
+    """Which metrics score which explained set (ground-truth metrics on their own set if any)."""
+    if "ground_truth" not in sets:
+        return {"sample": metrics}
+    return {"sample": [q for q in metrics if not q.needs_ground_truth],
+            "ground_truth": [q for q in metrics if q.needs_ground_truth]}
+
+
+def _capped(task: Task, config: RunConfig, method: Method, index: torch.Tensor) -> torch.Tensor:
+    """On the default ``n``, a costly method the task caps (``Task.method_n``) explains only a
+    seeded subset of the explained sequences."""
+    cap = task.method_n.get(method.name)
+    if config.n is not None or cap is None or cap >= len(index):
+        return index
+    return index[select_index(len(index), cap, config.seed)]

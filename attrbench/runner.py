@@ -35,11 +35,10 @@ from attrbench.plan import (
     Cell,
     Chunk,
     Context,
+    PlannedCell,
     RunConfig,
     chunks_of,
-    explained_sets,
-    method_options,
-    metric_options,
+    make_plan,
     select,
     select_index,
 )
@@ -120,9 +119,10 @@ class _Driver:
         self.store.put(record)
         self.records.append(record)
 
-    def qopts(self, metric: Metric) -> dict:
-        """The metric's options in its cell key, with the hashes of the resources it scores against."""
-        opts = metric_options(self.task, metric, self.config)
+    def qopts(self, metric: Metric, options: dict) -> dict:
+        """The metric's options (:func:`~attrbench.plan.metric_options`) as its cell key holds
+        them: with the hashes of the resources it scores against."""
+        opts = dict(options)
         resources = self.shared.resources
         if metric.needs_resources and all(r in resources for r in metric.needs_resources):
             opts[RESOURCES_KEY] = resources.hashes(metric.needs_resources)
@@ -157,16 +157,14 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     driver = _Driver(task, config, store, train)
     _build_resources(driver, metrics)
     test = driver.shared.test
-    sets = explained_sets(task, test, config, metrics)
-    for index in sets.values():
-        sub = test.subset(index)
-        validate_inputs(sub.X, sub.mask, sub.y, len(task.alphabet))
+    loaded = {name: model_of(driver.context, name) for name in models}
+    planned = make_plan(task, test, loaded, methods, metrics, config)
+    _validate_explained(task, test, planned)
     cells = []
-    for model_name in models:
-        model = model_of(driver.context, model_name)
+    for name, model in loaded.items():
         _model_quality(driver, model)
-        for method in methods:
-            cells += _plan_cells(driver, model, method, metrics, sets, train)
+        cells += [c for p in planned if p.model == name
+                  if (c := _cell_of(driver, model, p, train)) is not None]
     del train
     _execute(driver, cells, executor or LocalExecutor())
     return driver.records
@@ -181,80 +179,50 @@ def _build_resources(driver: _Driver, metrics: list[Metric]) -> None:
             resources[name]
 
 
-def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:
-    """Which metrics score which explained set (ground-truth metrics on their own set if any)."""
-    if "ground_truth" not in sets:
-        return {"sample": metrics}
-    return {"sample": [q for q in metrics if not q.needs_ground_truth],
-            "ground_truth": [q for q in metrics if q.needs_ground_truth]}
+def _validate_explained(task: Task, test: Dataset, planned: list[PlannedCell]) -> None:
+    """Check the tensors of every sequence the plan explains (once, at the boundary)."""
+    if not planned:
+        return
+    index = torch.unique(torch.cat([p.index for p in planned]))
+    sub = test.subset(index)
+    validate_inputs(sub.X, sub.mask, sub.y, len(task.alphabet))
 
 
-def _plan_cells(
-    driver: _Driver, model: nn.Module, method: Method, metrics: list[Metric], sets: dict,
-    train: Dataset,
-) -> list[Cell]:
-    """The cells of one (model, method) with work left; n/a and found records are recorded."""
-    config, task = driver.config, driver.task
-    mopts = method_options(task, method, config)
-    by_set = {k: v for k, v in _set_metrics(sets, metrics).items() if v}
-    cost_set = "sample" if "sample" in by_set else next(iter(by_set), None)
-    cells = []
-    for name, set_metrics in by_set.items():
-        index = _capped(task, config, method, sets[name])
-        data_hash, n = driver.shared.test.subset(index).hash, len(index)
-        keys = {q.name: driver.key(model, method.name, q.name, mopts, driver.qopts(q), data_hash, n)
-                for q in set_metrics}
-        cost = driver.key(model, method.name, COST, mopts, {}, data_hash, n) if name == cost_set else None
-        todo = {q.name: keys[q.name] for q in set_metrics if not driver.reuse(keys[q.name])}
-        if cost is not None and driver.reuse(cost):
-            cost = None
-        if not todo and cost is None:
-            continue
-        reason = method.why_not(model)
-        if reason:
-            for key in [*todo.values(), *([cost] if cost else [])]:
-                driver.put(Record(key, "not_applicable", reason=reason))
-            continue
-        todo = _applicable(driver, method, set_metrics, todo, name)
-        if not todo and cost is None:
-            continue
-        fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
-        cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
-                                 str(config.chunk_size), str(config.batch_size)),
-                    model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)
-        cell.chunks = [
-            Chunk(driver.context, cell.id, model.zoo_name, method.name, mopts, tuple(todo),
-                  {q: dict(k.metric_options) for q, k in todo.items()}, tuple(part.tolist()), start,
-                  fit_path, EXAMPLES if (cost is not None and start == 0) else 0,
-                  progress=config.progress)
-            for start, part in chunks_of(index, config.batch_size, config.chunk_size)
-        ]
-        cells.append(cell)
-    return cells
-
-
-def _applicable(driver: _Driver, method: Method, metrics: list[Metric], todo: dict, set_name: str) -> dict:
-    """``todo`` without the metrics that do not apply (their n/a records are written)."""
-    has_gt = driver.task.ground_truth is not None or set_name == "ground_truth"
-    left = {}
-    for q in metrics:
-        if q.name not in todo:
-            continue
-        reason = q.why_not(driver.task, method, has_gt)
-        if reason:
-            driver.put(Record(todo[q.name], "not_applicable", reason=reason))
-        else:
-            left[q.name] = todo[q.name]
-    return left
-
-
-def _capped(task: Task, config: RunConfig, method: Method, index: torch.Tensor) -> torch.Tensor:
-    """On the default ``n``, a costly method the task caps (``Task.method_n``) explains only a
-    seeded subset of the explained sequences."""
-    cap = task.method_n.get(method.name)
-    if config.n is not None or cap is None or cap >= len(index):
-        return index
-    return index[select_index(len(index), cap, config.seed)]
+def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset) -> Cell | None:
+    """The :class:`Cell` of a planned cell with its work left, or None: found records are
+    reused, n/a records written, a learned method fitted (once per task, model and options)."""
+    config, method, mopts = driver.config, planned.method, planned.method_options
+    index = planned.index
+    data_hash, n = driver.shared.test.subset(index).hash, len(index)
+    keys = {q: driver.key(model, method.name, q, mopts, driver.qopts(METRICS.get(q), o), data_hash, n)
+            for q, o in planned.metric_options.items()}
+    cost = driver.key(model, method.name, COST, mopts, {}, data_hash, n) if planned.cost else None
+    todo = {q: k for q, k in keys.items() if not driver.reuse(k)}
+    if cost is not None and driver.reuse(cost):
+        cost = None
+    if not todo and cost is None:
+        return None
+    if planned.refused:
+        for key in [*todo.values(), *([cost] if cost else [])]:
+            driver.put(Record(key, "not_applicable", reason=planned.refused))
+        return None
+    for q, reason in planned.not_applicable.items():
+        if q in todo:
+            driver.put(Record(todo.pop(q), "not_applicable", reason=reason))
+    if not todo and cost is None:
+        return None
+    fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
+    cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
+                             str(config.chunk_size), str(config.batch_size)),
+                model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)
+    cell.chunks = [
+        Chunk(driver.context, cell.id, model.zoo_name, method.name, mopts, tuple(todo),
+              {q: dict(k.metric_options) for q, k in todo.items()}, tuple(part.tolist()), start,
+              fit_path, EXAMPLES if (cost is not None and start == 0) else 0,
+              progress=config.progress)
+        for start, part in chunks_of(index, config.batch_size, config.chunk_size)
+    ]
+    return cell
 
 
 def _model_quality(driver: _Driver, model: nn.Module) -> None:
