@@ -9,8 +9,11 @@ functions that make its data, models and ground truth.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import inspect
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +24,11 @@ from torch import nn
 
 from attrbench.contract import Alphabet, position_scores
 from attrbench.data import Background, Dataset, GroundTruth
-from attrbench.registry import Registry
+from attrbench.registry import Registry, RegistryError
 
 __all__ = [
     "NotApplicable",
+    "PluginFieldError",
     "Method",
     "Metric",
     "Task",
@@ -42,6 +46,61 @@ __all__ = [
 
 class NotApplicable(Exception):
     """Raised by a method or metric that cannot handle a model or task; the message is the reason."""
+
+
+class PluginFieldError(RegistryError):
+    """A plugin record (Task, Method, Metric) has a field of the wrong kind; one line, naming it."""
+
+
+# --------------------------------------------------------------------------- field checks
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is(*types: type) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, types)
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _tuple_of(kind: type) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, tuple) and all(isinstance(x, kind) for x in v)
+
+
+def _dict_of(key: type, value: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, dict) and all(isinstance(k, key) and value(x) for k, x in v.items())
+
+
+_BOOL, _STR, _CALLABLE, _DICT = _is(bool), _is(str), callable, _is(dict)
+_NUMBER = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
+_INT = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+
+
+def _check_fields(kind: str, record: Any, rules: dict[str, tuple[Callable[[Any], bool], str]]) -> None:
+    """Raise :class:`PluginFieldError` on the first field of ``record`` that breaks its rule."""
+    name = getattr(record, "name", None)
+    if not isinstance(name, str) or not name:
+        raise PluginFieldError(f"{kind} {_short(name)}: name must be a non-empty str")
+    for field_name, (ok, expected) in rules.items():
+        value = getattr(record, field_name)
+        if not ok(value):
+            raise PluginFieldError(f"{kind} {name!r}: {field_name} must be {expected}, got {_short(value)}")
+
+
+def _unknown_fields(kind: str, name: str, record_type: type, fields: dict) -> None:
+    """Raise :class:`PluginFieldError` on registration fields the record does not have."""
+    known = [f.name for f in dataclasses.fields(record_type)]
+    for key in fields:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PluginFieldError(f"{kind} {name!r}: unknown field {key!r}{hint}; "
+                                   f"known: {', '.join(k for k in known if k not in ('name', 'fn'))}")
 
 
 # --------------------------------------------------------------------------- methods
@@ -111,6 +170,9 @@ class Method:
     floor: Callable[[dict, float, int], tuple[float, float]] | None = None
     description: str = ""
 
+    def __post_init__(self) -> None:
+        _check_fields("method", self, _METHOD_RULES)
+
     def fit_options(self, options: dict) -> dict:
         """The options the fit depends on: ``options`` without :attr:`fit_ignores`."""
         return {k: v for k, v in options.items() if k not in self.fit_ignores}
@@ -148,6 +210,17 @@ class Method:
             k: v for k, v in options.items() if k in accepted or k not in METHOD_CONTEXT
         }
         return self.fn(model, X, target, mask, **options).float()
+
+
+_METHOD_RULES = {
+    "fn": (_CALLABLE, "callable fn(model, X, target, mask, **options)"),
+    **dict.fromkeys(("complete", "deterministic", "needs_attention", "needs_embedding", "position_level"),
+                    (_BOOL, "a bool")),
+    **dict.fromkeys(("applicable", "fit", "reference", "floor"), (_optional(callable), "None or callable")),
+    "fit_ignores": (_tuple_of(str), "a tuple of option names (str)"),
+    "defaults": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
+    "description": (_STR, "a str"),
+}
 
 
 @functools.cache
@@ -269,6 +342,13 @@ class Metric:
     defaults: dict = field(default_factory=dict)
     description: str = ""
 
+    def __post_init__(self) -> None:
+        _check_fields("metric", self, _METRIC_RULES)
+        stray = sorted(set(self.column_directions) - set(self.columns))
+        if stray:
+            raise PluginFieldError(f"metric {self.name!r}: column_directions names columns it does "
+                                   f"not have: {', '.join(stray)} (columns: {', '.join(self.columns) or 'none'})")
+
     def why_not(self, task: Task, method: Method, has_ground_truth: bool) -> str | None:
         """The reason this metric does not apply to a (task, method), or None."""
         if self.needs_ground_truth and not has_ground_truth:
@@ -284,6 +364,18 @@ class Metric:
         """Scores of shape (N, K) with K = max(1, len(columns))."""
         out = self.fn(ex, **{**self.defaults, **options})
         return out[:, None] if out.dim() == 1 else out
+
+
+_METRIC_RULES = {
+    "fn": (_CALLABLE, "callable fn(ex, **options)"),
+    **dict.fromkeys(("higher_is_better", "needs_ground_truth", "only_complete"), (_BOOL, "a bool")),
+    "columns": (_tuple_of(str), "a tuple of column names (str)"),
+    "column_directions": (_dict_of(str, _BOOL), "a dict of column name to bool"),
+    "needs_resources": (_tuple_of(str), "a tuple of resource names (str)"),
+    "invalid_above": (_optional(_NUMBER), "None or a number"),
+    "defaults": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
+    "description": (_STR, "a str"),
+}
 
 
 # --------------------------------------------------------------------------- reports
@@ -407,11 +499,40 @@ class Task:
     reports: dict = field(default_factory=dict)
     description: str = ""
 
+    def __post_init__(self) -> None:
+        _check_fields("task", self, _TASK_RULES)
+        if self.default_model not in self.models:
+            raise PluginFieldError(f"task {self.name!r}: default_model {self.default_model!r} is not "
+                                   f"one of its models ({', '.join(self.models) or 'none'})")
+
     def model(self, name: str) -> ModelSpec:
         """The zoo entry ``name``; unknown names get "did you mean"."""
         from attrbench.registry import did_you_mean
 
         return did_you_mean(name, self.models, f"model for task {self.name!r}")
+
+
+_TASK_RULES = {
+    "version": (_STR, "a str"),
+    "alphabet": (_is(Alphabet), "an attrbench.Alphabet"),
+    "classes": (lambda v: _tuple_of(str)(v) and len(v) > 0, "a non-empty tuple of class names (str)"),
+    "data": (_CALLABLE, "callable data(split, **options) -> Dataset"),
+    "models": (lambda v: _dict_of(str, _is(ModelSpec))(v) and len(v) > 0,
+               "a non-empty dict of model name to ModelSpec"),
+    "default_model": (_STR, "a str"),
+    "checkpoint_dir": (_is(Path, str), "a Path"),
+    "ground_truth": (_optional(callable), "None or callable ground_truth(ds)"),
+    "background": (_optional(callable), "None or callable background(train)"),
+    "default_n": (_INT, "an int"),
+    "method_n": (_dict_of(str, lambda v: _INT(v) and v > 0), "a dict of method name to a positive int"),
+    "ground_truth_n": (_optional(lambda v: _INT(v) and v > 0), "None or a positive int"),
+    "quality_split": (lambda v: v in ("train", "valid", "test"), "one of 'train', 'valid', 'test'"),
+    "method_options": (_dict_of(str, _DICT), "a dict of method name to a dict of options"),
+    "metric_options": (_dict_of(str, _DICT), "a dict of metric name to a dict of options"),
+    "resources": (_dict_of(str, callable), "a dict of resource name to a callable factory"),
+    "reports": (_dict_of(str, _is(Report)), "a dict of report name to Report"),
+    "description": (_STR, "a str"),
+}
 
 
 # --------------------------------------------------------------------------- registries
@@ -422,12 +543,17 @@ METRICS: Registry[Metric] = Registry("metric", "attrbench.metrics")
 
 
 def _method(name: str, fn: Callable, **fields) -> Method:
+    _unknown_fields("method", name, Method, fields)
+    if isinstance(fields.get("fit_ignores"), list):
+        fields["fit_ignores"] = tuple(fields["fit_ignores"])
     return Method(name=name, fn=fn, description=fields.pop("description", _doc(fn)), **fields)
 
 
 def _metric(name: str, fn: Callable, **fields) -> Metric:
-    if "columns" in fields:
-        fields["columns"] = tuple(fields["columns"])
+    _unknown_fields("metric", name, Metric, fields)
+    for key in ("columns", "needs_resources"):
+        if isinstance(fields.get(key), list):
+            fields[key] = tuple(fields[key])
     return Metric(name=name, fn=fn, description=fields.pop("description", _doc(fn)), **fields)
 
 
