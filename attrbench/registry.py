@@ -5,6 +5,12 @@ modules are found through entry points (groups ``attrbench.tasks``,
 ``attrbench.methods``, ``attrbench.metrics``; the built-in plugins are listed
 the same way) or loaded from a user's file with :func:`load_plugin_file`.
 A duplicate name is an error; an unknown name gets "did you mean".
+
+Loading is lazy: :meth:`Registry.get` of a name that an entry point carries
+imports that entry point's module only; listing names (:meth:`Registry.names`,
+iteration, ``in``) or looking up a name no entry point carries imports them all.
+Names are listed in one order whatever was looked up first: entry point by
+entry point (sorted by name), then plugins registered otherwise.
 """
 
 from __future__ import annotations
@@ -84,7 +90,11 @@ class Registry(Generic[T]):
         self.group = group
         self._items: dict[str, T] = {}
         self._origin: dict[str, str] = {}
+        self._rank: dict[str, tuple[float, int]] = {}
         self._loaded = False
+        self._tried: set[str] = set()
+        self._eps: list | None = None
+        self._loading: float = float("inf")
         self._failed: dict[str, str] = {}
 
     def add(self, name: str, item: T, origin: str = "") -> T:
@@ -96,11 +106,17 @@ class Registry(Generic[T]):
             )
         self._items[name] = item
         self._origin[name] = origin
+        self._rank[name] = (self._loading, len(self._rank))
         return item
 
     def get(self, name: str) -> T:
         """The plugin called ``name``; raise :class:`UnknownNameError` with close names, or
         :class:`PluginError` when the entry point that would provide it failed to load."""
+        if name in self._items:
+            return self._items[name]
+        self._load_one(name)
+        if name in self._items:
+            return self._items[name]
         self.load()
         if name not in self._items and self._failed:
             if name in self._failed:
@@ -118,35 +134,57 @@ class Registry(Generic[T]):
         return dict(self._failed)
 
     def names(self) -> list[str]:
-        """Registered names in registration order."""
+        """Registered names: entry point by entry point (sorted by name), then the others in
+        registration order."""
         self.load()
-        return list(self._items)
+        return sorted(self._items, key=self._rank.__getitem__)
 
     def __contains__(self, name: str) -> bool:
         self.load()
         return name in self._items
 
     def __iter__(self) -> Iterator[T]:
-        self.load()
-        return iter(list(self._items.values()))
+        return iter([self._items[n] for n in self.names()])
 
     def __len__(self) -> int:
         self.load()
         return len(self._items)
+
+    def _entry_points(self) -> list:
+        """This group's entry points sorted by name (read once)."""
+        if self._eps is None:
+            self._eps = sorted(entry_points(group=self.group), key=lambda e: e.name)
+        return self._eps
 
     def load(self) -> None:
         """Import every module of this registry's entry-point group, once."""
         if self._loaded:
             return
         self._loaded = True
-        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
-            try:
-                ep.load()
-            except Exception as exc:
-                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-                self._failed[ep.name] = (f"{self.kind} plugin {ep.name!r} ({ep.value}) "
-                                         f"failed to load: {reason}")
-                log.warning("%s; left out", self._failed[ep.name])
+        for rank, ep in enumerate(self._entry_points()):
+            self._import(rank, ep)
+
+    def _load_one(self, name: str) -> None:
+        """Import the module of the entry point called ``name``, if there is one."""
+        for rank, ep in enumerate(self._entry_points()):
+            if ep.name == name:
+                self._import(rank, ep)
+
+    def _import(self, rank: int, ep) -> None:
+        """Import one entry point's module (once); what it registers ranks at ``rank``."""
+        if ep.name in self._tried:
+            return
+        self._tried.add(ep.name)
+        outer, self._loading = self._loading, rank
+        try:
+            ep.load()
+        except Exception as exc:
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self._failed[ep.name] = (f"{self.kind} plugin {ep.name!r} ({ep.value}) "
+                                     f"failed to load: {reason}")
+            log.warning("%s; left out", self._failed[ep.name])
+        finally:
+            self._loading = outer
 
     def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
         """Build a ``@register(name, **fields)`` decorator from a record factory.
