@@ -92,7 +92,7 @@ class Registry(Generic[T]):
         self._origin: dict[str, str] = {}
         self._rank: dict[str, tuple[float, int]] = {}
         self._loaded = False
-        self._tried: set[str] = set()
+        self._tried: set[tuple[str, str]] = set()
         self._eps: list | None = None
         self._loading: float = float("inf")
         self._failed: dict[str, str] = {}
@@ -172,9 +172,9 @@ class Registry(Generic[T]):
 
     def _import(self, rank: int, ep) -> None:
         """Import one entry point's module (once); what it registers ranks at ``rank``."""
-        if ep.name in self._tried:
+        if (ep.name, ep.value) in self._tried:
             return
-        self._tried.add(ep.name)
+        self._tried.add((ep.name, ep.value))
         outer, self._loading = self._loading, rank
         try:
             ep.load()
@@ -185,6 +185,10 @@ class Registry(Generic[T]):
             log.warning("%s; left out", self._failed[ep.name])
         finally:
             self._loading = outer
+        module = ep.value.partition(":")[0]
+        for name, origin in self._origin.items():  # registered by an earlier plain import
+            if self._rank[name][0] == float("inf") and (origin == module or origin.startswith(module + ".")):
+                self._rank[name] = (rank, self._rank[name][1])
 
     def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
         """Build a ``@register(name, **fields)`` decorator from a record factory.

@@ -111,13 +111,15 @@ def test_invalid_and_missing_cells_carry_a_footnote_mark():
     records = [ok("ig", "completeness", BASE + 1, hib=False, invalid=True, invalid_above=0.05),
                ok("deeplift", "completeness", BASE * 0, hib=False), ok("ig", "score", BASE)]
     (table,) = tables(records)
+    # rows in registry order (deeplift, then ig), notes numbered in reading order
+    assert [r.label for r in table.rows] == ["deeplift", "ig"]
     cells = _cells(table, "completeness")
-    assert cells["ig"].invalid and cells["ig"].notes == [1]
+    assert cells["ig"].invalid and cells["ig"].notes == [2]
     assert _cells(table, "score")["deeplift"].kind == "missing"
     text = render(records)
-    assert re.search(r"1\.500 \[[\d., ]+\] INVALID \[1\]", text)
-    assert "missing [2]" in text and "[2] no record for this cell" in text
-    assert "[1] INVALID: the mean completeness is above its tolerance (0.05)" in text
+    assert re.search(r"1\.500 \[[\d., ]+\] INVALID \[2\]", text)
+    assert "missing [1]" in text and "[1] no record for this cell" in text
+    assert "[2] INVALID: the mean completeness is above its tolerance (0.05)" in text
 
 
 def _wide_records() -> list[Record]:
