@@ -21,6 +21,7 @@ tune_malloc()
 _LAZY = {
     **dict.fromkeys(["Alphabet", "mask_of", "one_hot", "position_scores"], "attrbench.contract"),
     **dict.fromkeys(["Background", "Dataset", "GroundTruth", "Motif"], "attrbench.data"),
+    **dict.fromkeys(["call_method", "resolve_method_options"], "attrbench.calling"),
     **dict.fromkeys(
         ["METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
          "NotApplicable", "Task", "register_method", "register_metric", "register_task"],
@@ -30,6 +31,7 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:
+    from attrbench.calling import call_method, resolve_method_options  # noqa: F401
     from attrbench.contract import Alphabet, mask_of, one_hot, position_scores  # noqa: F401
     from attrbench.data import Background, Dataset, GroundTruth, Motif  # noqa: F401
     from attrbench.plugin import (  # noqa: F401
