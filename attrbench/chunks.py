@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attrbench.atomic import atomic_write
+from attrbench.atomic import atomic_write, inside
 from attrbench.cell import ChunkResult, MetricResult
 
 __all__ = ["CHUNK_FORMAT", "chunk_path", "write_chunk", "read_chunk", "BadChunk"]
@@ -36,7 +36,7 @@ class BadChunk(ValueError):
 
 def chunk_path(root: Path, cell: str, start: int) -> Path:
     """``root/.chunks/<cell>/<start>.npz``."""
-    return Path(root) / ".chunks" / cell / f"{int(start)}.npz"
+    return inside(root, Path(root) / ".chunks" / cell / f"{int(start)}.npz")
 
 
 def _encode(result: ChunkResult) -> dict[str, np.ndarray]:

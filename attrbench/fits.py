@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench.atomic import atomic_write
+from attrbench.atomic import atomic_write, inside
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.locks import FileLock
 from attrbench.plan import seed_of
@@ -52,7 +52,7 @@ def fit_file(root: Path, task: Task, train: Dataset, model: nn.Module, method: M
     fit_options = method.fit_options(options)
     digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
                           repr(sorted(fit_options.items())))
-    return Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
+    return inside(root, Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt")
 
 
 def fit_state(

@@ -24,7 +24,9 @@ __all__ = ["FileLock", "lock_path"]
 
 def lock_path(root: Path, name: str) -> Path:
     """``root/.locks/<name>.lock``."""
-    return Path(root) / ".locks" / f"{name}.lock"
+    from attrbench.atomic import inside
+
+    return inside(root, Path(root) / ".locks" / f"{name}.lock")
 
 
 class FileLock:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from attrbench.data import Background
-from attrbench.plugin import NotApplicable, register_method
+from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
 
 from .deepshap import (
     MAXPOOL_MODULES,
@@ -93,6 +93,8 @@ def _captum_why_not(model: nn.Module) -> str | None:
 @register_method(
     "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
+    option_schema={"baseline": Option((str, torch.Tensor), choices=("zeros", "background")), "implementation": Option(str, choices=("attrbench", "captum")),
+                   "batch_size": POSITIVE_INT, "check": Option(bool)},
     floor=lambda options, length, letters: (1, 1),
 )
 def deeplift(

@@ -16,7 +16,7 @@ from torch import nn
 
 from attrbench import ops
 from attrbench.data import Background
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, Option, register_method
 
 from .gradients import target_gradient
 
@@ -112,6 +112,9 @@ def quadrature(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray,
 @register_method(
     "ig", complete=True, deterministic=True, reference=ig_reference,
     defaults={"n_steps": 50, "baseline": "zeros", "method": "gausslegendre"},
+    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background")),
+                   "method": Option(str, choices=("gausslegendre", "riemann_trapezoid")),
+                   "internal_batch_size": Option(int, low=1, none=True)},
     floor=lambda options, length, letters: (options["n_steps"], options["n_steps"]),
 )
 def ig(

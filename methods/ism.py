@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, register_method
 
 from .gradients import center_alphabet, target_logits
 
@@ -66,6 +66,7 @@ def _counts(seq: torch.Tensor, n: int) -> list[int]:
 
 
 @register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 64},
+                 option_schema={"batch_size": POSITIVE_INT},
                  floor=lambda options, length, letters: (1 + length * (letters - 1), 0))
 def ism(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

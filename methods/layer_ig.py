@@ -24,7 +24,7 @@ from torch import nn
 
 from attrbench.data import Background
 from attrbench.ops import window_means
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, Option, register_method
 
 from .ig import ig_baseline, quadrature
 
@@ -76,6 +76,7 @@ def layer_ig_tokens(
 @register_method(
     "layer_ig", needs_embedding=True, deterministic=True,
     defaults={"n_steps": 50, "baseline": "zeros"},
+    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background"))},
 )
 def layer_ig(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
