@@ -11,6 +11,7 @@ nor on which process runs them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import torch
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.plugin import Method, Metric, Task
 from attrbench.results import CellKey
+
+log = logging.getLogger("attrbench")
 
 __all__ = [
     "RunConfig", "Context", "Chunk", "Cell", "QUALITY", "COST", "RESOURCES_KEY",
@@ -218,6 +221,8 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     sets : dict of str to torch.Tensor (int64)
     """
     n = task.default_n if config.n is None else config.n
+    if n > len(test):
+        log.warning("--n %d: the test split has %d sequences; explaining all %d", n, len(test), len(test))
     sets = {"sample": torch.arange(len(test)) if n < 0 or n >= len(test)
             else select_index(len(test), n, config.seed)}
     cap = task.ground_truth_n

@@ -154,9 +154,11 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     methods = [METHODS.get(m) for m in resolve_names(config.methods, METHODS)]
     metrics = [METRICS.get(m) for m in resolve_names(config.metrics, METRICS)]
     train = task.data("train", **config.data_options)
+    _nonempty(task, config, train, "training")
     driver = _Driver(task, config, store, train)
     _build_resources(driver, metrics)
     test = driver.shared.test
+    _nonempty(task, config, test, "test")
     sets = explained_sets(task, test, config, metrics)
     for index in sets.values():
         sub = test.subset(index)
@@ -170,6 +172,15 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     del train
     _execute(driver, cells, executor or LocalExecutor())
     return driver.records
+
+
+def _nonempty(task: Task, config: RunConfig, ds: Dataset, split: str) -> None:
+    """A user's data that yields no sequences is an error naming it (not an empty run)."""
+    if len(ds):
+        return
+    given = ", ".join(f"{k}={v}" for k, v in config.data_options.items()) or "the shipped data"
+    raise ValueError(f"task {task.name!r}: {given} yields no {split} sequences (every window holding "
+                     "an unknown letter such as N is dropped; check the file)")
 
 
 def _build_resources(driver: _Driver, metrics: list[Metric]) -> None:
@@ -201,6 +212,9 @@ def _plan_cells(
     cells = []
     for name, set_metrics in by_set.items():
         index = _capped(task, config, method, sets[name])
+        if not len(index):
+            _none_to_explain(driver, model, method, mopts, set_metrics, name)
+            continue
         data_hash, n = driver.shared.test.subset(index).hash, len(index)
         keys = {q.name: driver.key(model, method.name, q.name, mopts, driver.qopts(q), data_hash, n)
                 for q in set_metrics}
@@ -231,6 +245,17 @@ def _plan_cells(
         ]
         cells.append(cell)
     return cells
+
+
+def _none_to_explain(driver: _Driver, model: nn.Module, method: Method, mopts: dict,
+                     metrics: list[Metric], set_name: str) -> None:
+    """n/a records (with the reason) for metrics whose explained set is empty."""
+    reason = ("no test sequence carries a ground-truth motif (check the motifs of the --data "
+              "file's test records)" if set_name == "ground_truth" else "no test sequences to explain")
+    for q in metrics:
+        key = driver.key(model, method.name, q.name, mopts, driver.qopts(q), "", 0)
+        if not driver.reuse(key):
+            driver.put(Record(key, "not_applicable", reason=reason))
 
 
 def _applicable(driver: _Driver, method: Method, metrics: list[Metric], todo: dict, set_name: str) -> dict:

@@ -34,10 +34,14 @@ def names(values: list[str], flag: str) -> list[str]:
     return values
 
 
+#: The largest seed (torch generators take a signed 64-bit seed).
+MAX_SEED = 2**63 - 1
+
+
 def seed(value: int, flag: str = "--seed") -> int:
-    """A seed: an integer >= 0."""
-    if value < 0:
-        raise UsageError(f"{flag} {value}: must be an integer >= 0")
+    """A seed: an integer in ``[0, 2**63 - 1]``."""
+    if not 0 <= value <= MAX_SEED:
+        raise UsageError(f"{flag} {value}: must be an integer from 0 to {MAX_SEED}")
     return value
 
 
@@ -101,8 +105,11 @@ def text_file(path: Path | None, flag: str) -> Path | None:
         raise UsageError(f"{flag} {path}: cannot be read ({exc.strerror or exc})") from None
     if not head:
         raise UsageError(f"{flag} {path}: the file is empty")
-    if path.suffix == ".gz" and head[:2] == b"\x1f\x8b":
-        return path
+    if head[:2] == b"\x1f\x8b":
+        if path.suffix == ".gz":
+            return path
+        raise UsageError(f"{flag} {path}: is gzip-compressed but its name does not end in .gz "
+                         f"(rename it to {path.name}.gz, or decompress it)")
     if b"\x00" in head or not _utf8(head):
         raise UsageError(f"{flag} {path}: is not a text file (binary content)")
     return path
