@@ -102,7 +102,9 @@ def read_chunk(path: Path) -> ChunkResult | None:
             return _decode(z)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile,
             EOFError, UnicodeDecodeError) as exc:
-        log.warning("discarding chunk file %s (not a chunk this version wrote: %s: %s); "
-                    "its chunk will be recomputed", path, type(exc).__name__, exc)
+        why = ("it holds pickled objects, which are never loaded" if "pickle" in str(exc)
+               else f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+        log.warning("discarding chunk file %s (not a chunk this version wrote: %s); "
+                    "its chunk will be recomputed", path, why)
         Path(path).unlink(missing_ok=True)
         return None

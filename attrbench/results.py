@@ -252,8 +252,8 @@ def _current(path: Path, data: object) -> object | None:
     if schema > SCHEMA:
         by = data.get("attrbench_version") or "a newer version"
         raise NewerSchemaError(
-            f"{path}: record schema {schema}, written by attrbench {by} (this version reads schema "
-            f"{SCHEMA}); upgrade attrbench or use another --results")
+            f"{path}: written by attrbench {by}; upgrade attrbench or use another --results "
+            f"(record schema {schema}, this version reads schema {SCHEMA})")
     while schema < SCHEMA and schema in MIGRATIONS:
         data, schema = {**MIGRATIONS[schema](data), "schema": schema + 1}, schema + 1
     if schema == SCHEMA:
