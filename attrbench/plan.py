@@ -222,7 +222,7 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     """
     n = task.default_n if config.n is None else config.n
     if n > len(test):
-        log.warning("--n %d: the test split has %d sequences; explaining all %d", n, len(test), len(test))
+        log.warning("--n %d is clamped to %d: the test split has %d sequences", n, len(test), len(test))
     sets = {"sample": torch.arange(len(test)) if n < 0 or n >= len(test)
             else select_index(len(test), n, config.seed)}
     cap = task.ground_truth_n
