@@ -8,13 +8,39 @@ plain ``open`` would give them (``0o666`` less the umask), not ``mkstemp``'s 060
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "umask_mode"]
+__all__ = ["atomic_write", "umask_mode", "inside", "PathEscape", "DiskFull"]
+
+
+class DiskFull(OSError):
+    """No space left while writing: the message names the folder (no partial file is left)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class PathEscape(ValueError):
+    """A path built from names that would leave the folder it must stay in."""
+
+
+def inside(root: Path | str, path: Path | str) -> Path:
+    """``path`` if it lies under ``root`` once both are resolved, else :class:`PathEscape`.
+
+    Every path the results store builds from names (task, model, method, metric,
+    cell) goes through this, so no name can write outside ``--results``.
+    """
+    root, path = Path(root), Path(path)
+    base = root.resolve()
+    full = path.resolve()
+    if full != base and base not in full.parents:
+        raise PathEscape(f"{path} is outside {root}: a name in it is not a plain name")
+    return path
 
 
 def umask_mode(mode: int = 0o666) -> int:
@@ -54,7 +80,11 @@ def atomic_write(path: Path | str, write: Callable[[IO], None] | str | bytes, bi
             os.fsync(f.fileno())
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(exc.errno, f"no space left on the device of {path.parent} (writing "
+                          f"{path.name}); nothing partial was kept: free space and run the same "
+                          "command again to resume") from None
         raise
     return path

@@ -24,7 +24,7 @@ from torch import nn
 
 from attrbench.contract import validate_attributions
 from attrbench.data import Background
-from attrbench.plugin import Method, Task
+from attrbench.plugin import Method, Task, validate_options
 
 __all__ = ["Attributed", "resolve_method_options", "call_method"]
 
@@ -73,8 +73,9 @@ def resolve_method_options(
     """
     task_layer = task.method_options.get(method.name, {}) if task is not None else {}
     options = {**method.defaults, **task_layer, **(user or {})}
-    # The options are validated here, once, against the method's declared options
-    # (validate_options(method, options)): every caller resolves through this line.
+    # Validated here, once, against the method's declared options: every caller
+    # (runner, bench, explain, the Python API) resolves through this line.
+    validate_options(method, options)
     return options
 
 

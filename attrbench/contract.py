@@ -117,8 +117,8 @@ class Alphabet:
             rec, pos = _locate(seqs, int(bad[0]))
             raise SequenceError(
                 f"{_name(ids, rec)}: letter {seqs[rec][pos]!r} at position {pos + 1} is not in "
-                f"the {self.name} alphabet {self.letters} (pass unknown=LETTER to map unknown "
-                "letters to a letter of the alphabet)"
+                f"the {self.name} alphabet {self.letters} (remove or replace it in the file; "
+                "from Python, unknown=LETTER maps such letters to a letter of the alphabet)"
             )
         if len(bad):
             codes[bad] = self.letters.index(unknown)

@@ -138,7 +138,13 @@ class _Shipment:
 
 
 def _picklable(objects: dict[str, Any]) -> dict[str, Any]:
-    """The entries that can be pickled (a worker builds any other one itself)."""
+    """The entries that can be pickled (a worker builds any other one itself).
+
+    ``pickle.dumps`` here only tests, in memory, whether Ray can ship an object the
+    driver built to its workers (Ray's own transport between our processes); nothing
+    is ever unpickled from a file: results and fits on disk are plain data
+    (:mod:`attrbench.chunks`, :mod:`attrbench.fits`).
+    """
     out = {}
     for name, obj in objects.items():
         try:

@@ -17,6 +17,7 @@ how a cell is cut into chunks nor on which process runs them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from attrbench.calling import resolve_method_options
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.plugin import Method, Metric, Task
 from attrbench.results import CellKey
+
+log = logging.getLogger("attrbench")
 
 __all__ = [
     "RunConfig", "Context", "Chunk", "Cell", "QUALITY", "COST", "RESOURCES_KEY",
@@ -224,6 +227,8 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     sets : dict of str to torch.Tensor (int64)
     """
     n = task.default_n if config.n is None else config.n
+    if n > len(test):
+        log.warning("--n %d is clamped to %d: the test split has %d sequences", n, len(test), len(test))
     sets = {"sample": torch.arange(len(test)) if n < 0 or n >= len(test)
             else select_index(len(test), n, config.seed)}
     cap = task.ground_truth_n
@@ -319,13 +324,23 @@ def make_plan(
             mopts, refused = method_options(task, method, config), method.why_not(model)
             for name, set_metrics in by_set.items():
                 has_gt = task.ground_truth is not None or name == "ground_truth"
-                why = {q.name: q.why_not(task, method, has_gt) for q in set_metrics}
+                index = _capped(task, config, method, sets[name])
+                empty = None if len(index) else _NONE_TO_EXPLAIN[name]
+                why = {q.name: empty or q.why_not(task, method, has_gt) for q in set_metrics}
                 cells.append(PlannedCell(
-                    model_name, method, name, _capped(task, config, method, sets[name]), mopts,
+                    model_name, method, name, index, mopts,
                     {q.name: qopts[q.name] for q in set_metrics},
                     tuple(q for q, r in why.items() if not r), {q: r for q, r in why.items() if r},
                     refused, name == cost_set))
     return cells
+
+
+#: Why the metrics of an explained set that holds no sequence are n/a.
+_NONE_TO_EXPLAIN = {
+    "ground_truth": "no test sequence carries a ground-truth motif (check the motifs of the --data "
+                    "file's test records)",
+    "sample": "no test sequences to explain",
+}
 
 
 def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:

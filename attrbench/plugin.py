@@ -24,11 +24,14 @@ from torch import nn
 
 from attrbench.contract import Alphabet, position_scores
 from attrbench.data import Background, Dataset, GroundTruth
-from attrbench.registry import Registry, RegistryError
+from attrbench.registry import Registry, RegistryError, check_name
 
 __all__ = [
     "NotApplicable",
     "PluginFieldError",
+    "Option",
+    "OptionError",
+    "validate_options",
     "Method",
     "Metric",
     "Task",
@@ -84,8 +87,9 @@ _INT = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
 def _check_fields(kind: str, record: Any, rules: dict[str, tuple[Callable[[Any], bool], str]]) -> None:
     """Raise :class:`PluginFieldError` on the first field of ``record`` that breaks its rule."""
     name = getattr(record, "name", None)
-    if not isinstance(name, str) or not name:
-        raise PluginFieldError(f"{kind} {_short(name)}: name must be a non-empty str")
+    if not isinstance(name, str):
+        raise PluginFieldError(f"{kind} {_short(name)}: name must be a str")
+    check_name(name, kind)
     for field_name, (ok, expected) in rules.items():
         value = getattr(record, field_name)
         if not ok(value):
@@ -101,6 +105,105 @@ def _unknown_fields(kind: str, name: str, record_type: type, fields: dict) -> No
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise PluginFieldError(f"{kind} {name!r}: unknown field {key!r}{hint}; "
                                    f"known: {', '.join(k for k in known if k not in ('name', 'fn'))}")
+# --------------------------------------------------------------------------- options
+
+
+class OptionError(ValueError):
+    """An option value or key a plugin does not take; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """The declared type and range of one option of a method or metric.
+
+    Parameters
+    ----------
+    kind : type or tuple of types, optional
+        The accepted types (``int`` also passes where ``float`` is accepted; ``bool``
+        never passes as a number). None: any type.
+    low, high : float, optional
+        Inclusive bounds of a number.
+    choices : tuple, optional
+        The allowed values of a text (other types are checked by ``kind`` only, e.g. a
+        tensor baseline next to the choices ``"zeros"``, ``"background"``).
+    none : bool
+        ``None`` is allowed.
+    """
+
+    kind: type | tuple[type, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    none: bool = False
+
+    def why_not(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed (what is expected), or None if it is."""
+        if value is None:
+            return None if self.none else "must be set (not null)"
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,) if self.kind else ()
+        if float in kinds:
+            kinds = (*kinds, int)
+        if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            return f"expected {' or '.join(k.__name__ for k in kinds if k is not int or float not in kinds)}"
+        if self.choices is not None and isinstance(value, str) and value not in self.choices:
+            return f"expected one of {', '.join(map(str, self.choices))}"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and self.low is not None and value < self.low:
+            return f"must be >= {self.low:g}"
+        if number and self.high is not None and value > self.high:
+            return f"must be <= {self.high:g}"
+        return None
+
+
+#: Common options, for plugins to reuse in their ``option_schema``.
+POSITIVE_INT = Option(int, low=1)
+NON_NEGATIVE = Option(float, low=0)
+FLAG = Option(bool)
+
+
+def known_options(plugin: Method | Metric) -> set[str]:
+    """Every option key ``plugin`` takes: its declared schema, its defaults and the named
+    keyword parameters of its functions (not the context the runner supplies)."""
+    keys = set(plugin.option_schema) | set(plugin.defaults)
+    if isinstance(plugin, Method):
+        fns = [(plugin.fn, 4), (plugin.fit, 2), (plugin.reference, 1)]
+        context = [c for c in METHOD_CONTEXT if c not in plugin.defaults]
+    else:
+        fns, context = [(plugin.fn, 1)], []
+    for fn, skip in fns:
+        if fn is None:
+            continue
+        for i, p in enumerate(inspect.signature(fn).parameters.values()):
+            if i >= skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                keys.add(p.name)
+    return keys - set(context)
+
+
+def validate_options(plugin: Method | Metric, options: dict) -> None:
+    """Check ``options`` (the user's, or resolved ones) against what ``plugin`` declares.
+
+    Every plugin, whether or not its function takes ``**options``: a key it does not
+    know is refused (with close names), a value outside its :class:`Option` (type,
+    range, choices) is refused with what is expected.
+
+    Raises
+    ------
+    OptionError
+        One line: ``option NAME.KEY=VALUE: why``.
+    """
+    from attrbench.registry import UnknownNameError, did_you_mean
+
+    known = known_options(plugin)
+    for key, value in options.items():
+        if key not in known:
+            try:
+                did_you_mean(key, {k: k for k in sorted(known)}, f"option of {plugin.name}")
+            except UnknownNameError as exc:
+                raise OptionError(f"option {plugin.name}.{key}: {exc}") from None
+        option = plugin.option_schema.get(key)
+        why = option.why_not(value) if option is not None else None
+        if why:
+            raise OptionError(f"option {plugin.name}.{key}={value!r}: {why}")
 
 
 # --------------------------------------------------------------------------- methods
@@ -152,6 +255,9 @@ class Method:
         passes per sequence the method inherently needs (done in one batch), for
         ``attrbench bench``'s ratio to the compute floor; ``length`` is the mean
         number of real positions.
+    option_schema : dict of str to Option
+        The type and range of each option (:func:`validate_options` checks them, and
+        refuses keys the method does not take, before any work).
     description : str
     """
 
@@ -168,6 +274,7 @@ class Method:
     defaults: dict = field(default_factory=dict)
     position_level: bool = False
     floor: Callable[[dict, float, int], tuple[float, float]] | None = None
+    option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -327,6 +434,8 @@ class Metric:
         A cell whose mean exceeds it is flagged invalid in the leaderboard
         (completeness: the method's attributions do not add up).
     defaults : dict
+    option_schema : dict of str to Option
+        The type and range of each option, as for :class:`Method`.
     description : str
     """
 
@@ -340,6 +449,7 @@ class Metric:
     only_complete: bool = False
     invalid_above: float | None = None
     defaults: dict = field(default_factory=dict)
+    option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -571,5 +681,9 @@ def register_task(task: Task) -> Task:
     """Register a :class:`Task` instance (tasks are data, not functions)."""
     import sys
 
+    from attrbench.registry import check_name
+
     origin = sys._getframe(1).f_globals.get("__name__", "")
+    for model in task.models:
+        check_name(model, f"model of task {task.name!r}", origin)
     return TASKS.add(task.name, task, origin)

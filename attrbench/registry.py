@@ -19,6 +19,7 @@ import difflib
 import importlib
 import importlib.util
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
@@ -42,6 +43,22 @@ log = logging.getLogger("attrbench")
 
 class RegistryError(ValueError):
     """A registration is invalid (a duplicate name, a wrong type)."""
+
+
+#: What a plugin, method, metric, task or model name may be: it becomes a folder name.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_name(name: object, kind: str, origin: str = "") -> str:
+    """``name`` if it is a short identifier (letters, digits, ``_``, ``-``; at most 64,
+    not starting with ``_`` or ``-``); otherwise :class:`RegistryError` in one line naming
+    the plugin. Names become folders of the results store, so nothing else is allowed."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        where = f" (registered by {origin})" if origin else ""
+        raise RegistryError(
+            f"{kind} name {name!r}{where} is not allowed: use letters, digits, '_' and '-' "
+            "(at most 64, starting with a letter or digit)")
+    return name
 
 
 class UnknownNameError(KeyError):
@@ -98,7 +115,9 @@ class Registry(Generic[T]):
         self._failed: dict[str, str] = {}
 
     def add(self, name: str, item: T, origin: str = "") -> T:
-        """Register ``item`` under ``name``; a name already taken is an error."""
+        """Register ``item`` under ``name``; a name already taken or not a short identifier
+        (:func:`check_name`) is an error."""
+        check_name(name, self.kind, origin)
         if name in self._items:
             raise RegistryError(
                 f"{self.kind} {name!r} is registered twice "

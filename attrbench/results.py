@@ -15,21 +15,36 @@ import logging
 import os
 import subprocess
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from attrbench.atomic import atomic_write
+from attrbench.atomic import atomic_write, inside
 from attrbench.data import content_hash
 
 __all__ = [
     "CellKey", "Record", "ResultStore", "SequenceValues", "pack_values", "git_commit",
-    "default_results_dir", "read_record",
+    "default_results_dir", "read_record", "SCHEMA", "MIGRATIONS", "NewerSchemaError",
 ]
 
 log = logging.getLogger("attrbench")
+
+#: Version of the record layout written by this attrbench. A record without a ``schema``
+#: field predates the field and has the layout of schema 1.
+SCHEMA = 1
+
+#: ``{k: migrate}``: ``migrate(record dict of schema k) -> record dict of schema k + 1``.
+#: An older record without a migration path is recomputed into a new file (the old file is
+#: kept as ``<name>.schema<k>``).
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+class NewerSchemaError(ValueError):
+    """A record written by a newer attrbench: this version must not read or overwrite it."""
+
 
 #: Where records go unless ``--results`` or ``ATTRBENCH_RESULTS`` says otherwise.
 DEFAULT_RESULTS = "results"
@@ -62,8 +77,9 @@ class CellKey:
         return content_hash(json.dumps(asdict(self), sort_keys=True, default=str))
 
     def path(self, root: Path) -> Path:
-        """``root/task/model/method/metric-<digest>.json``."""
-        return root / self.task / self.model / self.method / f"{self.metric}-{self.digest}.json"
+        """``root/task/model/method/metric-<digest>.json`` (checked to stay under ``root``)."""
+        return inside(root, Path(root) / self.task / self.model / self.method
+                      / f"{self.metric}-{self.digest}.json")
 
 
 class SequenceValues(NamedTuple):
@@ -127,6 +143,7 @@ class Record:
     attrbench_version: str = ""
     git_commit: str = ""
     date: str = ""
+    schema: int = SCHEMA
 
     def sequence_values(self) -> SequenceValues | None:
         """The per-sequence scores, or None for a record that keeps none."""
@@ -177,7 +194,9 @@ class ResultStore:
         record.attrbench_version = record.attrbench_version or __version__
         record.git_commit = record.git_commit or git_commit()
         record.date = record.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        return atomic_write(record.key.path(self.root), record.to_json())
+        path = record.key.path(self.root)
+        _keep_older(path)
+        return atomic_write(path, record.to_json())
 
     def records(self, task: str | None = None) -> list[Record]:
         """Every record (of ``task``), skipping temporary, corrupt and non-record files."""
@@ -200,11 +219,63 @@ def read_record(path: Path) -> Record | None:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         _set_aside(Path(path), exc)
         return None
+    data = _current(Path(path), data)
+    if data is None:
+        return None
     try:
         return Record.from_dict(data)
     except (TypeError, KeyError, AttributeError):
         log.warning("ignoring %s: a JSON file that is not an attrbench record", path)
         return None
+
+
+def _schema(data: object) -> int | None:
+    """The schema of a parsed record file (1 if it has none), None if it is not a dict."""
+    if not isinstance(data, dict):
+        return None
+    schema = data.get("schema", 1)
+    return schema if isinstance(schema, int) and not isinstance(schema, bool) else None
+
+
+def _current(path: Path, data: object) -> object | None:
+    """``data`` in this version's schema: as is, or migrated; None for an older record
+    without a migration (named; its cell is recomputed into a new file).
+
+    Raises
+    ------
+    NewerSchemaError
+        For a record of a newer schema (one line: which attrbench wrote it, what to do).
+    """
+    schema = _schema(data)
+    if schema is None or schema == SCHEMA:
+        return data
+    if schema > SCHEMA:
+        by = data.get("attrbench_version") or "a newer version"
+        raise NewerSchemaError(
+            f"{path}: written by attrbench {by}; upgrade attrbench or use another --results "
+            f"(record schema {schema}, this version reads schema {SCHEMA})")
+    while schema < SCHEMA and schema in MIGRATIONS:
+        data, schema = {**MIGRATIONS[schema](data), "schema": schema + 1}, schema + 1
+    if schema == SCHEMA:
+        return data
+    log.warning("%s: a record of older schema %d; it is kept as %s and its cell recomputed",
+                path, _schema(data), path.name + f".schema{_schema(data)}")
+    return None
+
+
+def _keep_older(path: Path) -> None:
+    """Move an older-schema record at ``path`` aside (``<name>.schema<k>``) before a new one
+    replaces it; a newer-schema record raises :class:`NewerSchemaError` (never overwritten)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return
+    schema = _schema(data)
+    if schema is None or schema == SCHEMA:
+        return
+    if schema > SCHEMA:
+        _current(path, data)
+    os.replace(path, path.with_name(f"{path.name}.schema{schema}"))
 
 
 def _set_aside(path: Path, exc: Exception) -> None:

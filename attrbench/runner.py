@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import pickle
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench.atomic import atomic_write
 from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, shared
+from attrbench.chunks import chunk_path, read_chunk, write_chunk
 from attrbench.contract import validate_inputs
 from attrbench.data import Background, Dataset, content_hash
 from attrbench.executors import Executor, LocalExecutor
 from attrbench.fits import ensure_fit
+from attrbench.locks import FileLock, lock_path
 from attrbench.plan import (
     COST,
     QUALITY,
@@ -154,9 +154,11 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     methods = [METHODS.get(m) for m in resolve_names(config.methods, METHODS)]
     metrics = [METRICS.get(m) for m in resolve_names(config.metrics, METRICS)]
     train = task.data("train", **config.data_options)
+    _nonempty(task, config, train, "training")
     driver = _Driver(task, config, store, train)
     _build_resources(driver, metrics)
     test = driver.shared.test
+    _nonempty(task, config, test, "test")
     loaded = {name: model_of(driver.context, name) for name in models}
     planned = make_plan(task, test, loaded, methods, metrics, config)
     _validate_explained(task, test, planned)
@@ -168,6 +170,15 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     del train
     _execute(driver, cells, executor or LocalExecutor())
     return driver.records
+
+
+def _nonempty(task: Task, config: RunConfig, ds: Dataset, split: str) -> None:
+    """A user's data that yields no sequences is an error naming it (not an empty run)."""
+    if len(ds):
+        return
+    given = ", ".join(f"{k}={v}" for k, v in config.data_options.items()) or "the shipped data"
+    raise ValueError(f"task {task.name!r}: {given} yields no {split} sequences (every window holding "
+                     "an unknown letter such as N is dropped; check the file)")
 
 
 def _build_resources(driver: _Driver, metrics: list[Metric]) -> None:
@@ -193,10 +204,11 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
     reused, n/a records written, a learned method fitted (once per task, model and options)."""
     config, method, mopts = driver.config, planned.method, planned.method_options
     index = planned.index
-    data_hash, n = driver.shared.test.subset(index).hash, len(index)
+    empty = not len(index)
+    data_hash, n = ("", 0) if empty else (driver.shared.test.subset(index).hash, len(index))
     keys = {q: driver.key(model, method.name, q, mopts, driver.qopts(METRICS.get(q), o), data_hash, n)
             for q, o in planned.metric_options.items()}
-    cost = driver.key(model, method.name, COST, mopts, {}, data_hash, n) if planned.cost else None
+    cost = driver.key(model, method.name, COST, mopts, {}, data_hash, n) if planned.cost and not empty else None
     todo = {q: k for q, k in keys.items() if not driver.reuse(k)}
     if cost is not None and driver.reuse(cost):
         cost = None
@@ -277,25 +289,64 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
 
 
 def _chunk_path(root: Path, chunk: Chunk) -> Path:
-    return root / ".chunks" / chunk.cell / f"{chunk.start}.pkl"
+    return chunk_path(root, chunk.cell, chunk.start)
 
 
 def _execute(driver: _Driver, cells: list[Cell], executor: Executor) -> None:
-    """Run every pending chunk and write each cell's records once all its chunks are in."""
+    """Run every pending chunk and write each cell's records once all its chunks are in.
+
+    Each cell is computed under its lock (:mod:`attrbench.locks`): cells another run
+    holds are left for last, then waited for, and their records read instead of
+    computed again when that run wrote them.
+    """
+    locks = {c.id: FileLock(lock_path(driver.store.root, c.id)) for c in cells}
+    mine = [c for c in cells if locks[c.id].acquire(blocking=False)]
+    busy = [c for c in cells if not locks[c.id].held]
+    try:
+        _execute_locked(driver, _not_done(driver, mine, locks), executor, locks)
+        for cell in busy:
+            locks[cell.id].acquire()
+            _execute_locked(driver, _not_done(driver, [cell], locks), executor, locks)
+    finally:
+        for lock in locks.values():
+            lock.release()
+
+
+def _not_done(driver: _Driver, cells: list[Cell], locks: dict[str, FileLock]) -> list[Cell]:
+    """``cells`` less those whose records another run wrote meanwhile (those are reused)."""
+    left = []
+    for cell in cells:
+        keys = [*cell.keys.values(), *([cell.cost] if cell.cost else [])]
+        found = [driver.done(k) for k in keys]
+        if all(found):
+            driver.records.extend(found)
+            locks[cell.id].release()
+        else:
+            left.append(cell)
+    return left
+
+
+def _execute_locked(driver: _Driver, cells: list[Cell], executor: Executor,
+                    locks: dict[str, FileLock]) -> None:
+    """:func:`_execute` on cells whose locks this run holds."""
     root = driver.store.root
     results: dict[str, dict[int, Any]] = {c.id: {} for c in cells}
     pending = []
     for cell in cells:
         for chunk in cell.chunks:
             path = _chunk_path(root, chunk)
+            found = None
             if len(cell.chunks) > 1 and path.is_file() and not driver.config.force:
-                results[cell.id][chunk.start] = pickle.loads(path.read_bytes())
+                found = read_chunk(path)
+            if found is not None:
+                results[cell.id][chunk.start] = found
             else:
                 pending.append(chunk)
     by_id = {c.id: c for c in cells}
     for cell in cells:
         if len(results[cell.id]) == len(cell.chunks):
             _write_cell(driver, cell, results[cell.id])
+            locks[cell.id].release()
     bar = tqdm(total=len(pending), desc=f"{driver.task.name} chunks", unit="chunk",
                disable=not driver.config.progress or len(pending) <= 1)
     for chunk, outcome in executor.map(pending):
@@ -303,10 +354,11 @@ def _execute(driver: _Driver, cells: list[Cell], executor: Executor) -> None:
         bar.set_postfix_str(f"{chunk.model}/{chunk.method}")
         cell = by_id[chunk.cell]
         if len(cell.chunks) > 1 and isinstance(outcome, ChunkResult):
-            atomic_write(_chunk_path(root, chunk), lambda f, o=outcome: pickle.dump(o, f), binary=True)
+            write_chunk(_chunk_path(root, chunk), outcome)
         results[cell.id][chunk.start] = outcome
         if len(results[cell.id]) == len(cell.chunks):
             _write_cell(driver, cell, results[cell.id])
+            locks[cell.id].release()
     bar.close()
 
 
@@ -333,11 +385,15 @@ def _write_cell(driver: _Driver, cell: Cell, parts: dict[int, Any]) -> None:
 
 
 def _forget_chunks(root: Path, cell: Cell) -> None:
+    """Remove a written cell's chunk files (the run holds the cell's lock)."""
     folder = root / ".chunks" / cell.id
     if folder.is_dir():
         for path in folder.iterdir():
             path.unlink(missing_ok=True)
-        folder.rmdir()
+        try:
+            folder.rmdir()
+        except OSError:  # a file appeared meanwhile: it is removed with the next cell write
+            pass
 
 
 def _metric_record(driver: _Driver, key: CellKey, parts: list[MetricResult], ids: list[str]) -> Record:

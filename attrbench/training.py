@@ -276,7 +276,7 @@ def load_model(
             f"no checkpoint for {task.name}/{model_name} at {path}; "
             f"train one with `attrbench train --task {task.name} --model {model_name}`"
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = read_checkpoint(path, task, model_name)
     _check(ckpt, task, spec, train_hash or task.data("train").hash, path)
     model = spec.build()
     model.load_state_dict(ckpt["state_dict"])
@@ -284,6 +284,33 @@ def load_model(
     model.checkpoint_hash = file_hash(path)
     model.checkpoint = {k: v for k, v in ckpt.items() if k != "state_dict"}
     return model.to(device).eval()
+
+
+def read_checkpoint(path: Path, task: Task, model_name: str) -> dict:
+    """The checkpoint dict at ``path``, read as data only (``weights_only=True``: never code).
+
+    Raises
+    ------
+    CheckpointError
+        One line naming the file and what to do, if it is truncated, planted or not a
+        checkpoint.
+    """
+    import pickle
+    import zipfile
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile,
+            ValueError, AttributeError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read as data ({first[:160]}); replace it: retrain with "
+            f"`attrbench train --task {task.name} --model {model_name}` or restore the shipped file"
+        ) from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"checkpoint {path} is not an attrbench checkpoint (no state_dict); "
+                              f"retrain with `attrbench train --task {task.name} --model {model_name}`")
+    return ckpt
 
 
 def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
@@ -302,5 +329,16 @@ def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path)
         raise CheckpointError(
             f"{path} was trained on data {ckpt.get('data_hash')}, the task's training split is "
             f"{train_hash}; train it on that data with `attrbench train --task {task.name} --model "
-            f"{spec.name} --data PATH --out DIR` and run with `--data PATH --checkpoints DIR`"
+            f"{spec.name} {_data_flags(task)} --out DIR` and run with `{_data_flags(task)} "
+            "--checkpoints DIR`"
         )
+
+
+def _data_flags(task: Task) -> str:
+    """The command-line flags of the task's own-data options, e.g. ``--fasta PATH --gff PATH``."""
+    import inspect
+
+    params = inspect.signature(task.data).parameters
+    flags = [f"--{flag} PATH" for opt, flag in (("path", "data"), ("fasta", "fasta"), ("gff", "gff"))
+             if opt in params]
+    return " ".join(flags) or "--data PATH"

@@ -65,7 +65,7 @@ def main() -> None:
     gt = GroundTruth([test.ground_truth.motifs[i] for i in pick])
     with torch.no_grad():
         target = model(X).argmax(1)
-    states = torch.load(args.states, weights_only=False) if args.states else {}
+    states = torch.load(args.states, map_location="cpu", weights_only=True) if args.states else {}
     recall, kl = {}, {}
     for name in args.methods.split(","):
         method = METHODS.get(name)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.plugin import register_method
+from attrbench.plugin import Option, register_method
 from attrbench.weights import DISTRIBUTIONS, permute_weights, random_weights, uniform_weights
 
 __all__ = ["attention", "attention_permuted", "attention_random", "attention_uniform"]
@@ -100,6 +100,7 @@ def attention_permuted(
 
 @register_method("attention_random", needs_attention=True, deterministic=False,
                  defaults={"distribution": "softmax"},
+                 option_schema={"distribution": Option(str, choices=tuple(DISTRIBUTIONS))},
                  floor=lambda options, length, letters: (0, 0))
 def attention_random(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -39,7 +39,7 @@ from attrbench.attribution.rescale import (
     rescale_why_not,
 )
 from attrbench.data import Background
-from attrbench.plugin import NotApplicable, register_method
+from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
 
 __all__ = ["deeplift", "leave_clean", "CAPTUM_NONLINEAR"]
 
@@ -92,6 +92,8 @@ def _captum_why_not(model: nn.Module) -> str | None:
 @register_method(
     "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
+    option_schema={"baseline": Option((str, torch.Tensor), choices=("zeros", "background")), "implementation": Option(str, choices=("attrbench", "captum")),
+                   "batch_size": POSITIVE_INT, "check": Option(bool)},
     floor=lambda options, length, letters: (1, 1),
 )
 def deeplift(

@@ -22,7 +22,7 @@ from attrbench.attribution.rescale import (
 )
 from attrbench.contract import mask_of
 from attrbench.data import Background
-from attrbench.plugin import NotApplicable, register_method
+from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
 
 __all__ = [
     "RESCALE_MODULES",
@@ -112,6 +112,8 @@ def deepshap_reference(
 @register_method(
     "deepshap", complete=True, deterministic=False, reference=deepshap_reference, applicable=rescale_why_not,
     defaults={"n_background": 20, "shared": True},
+    option_schema={"n_background": POSITIVE_INT, "shared": Option(bool), "batch_size": POSITIVE_INT,
+                   "eps": Option(float, low=0), "check": Option(bool)},
     floor=lambda options, length, letters: (options["n_background"], options["n_background"]),
 )
 def deepshap(

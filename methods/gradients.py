@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from attrbench.attribution.gradients import center_alphabet, target_gradient, target_logits
-from attrbench.plugin import register_method
+from attrbench.plugin import Option, register_method
 
 __all__ = [
     "target_logits",
@@ -23,6 +23,7 @@ __all__ = [
 
 
 @register_method("saliency", complete=False, deterministic=True, defaults={"correct": False},
+                 option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
                  floor=lambda options, length, letters: (1, 1))
 def saliency(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
@@ -58,6 +59,7 @@ def saliency(
 
 
 @register_method("grad_x_input", complete=False, deterministic=True, defaults={"correct": False},
+                 option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
                  floor=lambda options, length, letters: (1, 1))
 def grad_x_input(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

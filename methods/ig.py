@@ -17,7 +17,7 @@ from attrbench import ops
 from attrbench.attribution.gradients import target_gradient
 from attrbench.attribution.paths import ig_baseline, ig_reference, quadrature
 from attrbench.data import Background
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, Option, register_method
 
 __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 
@@ -25,6 +25,9 @@ __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 @register_method(
     "ig", complete=True, deterministic=True, reference=ig_reference,
     defaults={"n_steps": 50, "baseline": "zeros", "method": "gausslegendre"},
+    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background")),
+                   "method": Option(str, choices=("gausslegendre", "riemann_trapezoid")),
+                   "internal_batch_size": Option(int, low=1, none=True)},
     floor=lambda options, length, letters: (options["n_steps"], options["n_steps"]),
 )
 def ig(

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from attrbench.attribution.gradients import center_alphabet, target_logits
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, register_method
 
 __all__ = ["ism", "ism_deltas", "ism_naive"]
 
@@ -65,6 +65,7 @@ def _counts(seq: torch.Tensor, n: int) -> list[int]:
 
 
 @register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 64},
+                 option_schema={"batch_size": POSITIVE_INT},
                  floor=lambda options, length, letters: (1 + length * (letters - 1), 0))
 def ism(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

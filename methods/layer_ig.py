@@ -25,7 +25,7 @@ from torch import nn
 from attrbench.attribution.paths import ig_baseline, quadrature
 from attrbench.attribution.tokens import tokens_to_nucleotides
 from attrbench.data import Background
-from attrbench.plugin import register_method
+from attrbench.plugin import POSITIVE_INT, Option, register_method
 
 __all__ = ["layer_ig", "layer_ig_tokens", "tokens_to_nucleotides"]
 
@@ -70,6 +70,7 @@ def layer_ig_tokens(
 @register_method(
     "layer_ig", needs_embedding=True, deterministic=True,
     defaults={"n_steps": 50, "baseline": "zeros"},
+    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background"))},
 )
 def layer_ig(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,

@@ -19,7 +19,7 @@ from torch import nn
 
 from attrbench import ops
 from attrbench.data import Background
-from attrbench.plugin import METHODS, register_method
+from attrbench.plugin import METHODS, Option, register_method
 
 __all__ = ["shift_smoothed"]
 
@@ -27,6 +27,8 @@ __all__ = ["shift_smoothed"]
 @register_method(
     "shift_smoothed", complete=False, deterministic=True,
     defaults={"n": 2, "base": "saliency", "fill": "background"},
+    option_schema={"n": Option(int, low=0), "base": Option(str),
+                   "fill": Option(str, choices=("background", "zeros"))},
     floor=lambda options, length, letters: (2 * options["n"] + 1, 2 * options["n"] + 1),
 )
 def shift_smoothed(

@@ -15,7 +15,7 @@ import torch
 import attrbench.explain
 from attrbench.calling import call_method, resolve_method_options
 from attrbench.data import Background
-from attrbench.plugin import METHODS, TASKS, Method
+from attrbench.plugin import METHODS, TASKS, Method, OptionError
 from attrbench.testing import Linear, random_onehot
 
 #: What the test task sets for ig, between ig's defaults and the user's options.
@@ -23,7 +23,10 @@ TASK_IG = {"baseline": "background", "n_steps": 4}
 
 
 def _toy_method(**defaults) -> Method:
-    return Method("toy", lambda model, X, target, mask, **o: X, defaults=defaults)
+    def toy(model, X, target, mask, c=None, d=None, **o):
+        return X
+
+    return Method("toy", toy, defaults=defaults)
 
 
 def test_options_are_layered_method_then_task_then_user():
@@ -33,6 +36,11 @@ def test_options_are_layered_method_then_task_then_user():
     assert resolve_method_options(task, method, {"c": 300, "d": 4}) == {"a": 1, "b": 20, "c": 300, "d": 4}
     assert resolve_method_options(None, method, {"a": 10}) == {"a": 10, "b": 2}
     assert method.defaults == {"a": 1, "b": 2}, "resolving must not change the method's defaults"
+
+
+def test_resolving_refuses_an_option_the_method_does_not_take():
+    with pytest.raises(OptionError, match=r"toy\.zz"):
+        resolve_method_options(None, _toy_method(a=1), {"zz": 1})
 
 
 def test_call_method_draws_the_reference_and_returns_it():

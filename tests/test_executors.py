@@ -60,7 +60,7 @@ def test_interrupted_chunked_run_resumes_by_chunk(reference, tmp_path, monkeypat
     monkeypatch.setattr("attrbench.executors.execute", interrupt_fifth)
     with pytest.raises(KeyboardInterrupt):
         run(_config(chunk_size=8), ResultStore(tmp_path))
-    saved = list((tmp_path / ".chunks").rglob("*.pkl"))
+    saved = list((tmp_path / ".chunks").rglob("*.npz"))
     assert len(saved) == 1, "a finished chunk is kept until its cell is written"
     done, calls[:] = [], []
     monkeypatch.setattr("attrbench.executors.execute", lambda c: done.append(c) or real(c))

@@ -207,7 +207,7 @@ def test_fit_cache_is_reused_and_invalidated_by_a_new_checkpoint(tmp_path, capsy
     tiny["finetune_steps"] = 1  # an explain-only option (Method.fit_ignores): same fit
     assert "fitted scrambler_inclusion" not in go("inclusion_kl"), "fine-tuning reuses the fit"
     assert len(list(fits.rglob("*.pt"))) == 1
-    checkpoint = torch.load(ckpt / "cnn.pt", weights_only=False)
+    checkpoint = torch.load(ckpt / "cnn.pt", weights_only=True)
     first = next(iter(checkpoint["state_dict"]))
     checkpoint["state_dict"][first] = checkpoint["state_dict"][first] * 1.01
     torch.save(checkpoint, ckpt / "cnn.pt")

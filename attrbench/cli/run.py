@@ -109,7 +109,31 @@ def run(args) -> int:
     records = run(config, store, executor_of(args))
     print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
-    return 0
+    return failure_summary(records)
+
+
+def failure_summary(records) -> int:
+    """Say once how many cells failed and why; the exit code: 1 if every cell that ran failed."""
+    from collections import Counter
+
+    from attrbench.runner import QUALITY
+
+    cells = {}
+    for r in records:
+        if r.key.method != QUALITY and r.status != "not_applicable":
+            k = (r.key.model, r.key.method, r.key.data_hash)
+            cells[k] = cells.get(k, True) and r.status == "failed"
+    failed = {(r.key.model, r.key.method, r.key.data_hash): f"{r.key.method}: {r.reason}"
+              for r in records if r.status == "failed"}
+    if not failed:
+        return 0
+    n_failed = sum(cells.values())
+    why = "; ".join(f"{reason} ({n} cells)" if n > 1 else reason
+                    for reason, n in Counter(failed.values()).most_common(3))
+    every = n_failed == len(cells)
+    print(f"attrbench: {'error' if every else 'warning'}: {n_failed} of {len(cells)} cells failed: "
+          f"{why}", file=sys.stderr)
+    return 1 if every else 0
 
 
 def executor_args(p: argparse.ArgumentParser) -> None:

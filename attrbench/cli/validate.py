@@ -34,10 +34,14 @@ def names(values: list[str], flag: str) -> list[str]:
     return values
 
 
+#: The largest seed (torch generators take a signed 64-bit seed).
+MAX_SEED = 2**63 - 1
+
+
 def seed(value: int, flag: str = "--seed") -> int:
-    """A seed: an integer >= 0."""
-    if value < 0:
-        raise UsageError(f"{flag} {value}: must be an integer >= 0")
+    """A seed: an integer in ``[0, 2**63 - 1]``."""
+    if not 0 <= value <= MAX_SEED:
+        raise UsageError(f"{flag} {value}: must be an integer from 0 to {MAX_SEED}")
     return value
 
 
@@ -101,8 +105,11 @@ def text_file(path: Path | None, flag: str) -> Path | None:
         raise UsageError(f"{flag} {path}: cannot be read ({exc.strerror or exc})") from None
     if not head:
         raise UsageError(f"{flag} {path}: the file is empty")
-    if path.suffix == ".gz" and head[:2] == b"\x1f\x8b":
-        return path
+    if head[:2] == b"\x1f\x8b":
+        if path.suffix == ".gz":
+            return path
+        raise UsageError(f"{flag} {path}: is gzip-compressed but its name does not end in .gz "
+                         f"(rename it to {path.name}.gz, or decompress it)")
     if b"\x00" in head or not _utf8(head):
         raise UsageError(f"{flag} {path}: is not a text file (binary content)")
     return path
@@ -218,24 +225,39 @@ def _kinds_default(default: Any) -> set[str] | None:
 
 
 def method_options(method, options: dict) -> dict:
-    """A method's ``--option`` values checked against ``fn``, ``fit`` and ``reference``."""
+    """A method's ``--option`` values checked against ``fn``, ``fit`` and ``reference`` and
+    its declared schema (:func:`attrbench.plugin.validate_options`): unknown keys are
+    refused for every method, also one whose function takes ``**options``."""
     from attrbench.plugin import METHOD_CONTEXT
 
     excluded = [c for c in METHOD_CONTEXT if c not in method.defaults]
-    params, open_ended = _parameters(
+    params, _ = _parameters(
         [(method.fn, 4), (method.fit, 2), (method.reference, 1)], excluded)
-    open_ended = open_ended and _var_keyword(method.fn)
-    return check_options(options, params, method.defaults, open_ended, method.name)
+    return _schema_checked(method, check_options(options, params, _declared(method), False,
+                                                 method.name))
 
 
-def _var_keyword(fn: Callable) -> bool:
-    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+def _declared(plugin) -> dict:
+    """The plugin's defaults, with None for options declared in its schema only."""
+    return {**{k: None for k in plugin.option_schema}, **plugin.defaults}
+
+
+def _schema_checked(plugin, options: dict) -> dict:
+    """``options`` if :func:`attrbench.plugin.validate_options` accepts them."""
+    from attrbench.plugin import OptionError, validate_options
+
+    try:
+        validate_options(plugin, options)
+    except OptionError as exc:
+        raise UsageError(f"--{exc}") from None
+    return options
 
 
 def metric_options(metric, options: dict) -> dict:
-    """A metric's ``--option`` values checked against its function."""
-    params, open_ended = _parameters([(metric.fn, 1)])
-    return check_options(options, params, metric.defaults, open_ended, metric.name)
+    """A metric's ``--option`` values checked against its function and declared schema."""
+    params, _ = _parameters([(metric.fn, 1)])
+    return _schema_checked(metric, check_options(options, params, _declared(metric), False,
+                                                 metric.name))
 
 
 def report_options(report: Any, options: dict, name: str) -> dict:

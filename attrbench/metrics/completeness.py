@@ -41,7 +41,7 @@ from __future__ import annotations
 import torch
 
 from attrbench.metrics._common import predict_logits
-from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 
 __all__ = ["COMPLETENESS_TOLERANCE", "completeness", "target_output"]
 
@@ -76,6 +76,7 @@ def target_output(
     only_complete=True,
     invalid_above=COMPLETENESS_TOLERANCE,
     defaults={"eps": 0.01, "batch_size": 256},
+    option_schema={"eps": Option(float, low=0), "batch_size": POSITIVE_INT},
 )
 def completeness(ex: Explanation, eps: float = 0.01, batch_size: int = 256) -> torch.Tensor:
     """Relative gap between the sum of attributions and ``f_t(x) - f_t(baseline)``.

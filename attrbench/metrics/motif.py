@@ -39,7 +39,7 @@ import torch
 
 from attrbench.data import GroundTruth
 from attrbench.metrics._common import nan_where, ranked_scores, top_k_mask
-from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench.plugin import Explanation, NotApplicable, Option, register_metric
 
 __all__ = [
     "MotifTable",
@@ -144,6 +144,8 @@ RECALL_DEFINITIONS = ("paper", "lenient")
     higher_is_better=True,
     needs_ground_truth=True,
     defaults={"definition": "paper", "k": 6, "kind": None, "absolute": False},
+    option_schema={"definition": Option(str, choices=("paper", "lenient")),
+                   "k": Option(int, low=1, none=True), "absolute": Option(bool)},
 )
 def motif_recall(
     ex: Explanation, definition: str = "paper", k: int | None = 6, kind: str | None = None,

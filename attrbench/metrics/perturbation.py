@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from attrbench.metrics._common import n_top, predict_logits, ranked_scores, top_k_mask
-from attrbench.plugin import Explanation, register_metric
+from attrbench.plugin import POSITIVE_INT, Explanation, Option, register_metric
 
 __all__ = [
     "FRACTIONS", "COLUMNS", "inclusion_kl", "occlusion_kl", "resampling_kl", "original_log_probs",
@@ -125,7 +125,13 @@ def resampling_kl(
     return torch.cat([out.mean(1, keepdim=True), out], 1)
 
 
-@register_metric("inclusion_kl", higher_is_better=False, columns=COLUMNS, defaults=dict(_DEFAULTS))
+#: The type and range of the perturbation metrics' options.
+_SCHEMA = {"n_samples": POSITIVE_INT, "batch_size": POSITIVE_INT, "absolute": Option(bool),
+           "fractions": Option((list, tuple))}
+
+
+@register_metric("inclusion_kl", higher_is_better=False, columns=COLUMNS, defaults=dict(_DEFAULTS),
+                 option_schema=_SCHEMA)
 def inclusion_kl(
     ex: Explanation,
     fractions: tuple[float, ...] = FRACTIONS,
@@ -146,7 +152,8 @@ def inclusion_kl(
     return resampling_kl(ex, False, fractions, n_samples, batch_size, absolute)
 
 
-@register_metric("occlusion_kl", higher_is_better=True, columns=COLUMNS, defaults=dict(_DEFAULTS))
+@register_metric("occlusion_kl", higher_is_better=True, columns=COLUMNS, defaults=dict(_DEFAULTS),
+                 option_schema=_SCHEMA)
 def occlusion_kl(
     ex: Explanation,
     fractions: tuple[float, ...] = FRACTIONS,

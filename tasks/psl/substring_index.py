@@ -222,7 +222,7 @@ class SubstringIndex:
         """The suffix array of ``text``: loaded from the cache, or built (and stored)."""
         directory = cache_root() / self.hash
         if cache and (directory / "sa.npy").is_file():
-            return np.load(directory / "sa.npy", mmap_mode="c")
+            return np.load(directory / "sa.npy", mmap_mode="c", allow_pickle=False)
         from pydivsufsort import divsufsort
 
         sa = np.asarray(divsufsort(self.text))
@@ -272,10 +272,10 @@ class SubstringIndex:
         index = cls.__new__(cls)
         index._setup(
             meta["keys"], (directory / "text.bin").read_bytes(),
-            np.load(directory / "starts.npy"), [sets[i] for i in meta["label_of"]],
+            np.load(directory / "starts.npy", allow_pickle=False), [sets[i] for i in meta["label_of"]],
             meta["hash"], meta["source"],
         )
-        index.sa = np.load(directory / "sa.npy", mmap_mode="c")
+        index.sa = np.load(directory / "sa.npy", mmap_mode="c", allow_pickle=False)
         return index
 
     # -- entries
