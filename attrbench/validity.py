@@ -1,0 +1,278 @@
+"""The benchmark's check of itself: does a ground-truth column measure anything?
+
+Three kinds of check, all pure functions of a model, its data and per-sequence scores:
+
+* :func:`truth_reliance` -- does the model use its ground truth? The paired
+  change of the model's log-probability of the truth's class when the truth
+  positions are replaced by background draws, minus the change when as many
+  random non-truth positions are replaced, averaged over seeded draws, with a
+  bootstrap interval over sequences. :func:`reliance_gate` turns it into the
+  reason a ground-truth cell is n/a ("truth not used by this model: ...").
+* :func:`oracle_scores` / :func:`random_scores` -- the ceiling and floor rows of
+  every ground-truth metric (1 on truth positions, 0 elsewhere, ties broken at
+  random with a seed; uniform random scores); :func:`normalised` places a value
+  between them.
+* :func:`rank_stability` and :func:`column_verdict` -- whether a column
+  separates methods from the random control, is not at floor or ceiling for
+  every method, and ranks methods the same on two disjoint halves of the
+  sequences (Kendall's tau, median over seeded splits).
+
+Thresholds are module constants documented in ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats as sps
+from torch import nn
+
+from attrbench import ops
+from attrbench.data import Background, GroundTruth
+from attrbench.metrics._common import top_k_mask
+from attrbench.stats import bootstrap_mean
+
+__all__ = [
+    "RELIANCE_DRAWS", "RELIANCE_LOW", "SEPARATION_SE", "TAU_MIN", "SPLITS", "Reliance",
+    "truth_reliance", "reliance_gate", "oracle_scores", "random_scores", "normalised",
+    "rank_stability", "separation", "Verdict", "column_verdict",
+]
+
+#: Seeded background draws per sequence in :func:`truth_reliance`.
+RELIANCE_DRAWS = 5
+#: A (task, model) pair is gated in when the lower end of its reliance interval exceeds this.
+RELIANCE_LOW = 0.0
+#: The best method must sit this many standard errors above the random control.
+SEPARATION_SE = 2.0
+#: Median Kendall's tau between split-half method rankings below which a column is unstable.
+TAU_MIN = 0.5
+#: Seeded split-halves in :func:`rank_stability`.
+SPLITS = 20
+
+
+@dataclass(frozen=True)
+class Reliance:
+    """The model's reliance on its ground truth (log-probability units).
+
+    ``mean``/``low``/``high``: mean and 95% bootstrap interval over truth-carrying
+    sequences of (drop when truth is replaced) - (drop when as many random
+    non-truth positions are replaced). ``n``: sequences; ``share``: fraction of
+    them the model predicts into the truth's class.
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    share: float
+
+    @property
+    def used(self) -> bool:
+        """The interval lies above :data:`RELIANCE_LOW`."""
+        return self.n > 0 and math.isfinite(self.low) and self.low > RELIANCE_LOW
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+def _log_p(model: nn.Module, X: torch.Tensor, cls: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """log p(cls[i] | X[i]) (N,), float64."""
+    logits = ops.batched_logits(model, X, batch_size).double()
+    return torch.log_softmax(logits, 1).gather(1, cls[:, None]).squeeze(1)
+
+
+def _random_positions(eligible: torch.Tensor, k: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """``k[i]`` positions (N, L) drawn uniformly among ``eligible`` (N, L) positions of each row."""
+    noise = torch.rand(eligible.shape, generator=gen, dtype=torch.float64)
+    return top_k_mask(noise, eligible, k)
+
+
+@torch.no_grad()
+def truth_reliance(
+    model: nn.Module, X: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, gt: GroundTruth,
+    background: Background, seed: int = 0, draws: int = RELIANCE_DRAWS, batch_size: int = 256,
+) -> Reliance:
+    """How much the model's output for the truth's class rests on the truth positions.
+
+    For every sequence that carries ground truth (the truth's class is its label
+    ``y``), and every one of ``draws`` seeded draws: ``d_truth = log p - log p``
+    with the truth positions resampled from ``background``; ``d_random`` the same
+    with as many real non-truth positions, drawn at random, resampled. The
+    per-sequence effect is the mean over draws of ``d_truth - d_random``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    X : torch.Tensor, shape=(N, A, L)
+    mask : torch.Tensor, shape=(N, L), bool
+    y : torch.Tensor, shape=(N,), int64
+        The truth's class of each sequence.
+    gt : GroundTruth
+        Of the N sequences (sequences without motifs are skipped).
+    background : Background
+    seed : int
+    draws : int
+
+    Returns
+    -------
+    reliance : Reliance
+    """
+    model.eval()
+    truth = gt.positions(X.shape[2]) & mask.cpu()
+    keep = truth.any(1)
+    if not bool(keep.any()):
+        return Reliance(math.nan, math.nan, math.nan, 0, math.nan)
+    X, mask, y, truth = X.cpu()[keep], mask.cpu()[keep], y.cpu()[keep], truth[keep]
+    base_logits = ops.batched_logits(model, X, batch_size)
+    base = torch.log_softmax(base_logits.double(), 1).gather(1, y[:, None]).squeeze(1)
+    share = float((base_logits.argmax(1) == y).double().mean())
+    gen = torch.Generator().manual_seed(int(seed))
+    effect = torch.zeros(len(X), dtype=torch.float64)
+    for _ in range(draws):
+        control = _random_positions(mask & ~truth, truth.sum(1), gen)
+        d_truth = base - _log_p(model, background.fill(X, ~truth, gen), y, batch_size)
+        d_random = base - _log_p(model, background.fill(X, ~control, gen), y, batch_size)
+        effect += (d_truth - d_random) / draws
+    s = bootstrap_mean(effect.numpy(), seed=seed)
+    return Reliance(s.mean, s.low, s.high, s.n, share)
+
+
+def reliance_gate(reliance: Reliance | None) -> str | None:
+    """The reason ground-truth metrics are n/a on a (task, model), or None if they apply."""
+    if reliance is None:
+        return None
+    if reliance.n == 0:
+        return "truth not used by this model: no sequence carries ground truth"
+    if not reliance.used:
+        return f"truth not used by this model: {reliance}"
+    return None
+
+
+def oracle_scores(gt: GroundTruth, mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The oracle map: 1 on truth positions, 0 elsewhere, ties broken at random.
+
+    The tie-break is a uniform draw below 1e-6 (seeded), so the order within the
+    truth and within the background is random while every truth position ranks
+    above every background one.
+
+    Parameters
+    ----------
+    gt : GroundTruth
+    mask : torch.Tensor, shape=(N, L), bool
+
+    Returns
+    -------
+    scores : torch.Tensor, shape=(N, L), float64; zero on padding.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    truth = gt.positions(mask.shape[1]).double()
+    jitter = torch.rand(mask.shape, generator=gen, dtype=torch.float64) * 1e-6
+    return (truth + jitter) * mask.cpu()
+
+
+def random_scores(mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The random row: uniform position scores (N, L), float64, zero on padding."""
+    gen = torch.Generator().manual_seed(int(seed))
+    return torch.rand(mask.shape, generator=gen, dtype=torch.float64) * mask.cpu()
+
+
+def normalised(value: float, random: float, oracle: float) -> float:
+    """``(value - random) / (oracle - random)``: 0 at the random row, 1 at the oracle; NaN if they meet."""
+    span = oracle - random
+    if not (math.isfinite(span) and abs(span) > 1e-12 and math.isfinite(value)):
+        return math.nan
+    return (value - random) / span
+
+
+def separation(values: np.ndarray, control: np.ndarray, higher_is_better: bool = True) -> float:
+    """Paired distance of ``values`` from ``control`` in standard errors (positive: better).
+
+    Parameters
+    ----------
+    values, control : np.ndarray, shape=(N,)
+        Per-sequence scores on the same sequences (NaN: not scored; only pairs
+        where both are finite count).
+    """
+    d = np.asarray(values, float) - np.asarray(control, float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return math.nan
+    se = d.std(ddof=1) / math.sqrt(d.size)
+    sign = 1.0 if higher_is_better else -1.0
+    if se == 0:
+        return math.inf * sign * np.sign(d.mean()) if d.mean() != 0 else 0.0
+    return float(sign * d.mean() / se)
+
+
+def rank_stability(per_method: dict[str, np.ndarray], splits: int = SPLITS, seed: int = 0) -> float:
+    """Median Kendall's tau between method rankings on two disjoint random halves.
+
+    Parameters
+    ----------
+    per_method : dict of str to np.ndarray, shape=(N,)
+        Per-sequence scores of each method on the same N sequences (NaN ignored
+        in the half means).
+    splits : int
+        Seeded random halvings.
+
+    Returns
+    -------
+    tau : float
+        NaN with fewer than 3 methods or 4 sequences.
+    """
+    matrix = np.stack([np.asarray(v, float) for v in per_method.values()])
+    if matrix.shape[0] < 3 or matrix.shape[1] < 4:
+        return math.nan
+    rng = np.random.default_rng(seed)
+    taus = []
+    for _ in range(splits):
+        order = rng.permutation(matrix.shape[1])
+        half = matrix.shape[1] // 2
+        a = np.nanmean(matrix[:, order[:half]], 1)
+        b = np.nanmean(matrix[:, order[half : 2 * half]], 1)
+        tau = sps.kendalltau(a, b).statistic
+        taus.append(0.0 if not np.isfinite(tau) else tau)
+    return float(np.median(taus))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A column's verdict: ``informative`` and, when not, why."""
+
+    informative: bool
+    reason: str = ""
+
+
+def column_verdict(
+    means: dict[str, float], random: float, oracle: float, best_separation: float, tau: float,
+    gate: str | None = None,
+) -> Verdict:
+    """Whether a ground-truth column measures: gated in, separated, off its floor/ceiling, stable.
+
+    Parameters
+    ----------
+    means : dict of str to float
+        Each method's mean (the random control left out).
+    random, oracle : float
+        The column's random and oracle rows.
+    best_separation : float
+        The best method's paired distance from random in standard errors.
+    tau : float
+        :func:`rank_stability` of the column.
+    gate : str, optional
+        :func:`reliance_gate` of the (task, model).
+    """
+    if gate:
+        return Verdict(False, gate)
+    if not (best_separation >= SEPARATION_SE):
+        return Verdict(False, f"no method separates from random ({best_separation:.1f} SE < {SEPARATION_SE:g})")
+    vals = [v for v in means.values() if math.isfinite(v)]
+    lo, hi = sorted((random, oracle))
+    if vals and (all(abs(v - lo) < 1e-9 for v in vals) or all(abs(v - hi) < 1e-9 for v in vals)):
+        return Verdict(False, "every method at the column's floor or ceiling")
+    if not (tau >= TAU_MIN):
+        return Verdict(False, f"method ranking unstable (Kendall tau {tau:.2f} < {TAU_MIN:g})")
+    return Verdict(True)
