@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from attrbench import validity
 from attrbench.atomic import atomic_write
 from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, shared
 from attrbench.contract import validate_inputs
@@ -93,6 +94,8 @@ class _Driver:
         )
         self.shared = shared(self.context)
         self.records: list[Record] = []
+        #: Per model, why ground-truth metrics are n/a on it (None: they apply).
+        self.gates: dict[str, str | None] = {}
 
     def key(self, model: nn.Module, method: str, metric: str, mopts: dict, qopts: dict,
             data_hash: str, n: int) -> CellKey:
@@ -165,6 +168,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     for model_name in models:
         model = model_of(driver.context, model_name)
         _model_quality(driver, model)
+        _truth_reliance(driver, model, sets, metrics)
         for method in methods:
             cells += _plan_cells(driver, model, method, metrics, sets, train)
     del train
@@ -215,7 +219,7 @@ def _plan_cells(
             for key in [*todo.values(), *([cost] if cost else [])]:
                 driver.put(Record(key, "not_applicable", reason=reason))
             continue
-        todo = _applicable(driver, method, set_metrics, todo, name)
+        todo = _applicable(driver, model.zoo_name, method, set_metrics, todo, name)
         if not todo and cost is None:
             continue
         fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
@@ -233,19 +237,47 @@ def _plan_cells(
     return cells
 
 
-def _applicable(driver: _Driver, method: Method, metrics: list[Metric], todo: dict, set_name: str) -> dict:
-    """``todo`` without the metrics that do not apply (their n/a records are written)."""
+def _applicable(driver: _Driver, model: str, method: Method, metrics: list[Metric], todo: dict,
+                set_name: str) -> dict:
+    """``todo`` without the metrics that do not apply (their n/a records are written); a
+    ground-truth metric does not apply to a model that does not use its truth."""
     has_gt = driver.task.ground_truth is not None or set_name == "ground_truth"
     left = {}
     for q in metrics:
         if q.name not in todo:
             continue
         reason = q.why_not(driver.task, method, has_gt)
+        if not reason and q.needs_ground_truth:
+            reason = driver.gates.get(model)
         if reason:
             driver.put(Record(todo[q.name], "not_applicable", reason=reason))
         else:
             left[q.name] = todo[q.name]
     return left
+
+
+def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list[Metric]) -> None:
+    """The model's reliance on its ground truth on the sequences ground-truth metrics score,
+    recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.validity`)."""
+    if not any(q.needs_ground_truth for q in metrics):
+        return
+    index = sets.get("ground_truth", sets["sample"])
+    sub = driver.shared.test.subset(index)
+    gt = sub.ground_truth or (driver.task.ground_truth(sub) if driver.task.ground_truth else None)
+    if gt is None:
+        return
+    key = driver.key(model, QUALITY, validity.RELIANCE_METRIC, {},
+                     {"draws": validity.RELIANCE_DRAWS}, sub.hash, len(sub))
+    record = driver.done(key)
+    if record is None:
+        r = validity.dataset_reliance(model, sub, gt, driver.context.background, driver.config.seed,
+                                      driver.config.batch_size, driver.shared.device)
+        record = Record(key, "ok", True, r.mean, r.low, r.high, n_scored=r.n,
+                        extra=validity.reliance_extra(r))
+        driver.put(record)
+    else:
+        driver.records.append(record)
+    driver.gates[model.zoo_name] = validity.reliance_gate(validity.reliance_from_record(record))
 
 
 def _capped(task: Task, config: RunConfig, method: Method, index: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,8 @@ from attrbench.stats import bootstrap_mean
 __all__ = [
     "RELIANCE_DRAWS", "RELIANCE_LOW", "SEPARATION_SE", "TAU_MIN", "SPLITS", "Reliance",
     "truth_reliance", "reliance_gate", "oracle_scores", "random_scores", "normalised",
-    "rank_stability", "separation", "Verdict", "column_verdict",
+    "rank_stability", "separation", "Verdict", "column_verdict", "RELIANCE_METRIC",
+    "dataset_reliance", "reliance_extra", "reliance_from_record",
 ]
 
 #: Seeded background draws per sequence in :func:`truth_reliance`.
@@ -276,3 +277,45 @@ def column_verdict(
     if not (tau >= TAU_MIN):
         return Verdict(False, f"method ranking unstable (Kendall tau {tau:.2f} < {TAU_MIN:g})")
     return Verdict(True)
+
+
+#: Metric name of the truth-reliance records (method ``(model)``, like model quality).
+RELIANCE_METRIC = "truth_reliance"
+
+
+def dataset_reliance(
+    model: nn.Module, ds, ground_truth: GroundTruth | None, background: Background, seed: int,
+    batch_size: int = 256, device: torch.device | str = "cpu",
+) -> Reliance | None:
+    """:func:`truth_reliance` of ``model`` on a dataset (None when it has no ground truth).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The explained sequences (their ``y`` is the truth's class).
+    ground_truth : GroundTruth, optional
+        Of ``ds``.
+    """
+    if ground_truth is None:
+        return None
+    X, mask = ds.X.to(device), ds.mask.to(device)
+    return truth_reliance(model, X, mask, ds.y, ground_truth, background, seed=seed, batch_size=batch_size)
+
+
+def reliance_extra(r: Reliance) -> dict:
+    """The fields a reliance record keeps beside its mean and interval."""
+    return {"share_truth_class": r.share, "used": r.used, "threshold": RELIANCE_LOW,
+            "draws": RELIANCE_DRAWS}
+
+
+def reliance_from_record(record) -> Reliance | None:
+    """The :class:`Reliance` a ``truth_reliance`` record holds (None for a non-ok record)."""
+    if record is None or record.status != "ok":
+        return None
+    nan = math.nan
+    return Reliance(
+        record.value if record.value is not None else nan,
+        record.low if record.low is not None else nan,
+        record.high if record.high is not None else nan,
+        record.n_scored, record.extra.get("share_truth_class", nan),
+    )
