@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attrbench import validity
 from attrbench.results import Record
 from attrbench.stats import average_ranks, paired_difference
 
@@ -437,10 +438,15 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
     """(method label, metric) -> rank of the method in each main metric column (1 = best).
 
     Equal means share the mean of their ranks; only cells with a finite value are ranked.
+    Sanity checks (randomization, completeness) and columns that
+    :func:`attrbench.validity.column_check` finds uninformative are not ranked.
     """
     out = {}
     for j, col in enumerate(table.columns):
         if col.metric == COST or col.sub is not None or col.higher_is_better is None:
+            continue
+        recs = [row.cells[j].record for row in table.rows if row.cells[j].record is not None]
+        if not validity.ranked(col.metric, validity.column_check(recs) if recs else None):
             continue
         cells = [(row.label.split(" (n=")[0], row.cells[j]) for row in table.rows]
         cells = [(label, c.mean) for label, c in cells if c.has_value]
@@ -458,7 +464,7 @@ def summary(records: list[Record]) -> Table:
     A cell's ``mean`` is the method's mean rank over the (task, model) tables whose
     column ranks it, ``n`` the number of those tables; the last column, ``all``,
     averages every rank of the method. Rows are sorted by that overall mean rank
-    (lower is better).
+    (lower is better). Only informative columns count (see :func:`_ranks`).
     """
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
     for table in tables(records):

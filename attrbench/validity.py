@@ -39,7 +39,8 @@ __all__ = [
     "RELIANCE_DRAWS", "RELIANCE_LOW", "SEPARATION_SE", "TAU_MIN", "SPLITS", "Reliance",
     "truth_reliance", "reliance_gate", "oracle_scores", "random_scores", "normalised",
     "rank_stability", "separation", "Verdict", "column_verdict", "RELIANCE_METRIC",
-    "dataset_reliance", "reliance_extra", "reliance_from_record",
+    "dataset_reliance", "reliance_extra", "reliance_from_record", "RANDOM_METHOD", "SANITY_METRICS",
+    "ColumnCheck", "column_check", "ranked",
 ]
 
 #: Seeded background draws per sequence in :func:`truth_reliance`.
@@ -319,3 +320,93 @@ def reliance_from_record(record) -> Reliance | None:
         record.high if record.high is not None else nan,
         record.n_scored, record.extra.get("share_truth_class", nan),
     )
+
+
+# --------------------------------------------------------------------------- columns of records
+
+#: The method whose rows are the random control of every column.
+RANDOM_METHOD = "random"
+#: Sanity checks: shown as PASS / FAIL beside the method, never ranked.
+SANITY_METRICS = ("randomization", "completeness")
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """What a column of one (task, model) table rests on, from its records.
+
+    ``random``: the random control's mean; ``best``: the best method other than
+    the control; ``separation``: its paired distance from the control in standard
+    errors; ``tau``: :func:`rank_stability`; ``verdict``: informative or why not.
+    ``checked`` is False when the records keep no per-sequence values or the
+    column has no random row (then it counts, unchecked).
+    """
+
+    metric: str
+    random: float
+    best: str | None
+    separation: float
+    tau: float
+    verdict: Verdict
+    checked: bool
+    n: int
+
+
+def _values(record, sub: str | None) -> dict[str, float] | None:
+    """Per-sequence values {id: value} of a record's main column (or ``sub``)."""
+    sv = record.sequence_values()
+    if sv is None or not sv.columns:
+        return None
+    name = sub or next(iter(sv.columns))
+    if name not in sv.columns:
+        return None
+    return dict(zip(sv.ids, sv.columns[name], strict=True))
+
+
+def column_check(records: list, sub: str | None = None, seed: int = 0) -> ColumnCheck:
+    """The :class:`ColumnCheck` of one metric column from its records (one per method).
+
+    Parameters
+    ----------
+    records : list of Record
+        The records of one (task, model, metric), one per method; n/a and failed
+        records are skipped.
+    sub : str, optional
+        The column of a multi-column metric (default: the main one).
+    """
+    ok = [r for r in records if r.status == "ok"]
+    metric = records[0].key.metric if records else ""
+    hib = next((r.higher_is_better for r in ok), True)
+    values = {r.key.method: _values(r, sub) for r in ok}
+    control = values.pop(RANDOM_METHOD, None)
+    if control is None or not values or any(v is None for v in values.values()):
+        return ColumnCheck(metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0)
+    ids = sorted(set(control).intersection(*[set(v) for v in values.values()]))
+    ctrl = np.array([control[i] for i in ids])
+    per = {m: np.array([v[i] for i in ids]) for m, v in values.items()}
+    means = {m: float(np.nanmean(a)) if np.isfinite(a).any() else math.nan for m, a in per.items()}
+    finite = {m: v for m, v in means.items() if math.isfinite(v)}
+    best = (max if hib else min)(finite, key=finite.get) if finite else None
+    sep = separation(per[best], ctrl, hib) if best else math.nan
+    tau = rank_stability(per, seed=seed)
+    rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
+    verdict = _record_verdict(finite, sep, tau)
+    return ColumnCheck(metric, rnd, best, sep, tau, verdict, True, len(ids))
+
+
+def _record_verdict(means: dict[str, float], sep: float, tau: float) -> Verdict:
+    """:func:`column_verdict` without an oracle: floor/ceiling is 'every method equal'."""
+    vals = list(means.values())
+    if len(vals) >= 2 and max(vals) - min(vals) < 1e-12:
+        return Verdict(False, "every method scores the same (floor or ceiling)")
+    if not (sep >= SEPARATION_SE):
+        return Verdict(False, f"no method separates from random ({sep:.1f} SE < {SEPARATION_SE:g})")
+    if not (tau >= TAU_MIN):
+        return Verdict(False, f"method ranking unstable (Kendall tau {tau:.2f} < {TAU_MIN:g})")
+    return Verdict(True)
+
+
+def ranked(metric: str, check: ColumnCheck | None) -> bool:
+    """Whether a column enters a summary: not a sanity check, and informative (or unchecked)."""
+    if metric in SANITY_METRICS:
+        return False
+    return check is None or check.verdict.informative
