@@ -40,7 +40,7 @@ __all__ = [
     "truth_reliance", "reliance_gate", "oracle_scores", "random_scores", "normalised",
     "rank_stability", "separation", "Verdict", "column_verdict", "RELIANCE_METRIC",
     "dataset_reliance", "reliance_extra", "reliance_from_record", "RANDOM_METHOD", "SANITY_METRICS",
-    "ColumnCheck", "column_check", "ranked",
+    "ColumnCheck", "column_check", "ranked", "oracle_value", "metrics_view", "render_metrics_view",
 ]
 
 #: Seeded background draws per sequence in :func:`truth_reliance`.
@@ -351,12 +351,21 @@ class ColumnCheck:
     n: int
 
 
+def _main_column(metric: str) -> str | None:
+    """The main column of a registered multi-column metric (records keep columns sorted by name)."""
+    from attrbench.plugin import METRICS
+
+    return METRICS.get(metric).columns[0] if metric in METRICS and METRICS.get(metric).columns else metric
+
+
 def _values(record, sub: str | None) -> dict[str, float] | None:
     """Per-sequence values {id: value} of a record's main column (or ``sub``)."""
     sv = record.sequence_values()
     if sv is None or not sv.columns:
         return None
-    name = sub or next(iter(sv.columns))
+    name = sub or _main_column(record.key.metric) or next(iter(sv.columns))
+    if name not in sv.columns and len(sv.columns) == 1:
+        name = next(iter(sv.columns))
     if name not in sv.columns:
         return None
     return dict(zip(sv.ids, sv.columns[name], strict=True))
@@ -410,3 +419,114 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
     if metric in SANITY_METRICS:
         return False
     return check is None or check.verdict.informative
+
+
+# --------------------------------------------------------------------------- the metrics view
+
+
+def oracle_value(metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (),
+                 seed: int = 0) -> float:
+    """The mean of ``metric`` on the oracle map of ``ds`` (explained for the truth's class).
+
+    Parameters
+    ----------
+    metric : Metric
+    options : dict
+        The metric's options as in its records (resource hashes are dropped).
+    ds : Dataset
+        The scored sequences.
+    ground_truth : GroundTruth
+        Of ``ds``.
+    """
+    from attrbench.plugin import Explanation, Method, NotApplicable
+
+    X, mask = ds.X, ds.mask
+    scores = oracle_scores(ground_truth, mask, seed).float()
+    N, A, L = X.shape
+    method = Method("oracle", lambda *a, **k: None, complete=False, position_level=True)
+    ex = Explanation(
+        X=X, mask=mask, y=ds.y, target=ds.y, attributions=scores[:, None, :].expand(N, A, L).clone(),
+        model=None, explain=None, method=method, background=None, generator=torch.Generator().manual_seed(seed),
+        dataset=ds, ground_truth=ground_truth, classes=tuple(classes),
+    )
+    opts = {k: v for k, v in options.items() if k != "resources"}
+    try:
+        v = metric(ex, **opts)[:, 0].double()
+    except NotApplicable:
+        return math.nan
+    v = v[torch.isfinite(v)]
+    return float(v.mean()) if len(v) else math.nan
+
+
+def metrics_view(records: list, task: str, model: str | None = None, oracle=None) -> list[dict]:
+    """Per (model, metric column) of a task: what the column rests on and its verdict, as plain data.
+
+    Parameters
+    ----------
+    records : list of Record
+    task : str
+    model : str, optional
+        One model (default: every model with records).
+    oracle : callable, optional
+        ``oracle(model, metric_name, options, ids) -> float``: the oracle row of a
+        ground-truth column (NaN when unknown); without it oracle values are NaN.
+
+    Returns
+    -------
+    rows : list of dict
+        Keys: model, metric, applicable, reason, reliance, random, oracle, best,
+        separation_se, tau, n, informative, verdict, sanity.
+    """
+    from attrbench.plugin import METRICS
+
+    recs = [r for r in records if r.key.task == task and (model is None or r.key.model == model)]
+    rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}
+    grid: dict[tuple[str, str], list] = {}
+    for r in recs:
+        if r.key.method.startswith("(") or r.key.metric in (RELIANCE_METRIC, "seconds_per_seq"):
+            continue
+        grid.setdefault((r.key.model, r.key.metric), []).append(r)
+    rows = []
+    for (m, metric), group in grid.items():
+        spec = METRICS.get(metric) if metric in METRICS.names() else None
+        gt = bool(spec and spec.needs_ground_truth)
+        rows.append(_view_row(m, metric, group, gt, rel.get(m), oracle))
+    return rows
+
+
+def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) -> dict:
+    """One row of :func:`metrics_view`."""
+    ok = [r for r in group if r.status == "ok"]
+    reason = "" if ok else next((r.reason for r in group if r.reason), "no value")
+    check = column_check(group) if ok else None
+    orc = math.nan
+    if gt and ok and oracle is not None:
+        sv = ok[0].sequence_values()
+        orc = oracle(model, metric, dict(ok[0].key.metric_options), sv.ids if sv else [])
+    sanity = metric in SANITY_METRICS
+    informative = bool(ok) and not sanity and (check is None or check.verdict.informative)
+    verdict = ("sanity check (PASS/FAIL, not ranked)" if sanity else
+               reason if not ok else "informative" if informative else check.verdict.reason)
+    return {
+        "model": model, "metric": metric, "applicable": bool(ok), "reason": reason,
+        "reliance": str(reliance) if (gt and reliance) else "", "random": check.random if check else math.nan,
+        "oracle": orc, "best": check.best if check else None,
+        "separation_se": check.separation if check else math.nan, "tau": check.tau if check else math.nan,
+        "n": check.n if check else 0, "informative": informative, "verdict": verdict, "sanity": sanity,
+    }
+
+
+def render_metrics_view(rows: list[dict]) -> str:
+    """The rows of :func:`metrics_view` as a markdown table."""
+    head = ("| model | column | applicable | truth reliance | random | oracle | best | best - random (SE) "
+            "| tau | n | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def f(x: float) -> str:
+        return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
+
+    lines = [head]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
+                     f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
+                     f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |")
+    return "\n".join(lines) + "\n"

@@ -155,3 +155,53 @@ def test_column_verdicts():
     assert "floor" in column_verdict({"a": 0.0, "b": 0.0}, 0.0, 1.0, 5.0, 0.9).reason
     assert "unstable" in column_verdict(means, 0.5, 1.0, 5.0, 0.2).reason
     assert column_verdict(means, 0.5, 1.0, 5.0, 0.9, gate="truth not used").reason == "truth not used"
+
+
+# --------------------------------------------------------------------------- columns of records
+
+
+def _record(method: str, values: np.ndarray, metric: str = "motif_auroc", model: str = "m"):
+    from attrbench.results import CellKey, Record, pack_values
+
+    key = CellKey("t", "1", "h", model, "c", method, {}, metric, {}, len(values), 0)
+    ids = [f"s{i}" for i in range(len(values))]
+    return Record(key, "ok", True, float(np.nanmean(values)), n_scored=len(values),
+                  per_sequence=pack_values(ids, values[:, None], (metric,)))
+
+
+def _column(separated: bool):
+    rng = np.random.default_rng(1)
+    control = 0.5 + 0.1 * rng.standard_normal(100)
+    shift = (lambda i: 0.1 * i) if separated else (lambda i: 0.0)
+    methods = {f"m{i}": 0.5 + shift(i) + 0.1 * rng.standard_normal(100) for i in range(1, 5)}
+    return [_record("random", control), *[_record(m, v) for m, v in methods.items()]]
+
+
+def test_a_column_whose_methods_separate_from_random_is_informative():
+    from attrbench.validity import column_check
+
+    check = column_check(_column(separated=True))
+    assert check.checked and check.best == "m4" and check.verdict.informative
+    assert check.tau == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_column_where_every_method_scores_like_random_is_uninformative_and_not_ranked():
+    from attrbench.validity import column_check, ranked
+
+    check = column_check(_column(separated=False))
+    assert not check.verdict.informative
+    assert not ranked("motif_auroc", check)
+    assert not ranked("randomization", None) and ranked("motif_auroc", None)
+
+
+def test_the_metrics_view_states_the_gate_and_the_oracle():
+    from attrbench.results import CellKey, Record
+    from attrbench.validity import RELIANCE_METRIC, metrics_view, render_metrics_view
+
+    key = CellKey("t", "1", "h", "m", "c", "(model)", {}, RELIANCE_METRIC, {}, 100, 0)
+    rel = Record(key, "ok", True, 0.3, 0.2, 0.4, n_scored=100, extra={"share_truth_class": 0.9})
+    rows = metrics_view([rel, *_column(separated=True)], "t", oracle=lambda *a: 1.0)
+    (row,) = rows
+    assert row["reliance"] == "+0.300 [+0.200, +0.400]" and row["oracle"] == 1.0
+    assert row["informative"] and row["best"] == "m4"
+    assert "| m | motif_auroc | yes |" in render_metrics_view(rows)
