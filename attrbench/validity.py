@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats as sps
 from torch import nn
 
 from attrbench import ops
@@ -225,6 +224,8 @@ def rank_stability(per_method: dict[str, np.ndarray], splits: int = SPLITS, seed
     tau : float
         NaN with fewer than 3 methods or 4 sequences.
     """
+    from scipy import stats as sps  # a dev dependency: imported where used
+
     matrix = np.stack([np.asarray(v, float) for v in per_method.values()])
     if matrix.shape[0] < 3 or matrix.shape[1] < 4:
         return math.nan
