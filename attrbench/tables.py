@@ -50,6 +50,9 @@ class Cell:
     ``mean``/``low``/``high``/``n`` are set for values (``low``/``high`` None when
     the record has no interval); ``notes`` are the footnote marks of the cell
     (its reason, or INVALID); ``reason`` the full reason of a non-value cell.
+    ``check`` is ``PASS`` or ``FAIL`` on a sanity check's cell (randomization,
+    completeness), which is never marked best; ``show_n`` says the cell rests on
+    another n than the table's header.
     """
 
     kind: str
@@ -60,6 +63,8 @@ class Cell:
     n_missing: int = 0
     higher_is_better: bool | None = None
     invalid: bool = False
+    check: str = ""
+    show_n: bool = False
     best: bool = False
     tied: bool = False
     reason: str = ""
@@ -179,7 +184,22 @@ def _cell(rec: Record, notes: _Notes, sub: str | None) -> Cell:
             f"INVALID: the mean {rec.key.metric} is above its tolerance "
             f"({rec.extra.get('invalid_above', float('nan')):g}); the method fails the check "
             "this metric makes"))
+    if rec.key.metric in validity.SANITY_METRICS:
+        cell.check = _sanity_check(rec)
     return cell
+
+
+def _sanity_check(rec: Record) -> str:
+    """PASS / FAIL of a sanity-check record (randomization: :func:`~attrbench.metrics.randomization.verdict`
+    of its ``drop`` interval; completeness: not INVALID)."""
+    if rec.key.metric == "completeness":
+        return "FAIL" if rec.extra.get("invalid") else "PASS"
+    drop = rec.columns.get("drop")
+    if not drop:
+        return ""
+    from attrbench.metrics.randomization import verdict
+
+    return verdict(drop["low"] if drop.get("low") is not None else float("nan"))
 
 
 def _row_labels(records: list[Record]) -> dict[int, str]:
@@ -366,13 +386,14 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
         row.cells = [row.cells[j] for j in keep]
     _capped(records, rows, notes)
     for j, col in enumerate(columns):
-        if col.metric != COST:
+        if col.metric != COST and col.metric not in validity.SANITY_METRICS:
             _mark_best([r.cells[j] for r in rows], col.sub, seed)
+    n = max((r.key.n for r in records), default=0)
     for row in rows:
         for c in row.cells:
             if c.kind == "missing":
                 c.notes.append(notes.mark(_MISSING))
-    n = max((r.key.n for r in records), default=0)
+            c.show_n = c.kind == "value" and c.n is not None and (c.n != n or c.n_missing > 0)
     task, model = records[0].key.task, records[0].key.model
     return Table(task, model, n, f"{task} / {model} (n={n}, mean [95% CI])", columns, rows,
                  _renumber(rows, notes), omitted_columns, omitted_methods)

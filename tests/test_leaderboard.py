@@ -115,7 +115,7 @@ def test_invalid_and_missing_cells_carry_a_footnote_mark():
     assert cells["ig"].invalid and cells["ig"].notes == [1]
     assert _cells(table, "score")["deeplift"].kind == "missing"
     text = render(records)
-    assert re.search(r"1\.500 \[[\d., ]+\] INVALID \[1\]", text)
+    assert re.search(r"1\.500 \[[\d., ]+\] INVALID FAIL \[1\]", text)
     assert "missing [2]" in text and "[2] no record for this cell" in text
     assert "[1] INVALID: the mean completeness is above its tolerance (0.05)" in text
 
