@@ -184,3 +184,19 @@ def test_average_ranks_equal_scipy_rankdata():
     for _ in range(50):
         v = g.integers(0, 5, size=int(g.integers(1, 40))) * 0.5
         assert np.array_equal(average_ranks(v), rankdata(v, method="average"))
+
+
+def test_on_the_trained_utr5_model_saliency_passes_and_the_random_control_fails(tmp_path):
+    """Calibration on a trained model: measured drop 0.731 [0.717, 0.745] for saliency and
+    -0.005 [-0.047, 0.037] for random on 50 sequences (seed 0); 20 sequences here."""
+    from attrbench.results import ResultStore
+    from attrbench.runner import RunConfig, run
+    from attrbench.tables import tables
+
+    config = RunConfig(task="utr5", methods=["saliency", "random"], metrics=["randomization"], n=20,
+                       seed=0, device="cpu", progress=False)
+    (table,) = tables(run(config, ResultStore(tmp_path)))
+    j = next(i for i, c in enumerate(table.columns) if c.metric == "randomization")
+    checks = {row.label: row.cells[j].check for row in table.rows}
+    assert checks == {"saliency": "PASS", "random": "FAIL"}
+    assert not any(row.cells[j].best for row in table.rows)
