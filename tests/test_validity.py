@@ -205,3 +205,10 @@ def test_the_metrics_view_states_the_gate_and_the_oracle():
     assert row["reliance"] == "+0.300 [+0.200, +0.400]" and row["oracle"] == 1.0
     assert row["informative"] and row["best"] == "m4"
     assert "| m | motif_auroc | yes |" in render_metrics_view(rows)
+
+
+def test_the_site_model_page_section_lists_each_column_with_its_verdict():
+    from attrbench.site.build import metrics_section
+
+    text = metrics_section("t", "m", _column(separated=False))
+    assert "<td>motif_auroc</td>" in text and "no method separates from random" in text
