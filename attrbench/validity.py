@@ -350,6 +350,7 @@ class ColumnCheck:
     verdict: Verdict
     checked: bool
     n: int
+    best_mean: float = math.nan
 
 
 def _main_column(metric: str) -> str | None:
@@ -400,7 +401,8 @@ def column_check(records: list, sub: str | None = None, seed: int = 0) -> Column
     tau = rank_stability(per, seed=seed)
     rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
     verdict = _record_verdict(finite, sep, tau)
-    return ColumnCheck(metric, rnd, best, sep, tau, verdict, True, len(ids))
+    return ColumnCheck(metric, rnd, best, sep, tau, verdict, True, len(ids),
+                       finite[best] if best else math.nan)
 
 
 def _record_verdict(means: dict[str, float], sep: float, tau: float) -> Verdict:
@@ -476,7 +478,8 @@ def metrics_view(records: list, task: str, model: str | None = None, oracle=None
     -------
     rows : list of dict
         Keys: model, metric, applicable, reason, reliance, random, oracle, best,
-        separation_se, tau, n, informative, verdict, sanity.
+        best_normalised ((best - random) / (oracle - random)), separation_se, tau, n,
+        informative, verdict, sanity.
     """
     from attrbench.plugin import METRICS
 
@@ -512,6 +515,7 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
         "model": model, "metric": metric, "applicable": bool(ok), "reason": reason,
         "reliance": str(reliance) if (gt and reliance) else "", "random": check.random if check else math.nan,
         "oracle": orc, "best": check.best if check else None,
+        "best_normalised": normalised(check.best_mean, check.random, orc) if check else math.nan,
         "separation_se": check.separation if check else math.nan, "tau": check.tau if check else math.nan,
         "n": check.n if check else 0, "informative": informative, "verdict": verdict, "sanity": sanity,
     }
@@ -519,8 +523,8 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
 
 def render_metrics_view(rows: list[dict]) -> str:
     """The rows of :func:`metrics_view` as a markdown table."""
-    head = ("| model | column | applicable | truth reliance | random | oracle | best | best - random (SE) "
-            "| tau | n | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| model | column | applicable | truth reliance | random | oracle | best | best normalised "
+            "| best - random (SE) | tau | n | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def f(x: float) -> str:
         return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
@@ -529,5 +533,6 @@ def render_metrics_view(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
                      f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
+                     f"{f(r['best_normalised'])} | "
                      f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |")
     return "\n".join(lines) + "\n"

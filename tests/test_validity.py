@@ -204,6 +204,8 @@ def test_the_metrics_view_states_the_gate_and_the_oracle():
     (row,) = rows
     assert row["reliance"] == "+0.300 [+0.200, +0.400]" and row["oracle"] == 1.0
     assert row["informative"] and row["best"] == "m4"
+    # m4 is 0.4 above a random row of about 0.5, oracle 1: normalised = (0.9 - r) / (1 - r)
+    assert row["best_normalised"] == pytest.approx((0.9 - row["random"]) / (1 - row["random"]), abs=0.05)
     assert "| m | motif_auroc | yes |" in render_metrics_view(rows)
 
 
