@@ -110,10 +110,12 @@ def cell_text(cell: Cell, narrow: bool = False, cost: bool = False) -> str:
         text = f"{_fmt(cell.mean)}±{half:#.2g}"
     else:
         text = f"{_fmt(cell.mean)} [{_fmt(cell.low)}, {_fmt(cell.high)}]"
-    if cell.n_missing:
+    if cell.n_missing or cell.show_n:
         text += f" (n={cell.n})"
     if cell.invalid:
         text += " INVALID"
+    if cell.check:
+        text += f" {cell.check}"
     return text + _marks(cell)
 
 

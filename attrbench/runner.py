@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from attrbench import validity
 from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, shared
 from attrbench.chunks import chunk_path, read_chunk, write_chunk
 from attrbench.contract import validate_inputs
@@ -38,6 +39,7 @@ from attrbench.plan import (
     PlannedCell,
     RunConfig,
     chunks_of,
+    explained_sets,
     make_plan,
     select,
     select_index,
@@ -92,6 +94,8 @@ class _Driver:
         )
         self.shared = shared(self.context)
         self.records: list[Record] = []
+        #: Per model, why ground-truth metrics are n/a on it (None: they apply).
+        self.gates: dict[str, str | None] = {}
 
     def key(self, model: nn.Module, method: str, metric: str, mopts: dict, qopts: dict,
             data_hash: str, n: int) -> CellKey:
@@ -162,9 +166,11 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     loaded = {name: model_of(driver.context, name) for name in models}
     planned = make_plan(task, test, loaded, methods, metrics, config)
     _validate_explained(task, test, planned)
+    sets = explained_sets(task, test, config, metrics)
     cells = []
     for name, model in loaded.items():
         _model_quality(driver, model)
+        _truth_reliance(driver, model, sets, metrics)
         cells += [c for p in planned if p.model == name
                   if (c := _cell_of(driver, model, p, train)) is not None]
     del train
@@ -221,6 +227,9 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
     for q, reason in planned.not_applicable.items():
         if q in todo:
             driver.put(Record(todo.pop(q), "not_applicable", reason=reason))
+    gate = driver.gates.get(model.zoo_name)
+    for q in [q for q in todo if gate and METRICS.get(q).needs_ground_truth]:
+        driver.put(Record(todo.pop(q), "not_applicable", reason=gate))
     if not todo and cost is None:
         return None
     fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
@@ -235,6 +244,30 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
         for start, part in chunks_of(index, config.batch_size, config.chunk_size)
     ]
     return cell
+
+
+def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list[Metric]) -> None:
+    """The model's reliance on its ground truth on the sequences ground-truth metrics score,
+    recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.validity`)."""
+    if not any(q.needs_ground_truth for q in metrics):
+        return
+    index = sets.get("ground_truth", sets["sample"])
+    sub = driver.shared.test.subset(index)
+    gt = sub.ground_truth or (driver.task.ground_truth(sub) if driver.task.ground_truth else None)
+    if gt is None:
+        return
+    key = driver.key(model, QUALITY, validity.RELIANCE_METRIC, {},
+                     {"draws": validity.RELIANCE_DRAWS}, sub.hash, len(sub))
+    record = driver.done(key)
+    if record is None:
+        r = validity.dataset_reliance(model, sub, gt, driver.context.background, driver.config.seed,
+                                      driver.config.batch_size, driver.shared.device)
+        record = Record(key, "ok", True, r.mean, r.low, r.high, n_scored=r.n,
+                        extra=validity.reliance_extra(r))
+        driver.put(record)
+    else:
+        driver.records.append(record)
+    driver.gates[model.zoo_name] = validity.reliance_gate(validity.reliance_from_record(record))
 
 
 def _model_quality(driver: _Driver, model: nn.Module) -> None:

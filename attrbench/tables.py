@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attrbench import validity
 from attrbench.results import Record
 from attrbench.stats import average_ranks, paired_difference
 
@@ -49,6 +50,9 @@ class Cell:
     ``mean``/``low``/``high``/``n`` are set for values (``low``/``high`` None when
     the record has no interval); ``notes`` are the footnote marks of the cell
     (its reason, or INVALID); ``reason`` the full reason of a non-value cell.
+    ``check`` is ``PASS`` or ``FAIL`` on a sanity check's cell (randomization,
+    completeness), which is never marked best; ``show_n`` says the cell rests on
+    another n than the table's header.
     """
 
     kind: str
@@ -59,6 +63,8 @@ class Cell:
     n_missing: int = 0
     higher_is_better: bool | None = None
     invalid: bool = False
+    check: str = ""
+    show_n: bool = False
     best: bool = False
     tied: bool = False
     reason: str = ""
@@ -178,7 +184,22 @@ def _cell(rec: Record, notes: _Notes, sub: str | None) -> Cell:
             f"INVALID: the mean {rec.key.metric} is above its tolerance "
             f"({rec.extra.get('invalid_above', float('nan')):g}); the method fails the check "
             "this metric makes"))
+    if rec.key.metric in validity.SANITY_METRICS:
+        cell.check = _sanity_check(rec)
     return cell
+
+
+def _sanity_check(rec: Record) -> str:
+    """PASS / FAIL of a sanity-check record (randomization: :func:`~attrbench.metrics.randomization.verdict`
+    of its ``drop`` interval; completeness: not INVALID)."""
+    if rec.key.metric == "completeness":
+        return "FAIL" if rec.extra.get("invalid") else "PASS"
+    drop = rec.columns.get("drop")
+    if not drop:
+        return ""
+    from attrbench.metrics.randomization import verdict
+
+    return verdict(drop["low"] if drop.get("low") is not None else float("nan"))
 
 
 def _row_labels(records: list[Record]) -> dict[int, str]:
@@ -365,13 +386,14 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
         row.cells = [row.cells[j] for j in keep]
     _capped(records, rows, notes)
     for j, col in enumerate(columns):
-        if col.metric != COST:
+        if col.metric != COST and col.metric not in validity.SANITY_METRICS:
             _mark_best([r.cells[j] for r in rows], col.sub, seed)
+    n = max((r.key.n for r in records), default=0)
     for row in rows:
         for c in row.cells:
             if c.kind == "missing":
                 c.notes.append(notes.mark(_MISSING))
-    n = max((r.key.n for r in records), default=0)
+            c.show_n = c.kind == "value" and c.n is not None and (c.n != n or c.n_missing > 0)
     task, model = records[0].key.task, records[0].key.model
     return Table(task, model, n, f"{task} / {model} (n={n}, mean [95% CI])", columns, rows,
                  _renumber(rows, notes), omitted_columns, omitted_methods)
@@ -437,10 +459,15 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
     """(method label, metric) -> rank of the method in each main metric column (1 = best).
 
     Equal means share the mean of their ranks; only cells with a finite value are ranked.
+    Sanity checks (randomization, completeness) and columns that
+    :func:`attrbench.validity.column_check` finds uninformative are not ranked.
     """
     out = {}
     for j, col in enumerate(table.columns):
         if col.metric == COST or col.sub is not None or col.higher_is_better is None:
+            continue
+        recs = [row.cells[j].record for row in table.rows if row.cells[j].record is not None]
+        if not validity.ranked(col.metric, validity.column_check(recs) if recs else None):
             continue
         cells = [(row.label.split(" (n=")[0], row.cells[j]) for row in table.rows]
         cells = [(label, c.mean) for label, c in cells if c.has_value]
@@ -458,7 +485,7 @@ def summary(records: list[Record]) -> Table:
     A cell's ``mean`` is the method's mean rank over the (task, model) tables whose
     column ranks it, ``n`` the number of those tables; the last column, ``all``,
     averages every rank of the method. Rows are sorted by that overall mean rank
-    (lower is better).
+    (lower is better). Only informative columns count (see :func:`_ranks`).
     """
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
     for table in tables(records):

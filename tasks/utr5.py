@@ -530,6 +530,8 @@ TASK = register_task(
         background=background,
         default_n=200,
         quality_split="valid",
+        # the seed paper's definition: the top 6 positions must cover whole codons
+        metric_options={"motif_recall": {"k": 6}},
         description=(
             "Synthetic 50-nt 5' UTRs upstream of a CDS: upstream start and in-frame stop "
             "codons (uORFs) in four logic sets, labelled by a deterministic Optimus-like "

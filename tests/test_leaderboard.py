@@ -117,7 +117,7 @@ def test_invalid_and_missing_cells_carry_a_footnote_mark():
     assert cells["ig"].invalid and cells["ig"].notes == [2]
     assert _cells(table, "score")["deeplift"].kind == "missing"
     text = render(records)
-    assert re.search(r"1\.500 \[[\d., ]+\] INVALID \[2\]", text)
+    assert re.search(r"1\.500 \[[\d., ]+\] INVALID FAIL \[2\]", text)
     assert "missing [1]" in text and "[1] no record for this cell" in text
     assert "[2] INVALID: the mean completeness is above its tolerance (0.05)" in text
 

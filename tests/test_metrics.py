@@ -143,11 +143,11 @@ def _motif_case():
 def test_motif_recall_known_values(device):
     X, mask, scores, gt = _motif_case()
     ex = make_ex(X, mask, scores=scores, gt=gt, device=device)
-    # the paper's definition (default): the top 6 hold a whole start and a whole stop codon
-    assert_values(motif_recall(ex), [0, 0, 0, 1, NAN, 1])
-    assert_values(motif_recall(ex, kind="start"), [1, 1, 1, 1, NAN, 1])
-    assert_values(motif_recall(ex, kind="stop"), [0, 0, 0, 1, NAN, 1])
-    assert_values(motif_recall(ex, kind="tata"), [NAN] * 6)
+    # the paper's definition with the utr5 K = 6: the top 6 hold a whole start and a whole stop codon
+    assert_values(motif_recall(ex, k=6), [0, 0, 0, 1, NAN, 1])
+    assert_values(motif_recall(ex, k=6, kind="start"), [1, 1, 1, 1, NAN, 1])
+    assert_values(motif_recall(ex, k=6, kind="stop"), [0, 0, 0, 1, NAN, 1])
+    assert_values(motif_recall(ex, k=6, kind="tata"), [NAN] * 6)
     lenient = {"definition": "lenient", "k": None}
     assert_values(motif_recall(ex, **lenient), [1, 0.5, 1, 1, NAN, 2 / 3])
     assert_values(motif_recall(ex, **lenient, kind="start"), [1, 1, 1, 1, NAN, 0.5])
@@ -169,8 +169,8 @@ def test_motif_recall_paper_definition_on_hand_examples():
         [0, 9, 9, 0, 0, 0, 0, 8, 8, 0, 7, 7],  # letters of both codons, neither whole: 0
     ], dtype=torch.float32)
     ex = make_ex(X, mask, scores=scores, gt=gt)
-    assert_values(motif_recall(ex), [1, 0, 0])
-    assert_values(motif_recall(ex, definition="lenient"), [1, 1, 1])
+    assert_values(motif_recall(ex, k=6), [1, 0, 0])
+    assert_values(motif_recall(ex, k=6, definition="lenient"), [1, 1, 1])
 
 
 def test_motif_recall_other_kinds():
@@ -183,7 +183,10 @@ def test_motif_recall_other_kinds():
         [5, 5, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4],
         [5, 5, 5, 5, 0, 0, 0, 4, 4, 0, 9, 9],  # padding (9) is never ranked; 9 not in top 6
     ], dtype=torch.float32)
-    assert_values(motif_recall(make_ex(X, mask, scores=scores, gt=gt)), [1, 0])
+    ex = make_ex(X, mask, scores=scores, gt=gt)
+    assert_values(motif_recall(ex, k=6), [1, 0])
+    # default K = truth length (4 and 3): top 4 of row 0 are 0, 1, 8, 9; top 3 of row 1 are 0-2
+    assert_values(motif_recall(ex), [0, 0])
 
 
 def test_logic_accuracy_known_values(device):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from attrbench.cli import common
 
-HELP = "print a task's report (e.g. its model-quality table)"
+HELP = "print a task's report (e.g. its model-quality table) or `metrics`, the check of its columns"
 
 
 def add_parser(sub) -> None:
@@ -16,10 +16,17 @@ def add_parser(sub) -> None:
         "report", help=HELP,
         description="Print one of the reports a task declares; without a name, list them. A "
         "report that needs result cells runs them into the results store first (finished cells "
-        "are reused, so a report after `attrbench run` computes only what is missing).")
+        "are reused, so a report after `attrbench run` computes only what is missing). The report "
+        "`metrics` (every task has it) reads the records already in the store and states, per "
+        "model and metric column: whether it applies and why, the truth reliance it rests on, "
+        "its random and oracle rows, the best method's paired distance from random in standard "
+        "errors, the split-half rank stability (Kendall tau) and whether the column is "
+        "informative (an uninformative column never enters a summary; docs/metrics.md).")
     p.add_argument("--task", default=None, help="the task (or give it as the first word)")
     p.add_argument("words", nargs="*", metavar="[TASK] NAME",
                    help="the task unless --task is given, then the report name (omit to list)")
+    p.add_argument("--model", default=None,
+                   help="for the `metrics` report: one model (default: every model with records)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
                    "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
@@ -33,6 +40,37 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     common.threads_arg(p)
     common.plugin_arg(p)
+
+
+#: The report every task has: the check of its metric columns.
+METRICS_REPORT = "metrics"
+
+
+def metrics_report(task, store, model: str | None = None) -> str:
+    """The `metrics` report of ``task`` from the records in ``store`` (oracle rows computed on the
+    sequences each column scored)."""
+    from attrbench import validity
+    from attrbench.plugin import METRICS
+
+    cache: dict = {}
+
+    def oracle(model_name: str, metric: str, options: dict, ids: list[str]) -> float:
+        if "test" not in cache:
+            test = task.data("test")
+            cache["test"] = test
+            cache["gt"] = test.ground_truth or (task.ground_truth(test) if task.ground_truth else None)
+            cache["pos"] = {i: k for k, i in enumerate(test.ids)}
+        if cache["gt"] is None or not ids:
+            return float("nan")
+        index = [cache["pos"][i] for i in ids if i in cache["pos"]]
+        sub = cache["test"].subset(index)
+        return validity.oracle_value(METRICS.get(metric), options, sub, cache["gt"].subset(index),
+                                     tuple(task.classes))
+
+    rows = validity.metrics_view(store.records(task.name), task.name, model, oracle)
+    if not rows:
+        return f"no records of task {task.name!r} in {store.root} (run `attrbench run --task {task.name}`)\n"
+    return f"# {task.name}: metric columns\n\n" + validity.render_metrics_view(rows)
 
 
 def records_of(report, options: dict, store, **overrides) -> list:
@@ -82,7 +120,12 @@ def run(args) -> int:
     args.name = words[0] if words else None
     task = TASKS.get(args.task)
     if args.name is None:
-        print("\n".join(task.reports) or f"task {task.name!r} declares no reports")
+        print("\n".join([*task.reports, METRICS_REPORT]))
+        return 0
+    if args.name == METRICS_REPORT and METRICS_REPORT not in task.reports:
+        store = ResultStore(args.results or default_results_dir())
+        common.check_out(args.out)
+        common.write_or_print(metrics_report(task, store, args.model), args.out)
         return 0
     report = did_you_mean(args.name, task.reports, f"report of task {task.name!r}")
     if args.help_report:

@@ -11,11 +11,16 @@ The top-K positions of a sequence are its K highest position scores among real
 positions, by default signed (the evidence *for* the explained class ranks
 first; ``absolute=True`` ranks by magnitude). Ties are broken deterministically
 by position: among equal scores the lower position is taken first.
-``motif_recall`` uses K = 6 for every sequence by default (seed 004, Table D
-and Fig. S4D: the 6 most important positions must hold a whole start and a
-whole stop codon). Elsewhere, and with ``k=None``, K is the total length of the
-sequence's ground-truth motifs: 6 for one start and one stop codon, 9 for two
-starts and one stop (the number of positions fixed in seed 004, Fig. S4B).
+By default (``k=None``) K is the total length of the sequence's ground-truth
+motifs, so a perfect (oracle) map always scores 1: 6 for one start and one stop
+codon, 9 for two starts and one stop (the number of positions fixed in seed 004,
+Fig. S4B), 4 for a C-terminal KDEL. ``utr5`` keeps the seed paper's K = 6 for
+``motif_recall`` (seed 004, Table D and Fig. S4D: the 6 most important positions
+must hold a whole start and a whole stop codon) through its task options; there
+the oracle row shows what a perfect map reaches.
+
+Only sequences whose explained class is the truth's class (``target == y``) are
+scored; the others are NaN.
 
 References
 ----------
@@ -89,9 +94,17 @@ class MotifTable:
 
 
 def _ground_truth(ex: Explanation) -> GroundTruth:
+    """The ground truth of the sequences scored: those whose explained class is the truth's class.
+
+    The truth's class of a sequence is its label ``y``; a sequence explained for
+    another class (``target != y``) keeps no motif, so every motif metric gives it
+    NaN (it is counted in ``n_missing``, never scored against a truth that is not
+    the explained class's).
+    """
     if ex.ground_truth is None:
         raise NotApplicable(f"motif metrics need ground truth; dataset of {len(ex.X)} has none")
-    return ex.ground_truth
+    same = (ex.target.cpu() == ex.y.cpu()).tolist()
+    return GroundTruth([m if ok else [] for m, ok in zip(ex.ground_truth.motifs, same, strict=True)])
 
 
 def motif_table(gt: GroundTruth, device: torch.device | str = "cpu") -> MotifTable:
@@ -143,12 +156,12 @@ RECALL_DEFINITIONS = ("paper", "lenient")
     "motif_recall",
     higher_is_better=True,
     needs_ground_truth=True,
-    defaults={"definition": "paper", "k": 6, "kind": None, "absolute": False},
+    defaults={"definition": "paper", "k": None, "kind": None, "absolute": False},
     option_schema={"definition": Option(str, choices=("paper", "lenient")),
                    "k": Option(int, low=1, none=True), "absolute": Option(bool)},
 )
 def motif_recall(
-    ex: Explanation, definition: str = "paper", k: int | None = 6, kind: str | None = None,
+    ex: Explanation, definition: str = "paper", k: int | None = None, kind: str | None = None,
     absolute: bool = False,
 ) -> torch.Tensor:
     """Recall of ground-truth motifs among the top-K positions, by default as seed 004 scores it.
@@ -165,7 +178,7 @@ def motif_recall(
     ex : Explanation
     definition : {"paper", "lenient"}
     k : int, optional
-        K; None: the total length of the sequence's motifs (see module notes).
+        K; None (default): the total length of the sequence's motifs (see module notes).
     kind : str, optional
         Count only motifs of this kind (paper: the one kind that must be whole;
         lenient: the occurrences counted, as the columns of seed 004 Table D).
@@ -212,7 +225,7 @@ def logic_accuracy(ex: Explanation, k: int | None = None, absolute: bool = False
 
     For ``utr5`` this asks for a whole start codon and a whole stop codon among
     the top-K positions (seed 004, Fig. S4D and S4H "error rate"); with
-    ``k=6`` it equals the default ``motif_recall``.
+    the same ``k`` it equals ``motif_recall`` (paper definition).
 
     Parameters
     ----------
@@ -226,10 +239,26 @@ def logic_accuracy(ex: Explanation, k: int | None = None, absolute: bool = False
     -------
     accuracy : torch.Tensor, shape=(N,), float64
         1.0 or 0.0; NaN for a sequence without motifs.
+
+    Raises
+    ------
+    NotApplicable
+        When no sequence of the ground truth carries two motif kinds (a task
+        with one motif kind, such as a TATA box or one sorting signal, has no
+        logic to test; its score would only repeat ``motif_recall``).
     """
-    table = motif_table(_ground_truth(ex), ex.device)
+    gt = _ground_truth(ex)
+    if not _has_logic(ex.ground_truth):
+        raise NotApplicable("logic_accuracy needs sequences that carry two motif kinds; "
+                            "this task's truth has one kind per sequence")
+    table = motif_table(gt, ex.device)
     whole = motif_hits(ex, table, k, absolute) == (table.end - table.start)
     return _all_kinds_whole(table, whole, table.of_kind(None))
+
+
+def _has_logic(gt: GroundTruth | None) -> bool:
+    """Whether some sequence of ``gt`` carries motifs of two kinds."""
+    return gt is not None and any(len({m.kind for m in ms}) > 1 for ms in gt.motifs)
 
 
 def _ranking_inputs(ex: Explanation, absolute: bool) -> tuple[torch.Tensor, ...]:

@@ -6,7 +6,21 @@ registration order; the last is the top) are re-initialised cascading from the
 top down, the method is called again on each randomised copy with the options it
 ran with, and the position scores of the copy are compared with those of the
 trained model by the Spearman correlation over real positions. A method whose
-map barely changes explains the input, not the model: lower is better.
+map barely changes explains the input, not the model.
+
+This is a pass/fail check, not a rank (it never enters a summary). The
+randomised copies are drawn once per (model, seed, cascade step, draw) from a
+generator that does not depend on the method (:func:`copy_generator`), so every
+method is compared on the same copies, and there are ``draws`` (>= 3) of them.
+The method is also re-run on the trained model itself (``same_model``): 1 for a
+deterministic method, the method's own re-draw correlation for a stochastic one
+(about 0 for the random control), so a map that is noise earns no credit for
+"changing". The per-sequence score is ``drop = same_model - cascade_auc``, where
+``cascade_auc`` is the area under the cascade curve (the mean of its steps,
+top layer first, then the top 25/50/75% and all layers). A method PASSes when
+the lower end of the cell's bootstrap interval of ``drop`` exceeds
+:data:`PASS_DROP` (:func:`verdict`); a model-independent method has drop 0 and
+FAILs, the random control has drop about 0 and FAILs.
 
 By default the correlation is of the absolute position scores (Adebayo et al.'s
 "absolute value" variant): a re-initialised output layer often flips the sign of
@@ -14,11 +28,11 @@ a whole map, which leaves its structure intact and would read as a strongly
 negative (falsely "good") correlation on signed scores. ``absolute=False`` gives
 the signed variant.
 
-Columns: ``full`` (every layer re-initialised, the main score), then the
-cascade: ``top_1`` (the top layer only), ``top_25%``, ``top_50%``, ``top_75%``
-(the top ceil(q * n_layers) layers).
+Columns: ``drop`` (the main score), ``cascade_auc``, ``same_model``, then the
+cascade curve: ``top_1`` (the top layer only), ``top_25%``, ``top_50%``,
+``top_75%`` (the top ceil(q * n_layers) layers) and ``full`` (every layer).
 
-Re-initialisation draws from ``ex.generator``: weights (and biases) uniform in
+Re-initialisation draws: weights (and biases) uniform in
 ``+-1/sqrt(fan_in)``, PyTorch's default scale for linear, convolutional and
 recurrent layers; normalisation layers are reset to their identity.
 
@@ -39,12 +53,18 @@ from torch import nn
 
 from attrbench.metrics._common import position_scores_of
 from attrbench.metrics.shift import masked_pearson
+from attrbench.plan import seed_of
 from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 from attrbench.stats import average_ranks
 
-__all__ = ["layers", "reinitialise", "randomised_copy", "spearman", "reattribute", "randomization"]
+__all__ = ["layers", "reinitialise", "randomised_copy", "spearman", "reattribute", "randomization",
+           "copy_generator", "shared_copy", "verdict", "COLUMNS", "DRAWS", "PASS_DROP"]
 
-COLUMNS = ("full", "top_1", "top_25%", "top_50%", "top_75%")
+COLUMNS = ("drop", "cascade_auc", "same_model", "top_1", "top_25%", "top_50%", "top_75%", "full")
+#: Randomised copies per cascade step.
+DRAWS = 3
+#: A method PASSes when the lower end of its ``drop`` interval exceeds this.
+PASS_DROP = 0.2
 _FRACTIONS = {"top_25%": 0.25, "top_50%": 0.5, "top_75%": 0.75}
 
 
@@ -126,21 +146,49 @@ def reattribute(ex: Explanation, model: nn.Module, batch_size: int) -> torch.Ten
 
 
 def _cascade(n_layers: int) -> dict[str, int]:
-    """Column -> number of top layers re-initialised."""
-    steps = {"full": n_layers, "top_1": min(1, n_layers)}
+    """Cascade column -> number of top layers re-initialised (top layer first, then down)."""
+    steps = {"top_1": min(1, n_layers)}
     steps.update({c: math.ceil(q * n_layers) for c, q in _FRACTIONS.items()})
+    steps["full"] = n_layers
     return steps
 
 
+def copy_generator(ex: Explanation, seed: int, draw: int, top: int) -> torch.Generator:
+    """The generator of randomised copy ``draw`` of ``ex.model`` with ``top`` layers re-drawn.
+
+    It depends only on the model (its zoo name and checkpoint hash), the seed,
+    the draw and the cascade step, never on the method: every method of a
+    (model, seed) is compared on the same randomised copies.
+    """
+    model = ex.model
+    name = getattr(model, "zoo_name", type(model).__name__)
+    return torch.Generator().manual_seed(
+        seed_of("randomization", seed, name, getattr(model, "checkpoint_hash", ""), draw, top))
+
+
+def shared_copy(ex: Explanation, seed: int, draw: int, top: int) -> nn.Module:
+    """Randomised copy ``draw`` of ``ex.model`` (cached in ``ex.cache`` for the cell)."""
+    cache = ex.cache.setdefault("randomization.copies", {})
+    key = (seed, draw, top)
+    if key not in cache:
+        cache[key] = randomised_copy(ex.model, top, copy_generator(ex, seed, draw, top))
+    return cache[key]
+
+
 @register_metric(
-    "randomization", higher_is_better=False, columns=COLUMNS,
-    defaults={"batch_size": 32, "absolute": True, "cascade": True},
-    option_schema={"batch_size": POSITIVE_INT, "absolute": Option(bool), "cascade": Option(bool)},
+    "randomization", higher_is_better=True, columns=COLUMNS,
+    column_directions={"cascade_auc": False, "same_model": True, "top_1": False,
+                       "top_25%": False, "top_50%": False, "top_75%": False, "full": False},
+    defaults={"batch_size": 32, "absolute": True, "cascade": True, "draws": DRAWS, "seed": 0},
+    option_schema={"batch_size": POSITIVE_INT, "absolute": Option(bool), "cascade": Option(bool),
+                   "draws": POSITIVE_INT, "seed": Option(int, low=0)},
+    description="Adebayo et al. 2018 model-randomisation check (PASS / FAIL, never ranked).",
 )
 def randomization(
-    ex: Explanation, batch_size: int = 32, absolute: bool = True, cascade: bool = True
+    ex: Explanation, batch_size: int = 32, absolute: bool = True, cascade: bool = True,
+    draws: int = DRAWS, seed: int = 0,
 ) -> torch.Tensor:
-    """Spearman correlation of position scores between the trained and re-initialised models.
+    """How much a method's map changes when the model's weights are destroyed (module notes).
 
     Parameters
     ----------
@@ -150,28 +198,45 @@ def randomization(
     absolute : bool
         Correlate the absolute position scores (default) instead of the signed ones.
     cascade : bool
-        Also the cascade columns (up to four more re-attributions); False leaves
-        them NaN and costs one re-attribution.
+        The whole cascade (default); False computes only ``full`` (the other
+        cascade columns NaN, ``cascade_auc`` = ``full``).
+    draws : int
+        Randomised copies per cascade step (at least 3 by default), shared by every method.
+    seed : int
+        Seed of the copies (with the model's name and checkpoint).
 
     Returns
     -------
-    correlation : torch.Tensor, shape=(N, 5), float64
-        Columns ``full``, ``top_1``, ``top_25%``, ``top_50%``, ``top_75%``; NaN
-        where a map is constant on the real positions.
+    scores : torch.Tensor, shape=(N, 8), float64
+        Columns ``drop`` (``same_model - cascade_auc``, the main score),
+        ``cascade_auc``, ``same_model``, then the cascade ``top_1`` ... ``full``,
+        each the mean over draws of the Spearman correlation.
     """
     names = layers(ex.model)
     if not names:
         raise NotApplicable("randomization: the model has no parameters to re-initialise")
     fold = torch.abs if absolute else (lambda v: v)
     reference, mask = fold(ex.scores.to(ex.device)), ex.mask.to(ex.device)
+    same = spearman(reference, fold(reattribute(ex, ex.model, batch_size)), mask)
+    steps = _cascade(len(names))
     done: dict[int, torch.Tensor] = {}
-    out = []
-    for column, top in _cascade(len(names)).items():
+    out = {}
+    for column, top in steps.items():
         if column != "full" and not cascade:
-            out.append(torch.full_like(done[len(names)], float("nan")))
             continue
         if top not in done:
-            twin = randomised_copy(ex.model, top, ex.generator)
-            done[top] = spearman(reference, fold(reattribute(ex, twin, batch_size)), mask)
-        out.append(done[top])
-    return torch.stack(out, 1)
+            done[top] = torch.stack([
+                spearman(reference, fold(reattribute(ex, shared_copy(ex, seed, d, top), batch_size)), mask)
+                for d in range(draws)
+            ]).mean(0)
+        out[column] = done[top]
+    curve = torch.stack([out[c] for c in steps if c in out], 1)
+    auc = curve.mean(1)
+    nan = torch.full_like(same, float("nan"))
+    cols = [same - auc, auc, same, *[out.get(c, nan) for c in steps]]
+    return torch.stack(cols, 1)
+
+
+def verdict(drop_low: float) -> str:
+    """PASS when the lower end of the cell's interval of ``drop`` exceeds :data:`PASS_DROP`."""
+    return "PASS" if math.isfinite(drop_low) and drop_low > PASS_DROP else "FAIL"

@@ -144,6 +144,32 @@ def cost_table(records: list[Record]) -> Table:
     return Table(header, rows, [None] + [d for *_, d in COST_COLUMNS])
 
 
+def metrics_section(task: str, model: str, recs: list[Record]) -> str:
+    """The `metrics` view of one (task, model) (:func:`attrbench.validity.metrics_view`) as HTML:
+    per column its truth reliance, random row, best method's distance from random, rank
+    stability and verdict (the oracle row needs the data: ``attrbench report --task T metrics``)."""
+    from attrbench import validity
+
+    rows = validity.metrics_view(recs, task, model)
+    if not rows:
+        return ""
+    head = ["column", "applicable", "truth reliance", "random", "best", "best - random (SE)",
+            "Kendall tau", "n", "verdict"]
+
+    def f(x) -> str:
+        return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
+
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+            r["metric"], "yes" if r["applicable"] else "no", r["reliance"], f(r["random"]),
+            r["best"] or "", f(r["separation_se"]), f(r["tau"]), r["n"] or "", r["verdict"])) + "</tr>"
+        for r in rows)
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return ("<h2>Metric columns: what each rests on (uninformative columns never count in a "
+            f"summary)</h2>\n<table id=\"metrics\"><thead><tr>{header}</tr></thead><tbody>{body}"
+            "</tbody></table>")
+
+
 def _model_page(task: str, model: str, recs: list[Record], quality: list[Record], folder: Path) -> str:
     bench = [r for r in recs if r.key.metric == BENCH_METRIC]
     scored = [r for r in recs if r.key.metric != BENCH_METRIC]
@@ -156,6 +182,9 @@ def _model_page(task: str, model: str, recs: list[Record], quality: list[Record]
         parts += ["<h2>Cost (attrbench bench)</h2>", table_html(cost_table(bench), "cost")]
     if quality:
         parts += ["<h2>Model quality</h2>", table_html(quality_table(quality), "quality")]
+    checks = metrics_section(task, model, scored + quality)
+    if checks:
+        parts.append(checks)
     metric = main_metric(scored)
     points, hib = _cost_points(scored, metric) if metric else ([], None)
     if points:
