@@ -14,8 +14,10 @@ are enumerated), a background known exactly (uniform letters) and data whose
 planted motifs match the models' PWMs. Mixing them into a task whose models are
 trained on other data would change that task's version and records.
 
-Every model returns logits ``(N, 2) = [g(x), -g(x)]``; the exact values of class
-1 are those of class 0 negated. The background is uniform over the standard
+Every model returns logits ``(N, 2) = [g(x), -g(x) / 2]`` (the class is the sign
+of g); the exact values of class 1 are those of class 0 times -1/2. (Not ``-g``:
+the two logits would then sum to a constant, and a method that differentiates
+the sum of the logits, like the scramblers' probe, would see no gradient.) The background is uniform over the standard
 letters (0.25 each for DNA; 1/20 on the 20 amino acids and 0 on ``X`` for
 protein), and "exact Shapley value" means the interventional Shapley value of
 each position against it: ``v(S) = E_z g(x_S, z_rest)`` with z drawn from the
@@ -81,7 +83,7 @@ from attrbench_tasks.common.alphabets import DNA, PROTEIN
 __all__ = [
     "SEED", "CLASSES", "SIZES", "SCAN_MAX_SAMPLES", "SCAN_MAX_BOUND", "Setting", "DNA_SETTING",
     "PROTEIN_SETTING", "Additive", "ScanSum", "ScanMax", "Logic", "window_shapley",
-    "logic_shapley", "sampled_shapley", "exact_shapley", "background_probs", "TASK", "PROTEIN_TASK",
+    "logic_shapley", "sampled_shapley", "exact_shapley", "class_factor", "background_probs", "TASK", "PROTEIN_TASK",
 ]
 
 SEED = 29
@@ -146,14 +148,14 @@ def _additive_weights(setting: Setting) -> torch.Tensor:
 
 
 class _TwoClass(nn.Module):
-    """Logits ``[g, -g]`` (N, 2) of a scalar score ``g`` (N,) from :meth:`score`."""
+    """Logits ``[g, -g / 2]`` (N, 2) of a scalar score ``g`` (N,) from :meth:`score`."""
 
     kind = "built"
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Logits (N, 2) of one-hot X (N, A, L)."""
         g = self.score(X)
-        return torch.stack([g, -g], 1)
+        return torch.stack([g, -0.5 * g], 1)
 
 
 class Additive(_TwoClass):
@@ -381,10 +383,13 @@ def sampled_shapley(
 
 
 def exact_shapley(model: nn.Module, X: torch.Tensor, target: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """Exact position values (N, L) of a built model's target logit (class 1: negated)."""
-    phi = model.exact(X.cpu(), p.cpu())
-    sign = 1.0 - 2.0 * target.cpu().float()
-    return phi * sign[:, None]
+    """Exact position values (N, L) of a built model's target logit (class 1: times -1/2)."""
+    return model.exact(X.cpu(), p.cpu()) * class_factor(target)[:, None]
+
+
+def class_factor(target: torch.Tensor) -> torch.Tensor:
+    """The factor (N,) from g to the target logit: 1 for class 0, -1/2 for class 1."""
+    return 1.0 - 1.5 * target.cpu().float()
 
 
 # --------------------------------------------------------------------------- zoo
@@ -486,8 +491,11 @@ class ExactValues:
         key = (getattr(model, "checkpoint_hash", id(model)), content_hash(X.cpu()), content_hash(probs.cpu()))
         if key not in self._cache:
             self._cache[key] = model.exact(X.cpu(), probs.cpu())
-        sign = 1.0 - 2.0 * target.cpu().float()
-        return self._cache[key] * sign[:, None]
+        return self._cache[key] * class_factor(target)[:, None]
+
+
+#: Scrambler budget on these small tasks (the whole task runs in minutes on one core).
+_SCRAMBLER = {"steps": 60, "finetune_steps": 20, "channels": 16}
 
 
 def _task(name: str, setting: Setting, what: str) -> Task:
@@ -498,7 +506,8 @@ def _task(name: str, setting: Setting, what: str) -> Task:
         checkpoint_dir=Path(__file__).parent / "checkpoints" / name,
         ground_truth=_ground_truth, background=lambda train: Background(probs.clone()),
         default_n=SIZES["test"],
-        method_options={"ig": {"baseline": "background"}, "deeplift": {"baseline": "background"}},
+        method_options={"ig": {"baseline": "background"}, "deeplift": {"baseline": "background"},
+                        **{s: _SCRAMBLER for s in ("scrambler_inclusion", "scrambler_occlusion")}},
         resources={"exact_attributions": ExactValues},
         description=(f"Built (untrained) {what} models with known exact Shapley values against a "
                      "uniform background: additive PWM, motif scans and motif logic; metric "

@@ -8,6 +8,10 @@ positions:
 * ``spearman``, ``pearson``: rank and linear correlation (``scipy.stats``) of
   the method's position scores with the exact ones (NaN when either is constant);
 * ``l2``: normalised L2 error ``||s - phi|| / ||phi||`` (0 is exact; lower is better);
+* a sequence whose exact values are all but zero (``||phi|| < eps``, default
+  1e-3 logits: e.g. a logic model's sequence without its motifs) has no score
+  (NaN in every column): its correlations would rank noise and its ``l2`` divides
+  by almost nothing;
 * ``summed_spearman``, ``summed_pearson``, ``summed_l2``: the same for the
   letter-summed map ``attr.sum(1)``. For a method that attributes the one-hot
   features against a reference (IG, DeepLIFT, DeepSHAP) that sum is its value of
@@ -31,12 +35,19 @@ __all__ = ["exact_error", "correlations", "COLUMNS"]
 COLUMNS = ("spearman", "pearson", "l2", "summed_spearman", "summed_pearson", "summed_l2")
 
 
-def correlations(scores: np.ndarray, exact: np.ndarray) -> tuple[float, float, float]:
-    """Spearman, Pearson and normalised L2 error of one sequence's scores (L,) against exact (L,)."""
+def correlations(
+    scores: np.ndarray, exact: np.ndarray, eps: float = 1e-3
+) -> tuple[float, float, float]:
+    """Spearman, Pearson and normalised L2 error of one sequence's scores (L,) against exact (L,).
+
+    All NaN when ``||exact|| < eps``; the correlations are NaN when either map is constant.
+    """
     from scipy import stats
 
     norm = float(np.linalg.norm(exact))
-    l2 = float(np.linalg.norm(scores - exact)) / norm if norm > 0 else float("nan")
+    if norm < eps:
+        return float("nan"), float("nan"), float("nan")
+    l2 = float(np.linalg.norm(scores - exact)) / norm
     if np.ptp(scores) == 0 or np.ptp(exact) == 0:
         return float("nan"), float("nan"), l2
     return float(stats.spearmanr(scores, exact)[0]), float(stats.pearsonr(scores, exact)[0]), l2
@@ -48,8 +59,9 @@ def correlations(scores: np.ndarray, exact: np.ndarray) -> tuple[float, float, f
     columns=COLUMNS,
     column_directions={"l2": False, "summed_l2": False},
     needs_resources=("exact_attributions",),
+    defaults={"eps": 1e-3},
 )
-def exact_error(ex: Explanation) -> torch.Tensor:
+def exact_error(ex: Explanation, eps: float = 1e-3) -> torch.Tensor:
     """Spearman / Pearson correlation and normalised L2 error of position scores against the exact
     Shapley values of a built model (projected and letter-summed maps).
 
@@ -66,6 +78,6 @@ def exact_error(ex: Explanation) -> torch.Tensor:
     out = np.full((len(exact), len(COLUMNS)), np.nan)
     for n in range(len(exact)):
         real = mask[n]
-        out[n, :3] = correlations(projected[n, real], exact[n, real])
-        out[n, 3:] = correlations(summed[n, real], exact[n, real])
+        out[n, :3] = correlations(projected[n, real], exact[n, real], eps)
+        out[n, 3:] = correlations(summed[n, real], exact[n, real], eps)
     return torch.tensor(out, dtype=torch.float32)
