@@ -208,3 +208,11 @@ def test_built_models_need_no_checkpoint_and_are_seeded():
     a, b = load_model(t, "scan_max"), load_model(t, "scan_max")
     assert a.checkpoint_hash == b.checkpoint_hash and not t.models["scan_max"].trained
     assert load_model(t, "additive").checkpoint_hash != a.checkpoint_hash
+
+
+def test_site_pages_carry_the_model_formula():
+    from attrbench.site.build import model_description
+
+    assert "w[x_l, l]" in model_description("exact", "additive")
+    assert "XOR" in model_description("exact", "logic_xor")
+    assert model_description("no_such_task", "additive") == ""
