@@ -530,12 +530,17 @@ class ModelSpec:
     config : dict
         The architecture and training configuration stored in its checkpoint.
     description : str
+    trained : bool
+        False for a model whose weights ``build()`` sets itself (seeded): it has
+        no checkpoint file and is not trained; its ``checkpoint_hash`` is the hash
+        of its parameters.
     """
 
     name: str
     build: Callable[[], nn.Module]
     config: dict = field(default_factory=dict)
     description: str = ""
+    trained: bool = True
 
 
 @dataclass

@@ -44,7 +44,7 @@ from attrbench.plan import (
     select,
     select_index,
 )
-from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, Task
+from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, NotApplicable, Task
 from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.training import predict, predict_dataset
@@ -232,7 +232,12 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
         driver.put(Record(todo.pop(q), "not_applicable", reason=gate))
     if not todo and cost is None:
         return None
-    fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
+    try:
+        fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
+    except NotApplicable as exc:  # the fit found the model out of the method's reach
+        for key in [*todo.values(), *([cost] if cost else [])]:
+            driver.put(Record(key, "not_applicable", reason=str(exc)))
+        return None
     cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
                              str(config.chunk_size), str(config.batch_size)),
                 model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from attrbench.atomic import atomic_write
-from attrbench.data import Dataset
+from attrbench.data import Dataset, content_hash
 from attrbench.ops import batched_logits
 from attrbench.plugin import ModelSpec, Task
 from attrbench.stats import classification_scores
@@ -225,6 +225,8 @@ def train_model(
     path : Path of the written checkpoint.
     """
     spec = task.model(model_name)
+    if not spec.trained:
+        raise ValueError(f"{task.name}/{model_name} is built from its parameters, not trained")
     config = TrainConfig(**{**spec.config.get("train", {}), **overrides, "seed": seed})
     train, valid, test = (task.data(s, **(data_options or {})) for s in ("train", "valid", "test"))
     torch.manual_seed(seed)
@@ -270,6 +272,8 @@ def load_model(
     model : nn.Module with attributes ``zoo_name``, ``checkpoint_hash``, ``checkpoint``
     """
     spec: ModelSpec = task.model(model_name)
+    if not spec.trained:
+        return _built_model(spec, device)
     path = checkpoint_path(task, model_name, directory)
     if not path.is_file():
         raise CheckpointError(
@@ -311,6 +315,16 @@ def read_checkpoint(path: Path, task: Task, model_name: str) -> dict:
         raise CheckpointError(f"checkpoint {path} is not an attrbench checkpoint (no state_dict); "
                               f"retrain with `attrbench train --task {task.name} --model {model_name}`")
     return ckpt
+
+
+def _built_model(spec: ModelSpec, device: str | torch.device) -> nn.Module:
+    """A zoo model whose ``build()`` sets its weights (``spec.trained`` False), in eval mode."""
+    model = spec.build()
+    state = model.state_dict()
+    model.zoo_name = spec.name
+    model.checkpoint_hash = content_hash(*(f"{k}" for k in state), *state.values())
+    model.checkpoint = {"model": spec.name, "config": spec.config, "built": True}
+    return model.to(device).eval()
 
 
 def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:

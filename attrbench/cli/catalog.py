@@ -104,7 +104,8 @@ def build() -> dict:
                      ",".join(q.needs_resources) or "-", ",".join(q.columns) or "-",
                      plain(q.description)] for q in METRICS],
         "models": [[t.name, m, "default" if m == t.default_model else "",
-                    str(t.checkpoint_dir / f"{m}.pt"), plain(spec.description)]
+                    str(t.checkpoint_dir / f"{m}.pt") if spec.trained else "",
+                    plain(spec.description)]
                    for t in TASKS for m, spec in t.models.items()],
         "failed": [msg for r in (TASKS, METHODS, METRICS) for msg in r.failed.values()],
     }

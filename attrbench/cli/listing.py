@@ -46,7 +46,7 @@ def rows(what: str, task: str | None = None, use_cache: bool = True) -> tuple[li
             did_you_mean(task, {t[0]: t for t in cat["tasks"]}, "task")
             body = [r for r in body if r[0] == task]
         for r in body:
-            r[3] = "yes" if Path(r[3]).is_file() else "no (train it)"
+            r[3] = ("built" if not r[3] else "yes" if Path(r[3]).is_file() else "no (train it)")
     return body, HEADERS[what]
 
 

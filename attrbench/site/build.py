@@ -170,11 +170,22 @@ def metrics_section(task: str, model: str, recs: list[Record]) -> str:
             "</tbody></table>")
 
 
+def model_description(task: str, model: str) -> str:
+    """The registered zoo description of ``task``/``model`` (empty when either is not registered)."""
+    from attrbench.plugin import TASKS
+
+    try:
+        return TASKS.get(task).models[model].description
+    except Exception:  # records of a task or model this installation does not have
+        return ""
+
+
 def _model_page(task: str, model: str, recs: list[Record], quality: list[Record], folder: Path) -> str:
     bench = [r for r in recs if r.key.metric == BENCH_METRIC]
     scored = [r for r in recs if r.key.metric != BENCH_METRIC]
     n = max((r.key.n for r in scored), default=0)
-    parts = []
+    about = model_description(task, model)
+    parts = [f'<p class="about">{html.escape(about)}</p>'] if about else []
     if scored:
         parts += [f"<h2>Methods (n={n}, mean [95% CI]; hover a cell for n or the reason)</h2>",
                   table_html(method_table(scored), "methods")]
