@@ -13,10 +13,10 @@ prints it and exits 2).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import math
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,17 +158,19 @@ def load_user_model(model_file: Path | None = None, model_class: str | None = No
 
     Returns
     -------
-    model, digest : the module and the hash of the files it came from
+    model, digest : the module and the content hash of its weights
     """
     if model_file is not None:
         try:
-            model = torch.jit.load(str(model_file), map_location="cpu")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*deprecated.*")
+                model = torch.jit.load(str(model_file), map_location="cpu")
         except Exception as exc:
             raise UserInputError(
-                f"--model-file {model_file}: not a TorchScript file ({' '.join(str(exc).split())[:120]}); "
+                f"--model-file {model_file}: not a TorchScript file ({_last_line(exc)}); "
                 "save your model with torch.jit.save(torch.jit.script(model), PATH), or pass "
                 "--model-class pkg.module:Factory --weights state_dict.pt") from None
-        return model, _file_digest(model_file)
+        return model, _weights_digest(model)
     if model_class is None or weights is None:
         raise UserInputError("give --model-file TORCHSCRIPT, or --model-class pkg.module:Factory --weights FILE")
     model = _import(model_class)()
@@ -180,16 +182,21 @@ def load_user_model(model_file: Path | None = None, model_class: str | None = No
     except Exception as exc:
         raise UserInputError(
             f"--weights {weights}: does not match {model_class} "
-            f"({' '.join(str(exc).split())[:160]}); save model.state_dict() of that class") from None
-    return model, content_hash(_file_digest(weights), model_class)
+            f"({_last_line(exc)}); save model.state_dict() of that class") from None
+    return model, _weights_digest(model)
 
 
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+def _last_line(exc: Exception, width: int = 160) -> str:
+    """The last line of an exception's message (TorchScript's carry a traceback), shortened."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _weights_digest(model: nn.Module) -> str:
-    parts = [type(model).__name__]
+    """Content hash of the parameter names and values: the same weights give the same task
+    name from Python, a TorchScript file or a state dict."""
+    parts = []
     for name, t in model.state_dict().items():
         parts += [name, t.detach().cpu().contiguous().numpy().tobytes()]
     return content_hash(*parts)
@@ -341,7 +348,7 @@ def check_model(model: nn.Module, codes: torch.Tensor, alphabet: Alphabet, sourc
     except Exception as exc:
         raise UserInputError(
             f"{source}: the model fails on one-hot input of shape (N, {len(alphabet)}, L) for the "
-            f"{alphabet.name} alphabet ({' '.join(str(exc).split())[:160]}); check --alphabet, or "
+            f"{alphabet.name} alphabet ({_last_line(exc)}); check --alphabet, or "
             "adapt it with attrbench.wrap(model, layout='NLA'|'tokens')") from None
     if not isinstance(out, torch.Tensor) or out.dim() not in (1, 2) or out.shape[0] != len(X):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
