@@ -26,6 +26,7 @@ _LAZY = {
         ["METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
          "NotApplicable", "Task", "register_method", "register_metric", "register_task"],
         "attrbench.plugin"),
+    **dict.fromkeys(["evaluate", "wrap", "per_sequence"], "attrbench.user"),
 }
 
 __all__ = [*_LAZY, "__version__"]
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         register_metric,
         register_task,
     )
+    from attrbench.user import evaluate, per_sequence, wrap  # noqa: F401
 
 
 def __getattr__(name: str):

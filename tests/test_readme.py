@@ -87,7 +87,7 @@ def test_metric_plugin_runs(tmp_path, capsys):
 
 def test_own_model_task_trains_and_runs(tmp_path, capsys):
     path = tmp_path / "my_task.py"
-    path.write_text(_example("own-model.md", r"Save it as `my_task.py`:"))
+    path.write_text(_example("plugins.md", r"Save it as `my_task.py`:"))
     try:
         ckpts = tmp_path / "ckpts"
         assert (

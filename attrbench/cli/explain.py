@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
         description="Attribute one sequence (a task sequence by id, or a FASTA record of yours) with "
         "several methods and draw them stacked: sequence logos, or a heatmap for long sequences; "
         "ground truth shaded, predicted class and probability in the title.")
-    p.add_argument("--task", required=True, help="task name (see `attrbench list tasks`)")
+    p.add_argument("--task", default=None,
+                   help="task name (see `attrbench list tasks`); not with --model-file/--model-class")
     p.add_argument("--model", default="default", help="zoo model (default: the task's default)")
     p.add_argument("--method", type=common.csv_list, required=True, help="comma-separated methods or 'all'")
     p.add_argument("--sequence", default=None, metavar="ID",
@@ -30,12 +31,49 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seeds random methods (default 0)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--checkpoints", type=Path, default=None, help="load checkpoints from this directory")
+    g = p.add_argument_group("your own model", "explain a model of yours on a record of --fasta (no --task)")
+    g.add_argument("--model-file", type=Path, default=None, help="a TorchScript file (torch.jit.save)")
+    g.add_argument("--model-class", default=None, metavar="PKG.MODULE:FACTORY",
+                   help="a class or function building the model, with --weights")
+    g.add_argument("--weights", type=Path, default=None, help="its state dict, read with weights_only=True")
+    g.add_argument("--truth", type=Path, default=None, help="BED of ground-truth motifs, shaded in the figure")
+    g.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"], help="default dna")
     common.threads_arg(p)
     common.plugin_arg(p)
 
 
+def _user_setup(args):
+    """The user task of ``--model-file|--model-class`` and ``--fasta``, loaded as ``prepare`` loads a task."""
+    import tempfile
+
+    from attrbench.explain import prepare
+    from attrbench.user import MODEL, UserInputError, load_user_model, register
+    from attrbench.user import prepare as prepare_user
+
+    if args.task is not None or args.fasta is None:
+        raise UserInputError("--model-file/--model-class: give --fasta FILE and no --task")
+    model, digest = load_user_model(args.model_file, args.model_class, args.weights)
+    data = prepare_user(model, common.existing(args.fasta, "--fasta"), args.alphabet, None, args.truth,
+                        model_digest=digest, source=str(args.model_file or args.weights))
+    task = register(data, Path(tempfile.mkdtemp(prefix="attrbench-")))
+    return prepare(task.name, MODEL, args.device, task.checkpoint_dir), data.dataset
+
+
+def _user_sequence(ds, seq_id: str | None):
+    from attrbench.user import UserInputError
+
+    name = seq_id or ds.ids[0]
+    if name not in ds.ids:
+        raise UserInputError(f"--sequence {name}: not a record of the FASTA")
+    return ds.subset([ds.ids.index(name)])
+
+
 def run(args) -> int:
     """Draw the figure the arguments describe."""
+    if args.model_file is not None or args.model_class is not None:
+        return _run_user(args)
+    if args.task is None:
+        raise ValueError("give --task NAME, or --model-file FILE --fasta FILE for a model of yours")
     from attrbench.explain import explain, fasta_sequence, parse_region, prepare, task_sequence
     from attrbench.plugin import METHODS
     from attrbench.runner import resolve_names
@@ -53,5 +91,22 @@ def run(args) -> int:
     else:
         ds = task_sequence(setup.task, args.sequence)
     out = explain(setup, ds, methods, args.out, region, args.seed, True if args.heatmap else None)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _run_user(args) -> int:
+    """``explain --model-file ... --fasta ...``: one of the user's sequences under the methods."""
+    from attrbench.explain import explain, parse_region
+    from attrbench.plugin import METHODS
+    from attrbench.runner import resolve_names
+
+    if args.out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(f"--out {args.out}: use a .png, .svg or .pdf file name")
+    region = parse_region(args.region)
+    methods = resolve_names(args.method, METHODS)
+    setup, ds = _user_setup(args)
+    out = explain(setup, _user_sequence(ds, args.sequence), methods, args.out, region, args.seed,
+                  True if args.heatmap else None)
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
         "with every applicable metric, write one record per cell and print the leaderboard. "
         "Re-running the same command skips finished cells (resume after an interruption).",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=common.EPILOG)
-    p.add_argument("--task", required=True, help="task name (see `attrbench list tasks`)")
+    p.add_argument("--task", default=None,
+                   help="task name (see `attrbench list tasks`); not with --model-file/--model-class")
     p.add_argument("--method", type=common.csv_list, default=["all"],
                    help="comma-separated methods or 'all' (default)")
     p.add_argument("--model", type=common.csv_list, default=["default"],
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
                    help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
     common.data_args(p)
     common.resource_args(p)
+    user_model_args(p)
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
     p.add_argument("--format", default="markdown",
                    help="format of the printed table (markdown, html, latex, csv)")
@@ -93,8 +95,61 @@ def _check_task_inputs(args) -> None:
                          f"(resources: {', '.join(task.resources) or 'none'})")
 
 
+def user_model_args(p: argparse.ArgumentParser) -> None:
+    """``--model-file``, ``--model-class``, ``--weights``, ``--truth``, ``--labels``, ``--alphabet``."""
+    g = p.add_argument_group(
+        "your own model", "benchmark a model of yours on the sequences of --fasta (no --task): "
+        "the run is a task named user-<hash of model and sequences>, reruns skip finished cells")
+    g.add_argument("--model-file", type=Path, default=None,
+                   help="a TorchScript file (torch.jit.save) mapping one-hot (N, A, L) to logits (N, C) or (N,)")
+    g.add_argument("--model-class", default=None, metavar="PKG.MODULE:FACTORY",
+                   help="a class or function building the model, with --weights")
+    g.add_argument("--weights", type=Path, default=None,
+                   help="its state dict (torch.save(model.state_dict(), PATH)); read with weights_only=True")
+    g.add_argument("--truth", type=Path, default=None,
+                   help="ground-truth motifs: BED lines 'name start end [kind]' (0-based, end exclusive)")
+    g.add_argument("--labels", type=Path, default=None,
+                   help="true classes: TSV lines 'name<TAB>class index' (default: the model's predictions)")
+    g.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"],
+                   help="letters of the FASTA (default dna)")
+
+
+def _run_user(args) -> int:
+    """``run --model-file|--model-class ... --fasta ...``: the user's model on the user's sequences."""
+    from attrbench.cli import validate
+    from attrbench.leaderboard import TERMINAL_WIDTH, render
+    from attrbench.results import default_results_dir
+    from attrbench.user import UserInputError, load_user_model, prepare, run_user
+
+    if args.task is not None:
+        raise UserInputError("--task with --model-file/--model-class: give one or the other")
+    if args.fasta is None:
+        raise UserInputError("--model-file/--model-class: give your sequences with --fasta FILE")
+    from attrbench.cli.leaderboard import FORMATS
+
+    validate.choice(args.format, FORMATS, "--format")
+    results = validate.writable_dir(args.results or default_results_dir(), "--results")
+    mopts, qopts = common.options(args.option)
+    model, digest = load_user_model(args.model_file, args.model_class, args.weights)
+    source = str(args.model_file or args.weights)
+    data = prepare(model, common.existing(args.fasta, "--fasta"), args.alphabet, args.labels,
+                   args.truth, model_digest=digest, source=source)
+    df = run_user(data, args.method, args.metric, args.n, args.seed, args.device, results,
+                  args.batch_size, {**mopts, **qopts}, not args.quiet, executor_of(args), args.force)
+    records = df.attrs["records"]
+    print(render(records, args.format, width=TERMINAL_WIDTH))
+    print(f"{len(records)} records in {results}/{data.name}", file=sys.stderr)
+    return 0
+
+
 def run(args) -> int:
     """Run the plan the arguments describe, write its records and print the table."""
+    if args.model_file is not None or args.model_class is not None:
+        return _run_user(args)
+    if args.task is None:
+        from attrbench.cli.validate import UsageError
+
+        raise UsageError("give --task NAME, or --model-file FILE --fasta FILE for a model of yours")
     checked = check(args)
     from attrbench.leaderboard import TERMINAL_WIDTH, render
     from attrbench.results import ResultStore

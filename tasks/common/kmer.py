@@ -35,27 +35,9 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from attrbench.ops import window_means
+from attrbench.tokens import kmer_ids, kmer_indicator
 
 __all__ = ["kmer_ids", "kmer_indicator", "tokens_to_nucleotides", "KmerEmbedding", "KmerTransformer"]
-
-
-def kmer_ids(X: torch.Tensor, k: int) -> torch.Tensor:
-    """Token ids (N, L - k + 1) of one-hot X (N, 4, L): ``sum_j a_j 4**(k-1-j)``."""
-    codes = X.argmax(1)
-    T = X.shape[2] - k + 1
-    ids = torch.zeros(X.shape[0], T, dtype=torch.long, device=X.device)
-    for j in range(k):
-        ids = ids * 4 + codes[:, j : j + T]
-    return ids
-
-
-def kmer_indicator(X: torch.Tensor, k: int) -> torch.Tensor:
-    """``prod_j X[v_j, t + j]`` for every k-mer ``v``: shape (N, 4**k, L - k + 1)."""
-    T = X.shape[2] - k + 1
-    P = X[:, :, :T]
-    for j in range(1, k):
-        P = (P[:, :, None, :] * X[:, None, :, j : j + T]).reshape(X.shape[0], -1, T)
-    return P
 
 
 def tokens_to_nucleotides(scores: torch.Tensor, k: int) -> torch.Tensor:
