@@ -31,6 +31,7 @@ from torch import nn
 
 from attrbench.data import Background
 from attrbench.plugin import NotApplicable, register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
 
 from .deepshap import (
     MAXPOOL_MODULES,
@@ -99,6 +100,7 @@ def deeplift(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     baseline: str | torch.Tensor = "zeros", implementation: str = "attrbench",
     background: Background | None = None, check: bool = True, batch_size: int | None = 512,
+    hypothetical: bool = False, generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """DeepLIFT with the rescale rule (multiplied by ``X - x0``).
 
@@ -111,7 +113,7 @@ def deeplift(
     X : torch.Tensor, shape=(N, A, L)
     target : torch.Tensor, shape=(N,), int64
     mask : torch.Tensor, shape=(N, L), bool
-    baseline : {"zeros", "background"} or torch.Tensor, shape=(N, A, L)
+    baseline : {"zeros", "background", "dinucleotide_shuffle"} or torch.Tensor, shape=(N, A, L)
         The reference, see :func:`attrbench_methods.ig.ig_baseline`.
     implementation : {"attrbench", "captum"}
     background : Background, optional
@@ -121,6 +123,11 @@ def deeplift(
         of the logit scale.
     batch_size : int, optional
         Sequences per pass (``"attrbench"`` only).
+    hypothetical : bool
+        Return the per-letter map of the DeepLIFT multipliers
+        (:func:`attrbench.shuffle.hypothetical`; ``"attrbench"`` only).
+    generator : torch.Generator, optional
+        Draws the shuffle of ``baseline="dinucleotide_shuffle"`` when no tensor is given.
 
     Returns
     -------
@@ -136,7 +143,11 @@ def deeplift(
     reason = rescale_why_not(model) if implementation == "attrbench" else _captum_why_not(model)
     if reason:
         raise NotApplicable(f"deeplift: {reason}")
-    x0 = ig_baseline(X, baseline, background)
+    x0 = ig_baseline(X, baseline, background, generator)
+    if hypothetical and implementation == "attrbench":
+        m = rescale_attributions(model, X, x0[:, None], target, check=check, batch_size=batch_size,
+                                 method="deeplift", multipliers=True)[:, 0]
+        return hypothetical_map(m, x0) * mask[:, None, :].to(m)
     if implementation == "attrbench":
         attr = rescale_attributions(model, X, x0[:, None], target, check=check,
                                     batch_size=batch_size, method="deeplift")[:, 0]

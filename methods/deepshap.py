@@ -46,6 +46,8 @@ from torch.nn import functional as F
 from attrbench.contract import mask_of
 from attrbench.data import Background
 from attrbench.plugin import NotApplicable, register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
+from attrbench.shuffle import shuffled_references
 
 __all__ = [
     "RESCALE_MODULES",
@@ -273,6 +275,7 @@ class _Rescale:
 def rescale_attributions(
     model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
     eps: float = 1e-6, check: bool = True, batch_size: int | None = 512, method: str = "deepshap",
+    multipliers: bool = False,
 ) -> torch.Tensor:
     """DeepLIFT rescale attributions of ``X`` against each of its references.
 
@@ -293,6 +296,8 @@ def rescale_attributions(
         (sequence, reference) pairs per forward/backward pass; None: all at once.
     method : str
         Name used in error messages.
+    multipliers : bool
+        Return the multipliers ``m`` (attributions are ``m * (X - baseline)``).
 
     Returns
     -------
@@ -304,14 +309,14 @@ def rescale_attributions(
     target = target.to(X.device)
     return torch.cat([
         _rescale_chunk(model, X[s : s + step], baselines[s : s + step], target[s : s + step],
-                       eps, check, method)
+                       eps, check, method, multipliers)
         for s in range(0, N, step)
     ])
 
 
 def _rescale_chunk(
     model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
-    eps: float, check: bool, method: str,
+    eps: float, check: bool, method: str, multipliers: bool = False,
 ) -> torch.Tensor:
     N, B = baselines.shape[:2]
     shared = baselines.stride(0) == 0 or bool((baselines == baselines[:1]).all())
@@ -328,7 +333,7 @@ def _rescale_chunk(
     if check:
         f_r = f_ref.gather(2, target[:, None, None].expand(N, B, 1))[..., 0]
         check_summation(phi.sum((2, 3)).flatten(), f_x.detach(), f_r.flatten(), method)
-    return phi
+    return grad.view(N, B, *X.shape[1:]) if multipliers else phi
 
 
 def deepshap_baselines(
@@ -375,7 +380,7 @@ def deepshap_baselines(
 def deepshap_reference(
     X: torch.Tensor, background: Background | None = None,
     generator: torch.Generator | None = None, baseline: torch.Tensor | None = None,
-    n_background: int = 20, shared: bool = True, **options,
+    n_background: int = 20, shared: bool = True, references: str = "background", **options,
 ) -> torch.Tensor:
     """The references ``deepshap`` uses with these options (its ``Method.reference``).
 
@@ -392,6 +397,9 @@ def deepshap_reference(
         See :func:`deepshap_baselines`.
     baseline : torch.Tensor, shape=(N, B, A, L) or (N, A, L), optional
         Explicit references, returned as (N, B, A, L).
+    references : {"background", "dinucleotide_shuffle"}
+        Draws from the background, or ``n_background`` dinucleotide shuffles of
+        each sequence itself (:func:`attrbench.shuffle.kmer_shuffle`, from ``generator``).
     **options
         The method's other options, ignored.
 
@@ -401,6 +409,10 @@ def deepshap_reference(
     """
     if baseline is not None:
         return (baseline[:, None] if baseline.dim() == 3 else baseline).to(X)
+    if references == "dinucleotide_shuffle":
+        return shuffled_references(X, n_background, generator)
+    if references != "background":
+        raise ValueError(f"unknown references {references!r}: use 'background' or 'dinucleotide_shuffle'")
     return deepshap_baselines(X, mask_of(X), background, generator, n_background, shared)
 
 
@@ -414,6 +426,7 @@ def deepshap(
     n_background: int = 20, shared: bool = True, baseline: torch.Tensor | None = None,
     background: Background | None = None, generator: torch.Generator | None = None,
     batch_size: int | None = 512, eps: float = 1e-6, check: bool = True,
+    references: str = "background", hypothetical: bool = False,
 ) -> torch.Tensor:
     """DeepSHAP: DeepLIFT rescale attributions averaged over background references.
 
@@ -439,6 +452,12 @@ def deepshap(
         multiplier (ReLU: only where ``x = x0``).
     check : bool
         Refuse (NotApplicable) when summation-to-delta fails.
+    references : {"background", "dinucleotide_shuffle"}
+        Where references come from when ``baseline`` is None, see :func:`deepshap_reference`.
+    hypothetical : bool
+        Return the per-letter map, the reference mean of
+        :func:`attrbench.shuffle.hypothetical` (tangermeme's ``hypothetical=True``),
+        instead of the mean of ``m * (X - x0)``.
 
     Returns
     -------
@@ -454,8 +473,12 @@ def deepshap(
     if reason:
         raise NotApplicable(f"deepshap: {reason}")
     if baseline is None:
-        baseline = deepshap_baselines(X, mask, background, generator, n_background, shared)
+        baseline = deepshap_reference(X, background, generator, None, n_background, shared, references)
     refs = deepshap_reference(X, baseline=baseline)
-    phi = rescale_attributions(model, X, refs, target, eps, check, batch_size).mean(1)
+    if hypothetical:
+        m = rescale_attributions(model, X, refs, target, eps, check, batch_size, multipliers=True)
+        phi = hypothetical_map(m, refs).mean(1)
+    else:
+        phi = rescale_attributions(model, X, refs, target, eps, check, batch_size).mean(1)
     return phi * mask[:, None, :].to(phi)
 

@@ -17,6 +17,8 @@ from torch import nn
 from attrbench import ops
 from attrbench.data import Background
 from attrbench.plugin import register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
+from attrbench.shuffle import shuffled_references
 
 from .gradients import target_gradient
 
@@ -24,18 +26,23 @@ __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 
 
 def ig_baseline(
-    X: torch.Tensor, baseline: str | torch.Tensor = "zeros", background: Background | None = None
+    X: torch.Tensor, baseline: str | torch.Tensor = "zeros", background: Background | None = None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The reference sequence of ``ig`` and ``deeplift``, shaped like ``X``.
 
     Parameters
     ----------
     X : torch.Tensor, shape=(N, A, L)
-    baseline : {"zeros", "background"} or torch.Tensor, shape=(N, A, L) or (N, 1, A, L)
+    baseline : {"zeros", "background", "dinucleotide_shuffle"} or torch.Tensor, shape=(N, A, L) or (N, 1, A, L)
         ``"zeros"``: all-zero sequences; ``"background"``: the expected background
-        sequence ``background.mean(X)`` (zero on padding); a tensor is used as given.
+        sequence ``background.mean(X)`` (zero on padding); ``"dinucleotide_shuffle"``:
+        one dinucleotide shuffle of each sequence (:mod:`attrbench.shuffle`, drawn
+        from ``generator``); a tensor is used as given.
     background : Background, optional
         Needed for ``"background"``.
+    generator : torch.Generator, optional
+        Draws the shuffle of ``"dinucleotide_shuffle"``.
 
     Returns
     -------
@@ -53,7 +60,11 @@ def ig_baseline(
         if background is None:
             raise ValueError("baseline='background' needs the task background (background=...)")
         return background.mean(X).to(X)
-    raise ValueError(f"unknown baseline {baseline!r}: use 'zeros', 'background' or a tensor")
+    if baseline == "dinucleotide_shuffle":
+        return shuffled_references(X, 1, generator)[:, 0]
+    raise ValueError(
+        f"unknown baseline {baseline!r}: use 'zeros', 'background', 'dinucleotide_shuffle' or a tensor"
+    )
 
 
 def ig_reference(
@@ -71,7 +82,7 @@ def ig_reference(
     X : torch.Tensor, shape=(N, A, L)
     background : Background, optional
     generator : torch.Generator, optional
-        Unused: the reference is deterministic.
+        Draws the shuffle of ``baseline="dinucleotide_shuffle"`` (otherwise unused).
     baseline : {"zeros", "background"} or torch.Tensor
         The method's option, see :func:`ig_baseline`.
     **options
@@ -81,7 +92,7 @@ def ig_reference(
     -------
     baseline : torch.Tensor, shape=(N, A, L)
     """
-    return ig_baseline(X, baseline, background)
+    return ig_baseline(X, baseline, background, generator)
 
 
 def quadrature(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
@@ -118,6 +129,7 @@ def ig(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     n_steps: int = 50, baseline: str | torch.Tensor = "zeros", method: str = "gausslegendre",
     internal_batch_size: int | None = 512, background: Background | None = None,
+    hypothetical: bool = False, generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Integrated gradients from ``baseline`` to ``X`` along the straight path.
 
@@ -146,6 +158,11 @@ def ig(
         less peak memory than 8 steps, at the same CPU time).
     background : Background, optional
         Needed for ``baseline="background"``.
+    hypothetical : bool
+        Return the per-letter map of the path-averaged gradients
+        (:func:`attrbench.shuffle.hypothetical`) instead of ``(X - x0) * grad``.
+    generator : torch.Generator, optional
+        Draws the shuffle of ``baseline="dinucleotide_shuffle"`` when no tensor is given.
 
     Returns
     -------
@@ -157,7 +174,7 @@ def ig(
     Sundararajan, M., Taly, A. & Yan, Q. (2017). Axiomatic attribution for deep
     networks. ICML.
     """
-    x0 = ig_baseline(X, baseline, background)
+    x0 = ig_baseline(X, baseline, background, generator)
     alphas, weights = quadrature(n_steps, method)
     a = torch.as_tensor(alphas, dtype=X.dtype, device=X.device)[:, None, None, None]
     w = torch.as_tensor(weights, dtype=X.dtype, device=X.device)[:, None, None, None]
@@ -169,4 +186,6 @@ def ig(
         path = (x0[None] + ak * delta[None]).reshape(-1, *X.shape[1:])  # step-major, as captum
         grads = target_gradient(model, path, target.repeat(len(ak)), internal_batch_size)
         total += (grads.view(len(ak), *X.shape) * wk).sum(0)
+    if hypothetical:
+        return hypothetical_map(total, x0) * mask[:, None, :].to(X.dtype)
     return total * delta * mask[:, None, :].to(X.dtype)
