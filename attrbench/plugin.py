@@ -253,6 +253,12 @@ class Metric:
     invalid_above : float, optional
         A cell whose mean exceeds it is flagged invalid in the leaderboard
         (completeness: the method's attributions do not add up).
+    set_level : bool
+        The metric scores a set of sequences, not each one (``motif_discovery``):
+        the runner calls it once per chunk (a whole cell by default) on all the
+        chunk's sequences (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
+        which the first holds the set's scores and the others NaN, so the cell's
+        mean is the set score and its n is 1.
     defaults : dict
     description : str
     """
@@ -266,6 +272,7 @@ class Metric:
     needs_resources: tuple[str, ...] = ()
     only_complete: bool = False
     invalid_above: float | None = None
+    set_level: bool = False
     defaults: dict = field(default_factory=dict)
     description: str = ""
 
