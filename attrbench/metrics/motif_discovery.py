@@ -57,13 +57,21 @@ from attrbench.data import GroundTruth
 from attrbench.plugin import Explanation, NotApplicable, _accepted, register_metric
 
 __all__ = [
-    "Pattern", "Discovery", "jaspar_matrices", "known_motifs", "discover", "match",
+    "TooFewSeqlets", "Pattern", "Discovery", "jaspar_matrices", "known_motifs", "discover", "match",
     "motif_discovery",
 ]
 
 JASPAR_RELEASE = "JASPAR2024"
 COLUMNS = ("recall", "false_discoveries", "patterns", "seqlets",
            "recall_projected", "false_discoveries_projected")
+
+
+class TooFewSeqlets(ValueError):
+    """MoDISco has too few seqlets to cluster; ``n`` is how many it found."""
+
+    def __init__(self, n: int, why: str = "") -> None:
+        super().__init__(f"{n} seqlets, too few to cluster{': ' + why if why else ''}")
+        self.n = n
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,7 @@ def discover(
     """TF-MoDISco patterns of hypothetical maps ``hyp`` (N, 4, L) of one-hot ``X`` (N, 4, L).
 
     Returns the patterns (positive and negative metaclusters) and the seqlet count;
-    raises :class:`ValueError` with the count when there are fewer than ``min_seqlets``.
+    raises :class:`TooFewSeqlets` with the count when there are fewer than ``min_seqlets``.
     """
     from modiscolite import extract_seqlets, tfmodisco
 
@@ -149,13 +157,16 @@ def discover(
     window = min(options.pop("sliding_window_size", 7), max(3, L // 4))
     flank = min(options.pop("flank_size", 3), max(1, L // 10))
     contrib = (one_hot * h).sum(2)
-    coords, _ = extract_seqlets.extract_seqlets(
-        attribution_scores=contrib, window_size=window, flank=flank,
-        suppress=int(0.5 * window) + flank, target_fdr=0.2, min_passing_windows_frac=0.03,
-        max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+    try:
+        coords, _ = extract_seqlets.extract_seqlets(
+            attribution_scores=contrib, window_size=window, flank=flank,
+            suppress=int(0.5 * window) + flank, target_fdr=0.2, min_passing_windows_frac=0.03,
+            max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+    except (ValueError, IndexError) as exc:  # a degenerate map (e.g. all zero): no null
+        raise TooFewSeqlets(0, str(exc)) from exc
     n = len(coords)
     if n < min_seqlets:
-        raise ValueError(f"{n} seqlets (fewer than {min_seqlets} to cluster)")
+        raise TooFewSeqlets(n)
     pos, neg = tfmodisco.TFMoDISco(
         one_hot, h, sliding_window_size=window, flank_size=flank,
         min_metacluster_size=min_seqlets, final_min_cluster_size=options.pop("final_min_cluster_size", 10),
@@ -219,11 +230,8 @@ def run_discovery(
     """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
     try:
         patterns, n = discover(X, hyp, min_seqlets, **options)
-    except ValueError as exc:
-        if "seqlets" not in str(exc):
-            raise
-        n = int(str(exc).split()[0])
-        return Discovery([], n, float("nan"), float("nan"), [])
+    except TooFewSeqlets as exc:
+        return Discovery([], exc.n, float("nan"), float("nan"), [])
     recall, false, best = match(patterns, known, jaspar_matrices(jaspar_release), q)
     return Discovery(patterns, n, recall, false, best)
 
