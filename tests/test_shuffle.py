@@ -144,3 +144,14 @@ def test_ism_equals_tangermeme_saturation_mutagenesis(shipped):
     ours = METHODS.get("ism")(model, X, target, mask)
     # ours: d - mean_b d over the letters of each position; tangermeme: the same centring
     assert torch.allclose(ours, theirs.float(), atol=1e-5), float((ours - theirs).abs().max())
+
+
+@pytest.mark.parametrize("heatmap", [False, True])
+def test_explain_draws_the_hypothetical_map(tmp_path, heatmap):
+    from attrbench.explain import explain, prepare, task_sequence
+
+    setup = prepare("utr5")
+    ds = task_sequence(setup.task, setup.task.data("test").ids[0])
+    out = explain(setup, ds, ["deepshap", "ism"], tmp_path / "h.png", heatmap=heatmap,
+                  hypothetical=True)
+    assert out.stat().st_size > 1000
