@@ -88,7 +88,8 @@ class Pattern:
 class Discovery:
     """What one MoDISco run found and how its patterns matched the targets.
 
-    ``best`` holds, per pattern, the name of its best target and that q-value.
+    ``best`` holds, per pattern, its best JASPAR matrix (``"MA0108.3 TBP"``) and that q-value;
+    ``known`` per pattern, the task's motif kinds it matches.
     """
 
     patterns: list[Pattern]
@@ -96,6 +97,7 @@ class Discovery:
     recall: float
     false_discoveries: float
     best: list[tuple[str, float]]
+    known: list[tuple[str, ...]] = ()
 
 
 @functools.cache
@@ -192,10 +194,11 @@ def _bh(p: np.ndarray) -> np.ndarray:
 def match(
     patterns: list[Pattern], known: dict[str, np.ndarray], jaspar: dict[str, np.ndarray],
     q: float = 0.05,
-) -> tuple[float, float, list[tuple[str, float]]]:
-    """Recall of ``known``, share of unmatched patterns, best (target, q-value) per pattern."""
+) -> tuple[float, float, list[tuple[str, float]], list[tuple[str, ...]]]:
+    """Recall of ``known``, share of unmatched patterns, best JASPAR (name, q-value) and
+    matched known kinds per pattern."""
     if not patterns:
-        return 0.0, float("nan"), []
+        return 0.0, float("nan"), [], []
     from memelite import tomtom
 
     names = list(known) + list(jaspar)
@@ -208,8 +211,10 @@ def match(
     hit_known = known_q < q
     recall = float(hit_known.any(0).mean()) if k else float("nan")
     false = float((~(hit_known.any(1) | (qvals < q).any(1))).mean())
-    best = [(names[int(j)], float(qvals[i, j])) for i, j in enumerate(qvals.argmin(1))]
-    return recall, false, best
+    jq = qvals[:, k:]
+    best = [(names[k + int(j)], float(jq[i, j])) for i, j in enumerate(jq.argmin(1))] if jaspar else []
+    kinds = [tuple(n for n, h in zip(known, row, strict=True) if h) for row in hit_known]
+    return recall, false, best, kinds
 
 
 def hypothetical_map(ex: Explanation) -> torch.Tensor:
@@ -232,8 +237,8 @@ def run_discovery(
         patterns, n = discover(X, hyp, min_seqlets, **options)
     except TooFewSeqlets as exc:
         return Discovery([], exc.n, float("nan"), float("nan"), [])
-    recall, false, best = match(patterns, known, jaspar_matrices(jaspar_release), q)
-    return Discovery(patterns, n, recall, false, best)
+    recall, false, best, kinds = match(patterns, known, jaspar_matrices(jaspar_release), q)
+    return Discovery(patterns, n, recall, false, best, kinds)
 
 
 @register_metric(
