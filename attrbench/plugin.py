@@ -255,8 +255,9 @@ class Metric:
         (completeness: the method's attributions do not add up).
     set_level : bool
         The metric scores a set of sequences, not each one (``motif_discovery``):
-        the runner calls it once per chunk (a whole cell by default) on all the
-        chunk's sequences (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
+        the runner keeps a cell holding one as a single chunk (whatever ``chunk_size``)
+        and calls it once on all the cell's sequences
+        (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
         which the first holds the set's scores and the others NaN, so the cell's
         mean is the set score and its n is 1.
     defaults : dict

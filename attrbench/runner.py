@@ -219,6 +219,8 @@ def _plan_cells(
         if not todo and cost is None:
             continue
         fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
+        # a set-level metric scores the whole cell: such a cell is one chunk
+        size = None if any(q.set_level for q in set_metrics if q.name in todo) else config.chunk_size
         cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
                                  str(config.chunk_size), str(config.batch_size)),
                     model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)
@@ -227,7 +229,7 @@ def _plan_cells(
                   {q: dict(k.metric_options) for q, k in todo.items()}, tuple(part.tolist()), start,
                   fit_path, EXAMPLES if (cost is not None and start == 0) else 0,
                   progress=config.progress)
-            for start, part in chunks_of(index, config.batch_size, config.chunk_size)
+            for start, part in chunks_of(index, config.batch_size, size)
         ]
         cells.append(cell)
     return cells

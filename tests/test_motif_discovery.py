@@ -90,3 +90,15 @@ def test_runner_scores_a_set_level_metric_once_per_cell(tmp_path):
     record = json.loads(path.read_text())
     assert record["status"] == "ok" and record["n_scored"] == 1 and record["n_missing"] == 119
     assert record["columns"]["seqlets"]["mean"] > 0
+
+
+def test_too_few_seqlets_makes_the_cell_na_with_the_count(tmp_path):
+    import json
+
+    from attrbench.cli import main
+
+    main(["run", "--task", "utr5", "--method", "saliency", "--metric", "motif_discovery",
+          "--n", "6", "--results", str(tmp_path), "--quiet"])
+    (path,) = (tmp_path / "utr5").glob("cnn/saliency/motif_discovery-*.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "not_applicable" and "seqlets in 6 sequences" in record["reason"]

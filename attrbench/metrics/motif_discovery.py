@@ -29,10 +29,11 @@ offers it (deepshap, deeplift, ig, grad_x_input) and its ordinary map
 otherwise (ism and saliency are per-letter maps already).
 
 It is a *set-level* metric (``Metric.set_level``): the runner calls it once per
-chunk (a whole cell by default) on all the chunk's sequences, and it returns one
+cell (never chunked) on all the cell's sequences, and it returns one
 row with the scores followed by NaN rows, so the cell mean is the set score
-and n = 1. Too few seqlets to cluster (fewer than ``min_seqlets``) gives NaN
-scores with the seqlet count, never a crash. MoDISco's own seeds are fixed; the
+and n = 1. Too few seqlets to cluster (fewer than ``min_seqlets``) in the
+hypothetical map makes the cell n/a with the seqlet count in its reason (in the
+projected map: NaN projected columns), never a crash. MoDISco's own seeds are fixed; the
 cell is cached like every record.
 
 References
@@ -255,8 +256,9 @@ def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> 
     Returns
     -------
     scores : torch.Tensor, shape=(N, 6), float64
-        Columns :data:`COLUMNS`; recall and false discoveries NaN when fewer than
-        ``min_seqlets`` seqlets were found (their count is in ``seqlets``).
+        Columns :data:`COLUMNS`; the projected columns are NaN when the projected
+        map has fewer than ``min_seqlets`` seqlets. Fewer than that in the
+        hypothetical map: NotApplicable, its reason giving the count.
     """
     if ex.X.shape[1] != 4:
         raise NotApplicable(f"motif_discovery needs DNA (4 letters), not {ex.X.shape[1]}")
@@ -264,6 +266,9 @@ def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> 
         raise NotApplicable("motif_discovery needs the task's motifs (ground truth)")
     known = known_motifs(ex.X, ex.ground_truth)
     hyp = run_discovery(ex.X, hypothetical_map(ex), known, q, min_seqlets)
+    if not hyp.patterns and hyp.n_seqlets < min_seqlets:
+        raise NotApplicable(f"motif_discovery: {hyp.n_seqlets} seqlets in {len(ex.X)} sequences, "
+                            f"too few to cluster (at least {min_seqlets})")
     proj = run_discovery(ex.X, ex.attributions * ex.X, known, q, min_seqlets)
     out = torch.full((len(ex.X), len(COLUMNS)), float("nan"), dtype=torch.float64)
     out[0] = torch.tensor([hyp.recall, hyp.false_discoveries, len(hyp.patterns), hyp.n_seqlets,
