@@ -9,6 +9,7 @@ chunks of a cell into its records.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import math
@@ -216,6 +217,7 @@ def execute(chunk: Chunk) -> ChunkResult:
     starts = range(0, len(ds), size)
     bar = tqdm(starts, desc=chunk.method, leave=False, disable=not chunk.progress)
     parts: dict[str, list] = {q.name: [] for q in metrics}
+    blocks: list[Explanation] = []  # kept for set-level metrics only
     for b in bar:
         block = ds.subset(torch.arange(b, min(b + size, len(ds))))
         try:
@@ -227,9 +229,18 @@ def execute(chunk: Chunk) -> ChunkResult:
         if b == 0 and chunk.examples:
             result.examples = _examples(ex, task, chunk.examples)
         for q in metrics:
-            parts[q.name].append(_score(q, ex, chunk, chunk.start + b))
+            if not q.set_level:
+                parts[q.name].append(_score(q, ex, chunk, chunk.start + b))
+        if any(q.set_level for q in metrics):
+            blocks.append(ex)
         del ex
         release_memory()
+    if blocks:
+        whole = merge_explanations(blocks, ds)
+        for q in metrics:
+            if q.set_level:
+                parts[q.name].append(_score(q, whole, chunk, chunk.start))
+        del whole, blocks
     result.metrics = {name: _merge_blocks(blocks) for name, blocks in parts.items()}
     return result
 
@@ -261,6 +272,25 @@ def _explain_block(
         classes=tuple(s.task.classes), method_options=dict(opts),
     )
     return ex, timing
+
+
+def merge_explanations(blocks: list[Explanation], dataset: Dataset) -> Explanation:
+    """One :class:`Explanation` of a chunk's blocks, for set-level metrics (``Metric.set_level``).
+
+    Tensors are concatenated along the sequence axis; the model, method, background,
+    generator and ``explain`` are the first block's (``explain`` works on any batch).
+    """
+    first = blocks[0]
+
+    def cat(name: str) -> torch.Tensor | None:
+        parts = [getattr(b, name) for b in blocks]
+        return None if any(p is None for p in parts) else torch.cat(parts)
+
+    return dataclasses.replace(
+        first, X=cat("X"), mask=cat("mask"), y=cat("y"), target=cat("target"),
+        attributions=cat("attributions"), baseline=cat("baseline"), dataset=dataset,
+        ground_truth=dataset.ground_truth, cache={},
+    )
 
 
 def _score(metric: Metric, ex: Explanation, chunk: Chunk, start: int) -> MetricResult:

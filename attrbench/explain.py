@@ -20,7 +20,7 @@ from attrbench.calling import call_method, resolve_method_options
 from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, fasta_records
 from attrbench.fits import fit_state
-from attrbench.plugin import METHODS, Method, Task
+from attrbench.plugin import METHODS, Method, Task, _accepted
 
 __all__ = ["Setup", "prepare", "attribute", "task_sequence", "fasta_sequence", "explain", "parse_region"]
 
@@ -128,6 +128,7 @@ def _ground_truth(task: Task, ds: Dataset, predicted: int) -> list:
 def explain(
     setup: Setup, ds: Dataset, methods: list[str], out: Path | str,
     region: tuple[int, int] | None = None, seed: int = 0, heatmap: bool | None = None,
+    hypothetical: bool = False,
 ) -> Path:
     """Draw the attributions of ``methods`` for the one sequence of ``ds`` into ``out``.
 
@@ -143,6 +144,11 @@ def explain(
         ``.png``, ``.svg`` or ``.pdf``.
     region : (int, int), optional
         Positions ``start:end`` to draw.
+    hypothetical : bool
+        Draw the per-letter map (every letter at every position): the method's
+        ``hypothetical=True`` output where it has that option (deepshap, deeplift,
+        ig, grad_x_input), its own (A, L) map otherwise (ism, saliency are per
+        letter already).
 
     Returns
     -------
@@ -165,8 +171,11 @@ def explain(
             continue
         state = fit_now(setup, method, seed)
         gen = torch.Generator().manual_seed(seed)
-        attr = attribute(setup, method, ds.X, target, ds.mask, gen, state=state)
-        tracks.append(Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs))
+        opts = {"hypothetical": True} if hypothetical and "hypothetical" in _accepted(method.fn) else None
+        attr = attribute(setup, method, ds.X, target, ds.mask, gen, options=opts, state=state)
+        letter = attr[0].numpy() if hypothetical else None
+        tracks.append(Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs,
+                            letter_scores=letter))
     if region is not None and region[1] > len(codes):
         raise ValueError(f"--region {region[0]}:{region[1]} ends after the sequence ({len(codes)} positions)")
     classes = setup.task.classes

@@ -37,6 +37,10 @@ class Track:
     motifs : list of Motif
     note : str
         Drawn instead of the scores (e.g. why a method cannot explain the model).
+    letter_scores : np.ndarray, shape=(A, L), optional
+        A score for every letter at every position (hypothetical contributions):
+        drawn as a full logo (positive letters stacked up, negative down) or as
+        one heatmap row per letter, instead of ``scores``.
     """
 
     label: str
@@ -44,6 +48,7 @@ class Track:
     codes: np.ndarray
     motifs: list[Motif] = field(default_factory=list)
     note: str = ""
+    letter_scores: np.ndarray | None = None
 
 
 def _colors(letters: str) -> dict[str, str]:
@@ -85,6 +90,28 @@ def _logo(ax, track: Track, letters: str, start: int, end: int) -> None:
     pad = 0.05 * ((high - low) or 1.0)
     ax.set_ylim(low - pad, high + pad)
     ax.axhline(0, color="black", lw=0.5)
+
+
+def _letter_logo(ax, track: Track, letters: str, start: int, end: int) -> None:
+    """Every letter of every real position, height = its score (``logomaker.Logo``)."""
+    import logomaker
+    import pandas as pd
+
+    real = track.codes[start:end] >= 0
+    values = np.where(real[None, :], track.letter_scores[:, start:end], 0.0).T
+    frame = pd.DataFrame(values, columns=list(letters), index=range(start, end))
+    logomaker.Logo(frame, ax=ax, color_scheme=_colors(letters), font_name="DejaVu Sans",
+                   flip_below=False)
+    ax.axhline(0, color="black", lw=0.5)
+
+
+def _letter_heat(ax, track: Track, letters: str, start: int, end: int, limit: float) -> None:
+    """One heatmap row per letter, colors symmetric in [-limit, limit]."""
+    real = track.codes[start:end] >= 0
+    rows = np.where(real[None, :], track.letter_scores[:, start:end], np.nan)
+    ax.imshow(rows, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+              extent=(start - 0.5, end - 0.5, len(letters) - 0.5, -0.5), interpolation="nearest")
+    ax.set_yticks(range(len(letters)), list(letters), fontsize=6)
 
 
 def _heat(ax, track: Track, start: int, end: int, limit: float) -> None:
@@ -137,6 +164,10 @@ def draw_tracks(
         if track.note:
             ax.text(0.5, 0.5, track.note, transform=ax.transAxes, ha="center", va="center", fontsize=9)
             ax.set_yticks([])
+        elif track.letter_scores is not None:
+            own = float(np.nanmax(np.abs(track.letter_scores[:, start:end]))) or 1.0
+            (_letter_heat(ax, track, letters, start, end, own) if heat
+             else _letter_logo(ax, track, letters, start, end))
         else:
             own = float(np.nanmax(np.abs(track.scores[start:end]))) or 1.0
             (_heat(ax, track, start, end, own) if heat else _logo(ax, track, letters, start, end))

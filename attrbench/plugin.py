@@ -433,6 +433,13 @@ class Metric:
     invalid_above : float, optional
         A cell whose mean exceeds it is flagged invalid in the leaderboard
         (completeness: the method's attributions do not add up).
+    set_level : bool
+        The metric scores a set of sequences, not each one (``motif_discovery``):
+        the runner keeps a cell holding one as a single chunk (whatever ``chunk_size``)
+        and calls it once on all the cell's sequences
+        (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
+        which the first holds the set's scores and the others NaN, so the cell's
+        mean is the set score and its n is 1.
     defaults : dict
     option_schema : dict of str to Option
         The type and range of each option, as for :class:`Method`.
@@ -448,6 +455,7 @@ class Metric:
     needs_resources: tuple[str, ...] = ()
     only_complete: bool = False
     invalid_above: float | None = None
+    set_level: bool = False
     defaults: dict = field(default_factory=dict)
     option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""

@@ -238,6 +238,8 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
         for key in [*todo.values(), *([cost] if cost else [])]:
             driver.put(Record(key, "not_applicable", reason=str(exc)))
         return None
+    # a set-level metric scores the whole cell: such a cell is one chunk
+    size = None if any(METRICS.get(q).set_level for q in todo) else config.chunk_size
     cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
                              str(config.chunk_size), str(config.batch_size)),
                 model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)
@@ -246,7 +248,7 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
               {q: dict(k.metric_options) for q, k in todo.items()}, tuple(part.tolist()), start,
               fit_path, EXAMPLES if (cost is not None and start == 0) else 0,
               progress=config.progress)
-        for start, part in chunks_of(index, config.batch_size, config.chunk_size)
+        for start, part in chunks_of(index, config.batch_size, size)
     ]
     return cell
 

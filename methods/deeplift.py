@@ -40,6 +40,7 @@ from attrbench.attribution.rescale import (
 )
 from attrbench.data import Background
 from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
 
 __all__ = ["deeplift", "leave_clean", "CAPTUM_NONLINEAR"]
 
@@ -92,7 +93,7 @@ def _captum_why_not(model: nn.Module) -> str | None:
 @register_method(
     "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
-    option_schema={"baseline": Option((str, torch.Tensor), choices=("zeros", "background")), "implementation": Option(str, choices=("attrbench", "captum")),
+    option_schema={"baseline": Option((str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")), "hypothetical": Option(bool), "implementation": Option(str, choices=("attrbench", "captum")),
                    "batch_size": POSITIVE_INT, "check": Option(bool)},
     floor=lambda options, length, letters: (1, 1),
 )
@@ -100,6 +101,7 @@ def deeplift(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     baseline: str | torch.Tensor = "zeros", implementation: str = "attrbench",
     background: Background | None = None, check: bool = True, batch_size: int | None = 512,
+    hypothetical: bool = False, generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """DeepLIFT with the rescale rule (multiplied by ``X - x0``).
 
@@ -137,7 +139,11 @@ def deeplift(
     reason = rescale_why_not(model) if implementation == "attrbench" else _captum_why_not(model)
     if reason:
         raise NotApplicable(f"deeplift: {reason}")
-    x0 = ig_baseline(X, baseline, background)
+    x0 = ig_baseline(X, baseline, background, generator)
+    if hypothetical and implementation == "attrbench":
+        m = rescale_attributions(model, X, x0[:, None], target, check=check, batch_size=batch_size,
+                                 method="deeplift", multipliers=True)[:, 0]
+        return hypothetical_map(m, x0) * mask[:, None, :].to(m)
     if implementation == "attrbench":
         attr = rescale_attributions(model, X, x0[:, None], target, check=check,
                                     batch_size=batch_size, method="deeplift")[:, 0]

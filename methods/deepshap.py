@@ -23,6 +23,8 @@ from attrbench.attribution.rescale import (
 from attrbench.contract import mask_of
 from attrbench.data import Background
 from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
+from attrbench.shuffle import shuffled_references
 
 __all__ = [
     "RESCALE_MODULES",
@@ -80,7 +82,7 @@ def deepshap_baselines(
 def deepshap_reference(
     X: torch.Tensor, background: Background | None = None,
     generator: torch.Generator | None = None, baseline: torch.Tensor | None = None,
-    n_background: int = 20, shared: bool = True, **options,
+    n_background: int = 20, shared: bool = True, references: str = "background", **options,
 ) -> torch.Tensor:
     """The references ``deepshap`` uses with these options (its ``Method.reference``).
 
@@ -106,6 +108,8 @@ def deepshap_reference(
     """
     if baseline is not None:
         return (baseline[:, None] if baseline.dim() == 3 else baseline).to(X)
+    if references == "dinucleotide_shuffle":
+        return shuffled_references(X, n_background, generator)
     return deepshap_baselines(X, mask_of(X), background, generator, n_background, shared)
 
 
@@ -113,7 +117,9 @@ def deepshap_reference(
     "deepshap", complete=True, deterministic=False, reference=deepshap_reference, applicable=rescale_why_not,
     defaults={"n_background": 20, "shared": True},
     option_schema={"n_background": POSITIVE_INT, "shared": Option(bool), "batch_size": POSITIVE_INT,
-                   "eps": Option(float, low=0), "check": Option(bool)},
+                   "eps": Option(float, low=0), "check": Option(bool),
+                   "references": Option(str, choices=("background", "dinucleotide_shuffle")),
+                   "hypothetical": Option(bool)},
     floor=lambda options, length, letters: (options["n_background"], options["n_background"]),
 )
 def deepshap(
@@ -121,6 +127,7 @@ def deepshap(
     n_background: int = 20, shared: bool = True, baseline: torch.Tensor | None = None,
     background: Background | None = None, generator: torch.Generator | None = None,
     batch_size: int | None = 512, eps: float = 1e-6, check: bool = True,
+    references: str = "background", hypothetical: bool = False,
 ) -> torch.Tensor:
     """DeepSHAP: DeepLIFT rescale attributions averaged over background references.
 
@@ -161,8 +168,12 @@ def deepshap(
     if reason:
         raise NotApplicable(f"deepshap: {reason}")
     if baseline is None:
-        baseline = deepshap_baselines(X, mask, background, generator, n_background, shared)
+        baseline = deepshap_reference(X, background, generator, None, n_background, shared, references)
     refs = deepshap_reference(X, baseline=baseline)
-    phi = rescale_attributions(model, X, refs, target, eps, check, batch_size).mean(1)
+    if hypothetical:
+        m = rescale_attributions(model, X, refs, target, eps, check, batch_size, multipliers=True)
+        phi = hypothetical_map(m, refs).mean(1)
+    else:
+        phi = rescale_attributions(model, X, refs, target, eps, check, batch_size).mean(1)
     return phi * mask[:, None, :].to(phi)
 

@@ -63,7 +63,7 @@ def saliency(
                  floor=lambda options, length, letters: (1, 1))
 def grad_x_input(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    correct: bool = False, batch_size: int | None = None,
+    correct: bool = False, batch_size: int | None = None, hypothetical: bool = False,
 ) -> torch.Tensor:
     """Gradient of the target logit times the input.
 
@@ -81,6 +81,9 @@ def grad_x_input(
         Centre the gradient over the alphabet before multiplying (Majdandzic & Koo, 2023).
     batch_size : int, optional
         Sequences per forward/backward pass.
+    hypothetical : bool
+        Return the per-letter map (the reference is zero, so the gradient itself,
+        :func:`attrbench.shuffle.hypothetical`) instead of its projection on ``X``.
 
     Returns
     -------
@@ -96,4 +99,6 @@ def grad_x_input(
     G = target_gradient(model, X, target, batch_size)
     if correct:
         G = center_alphabet(G)
+    if hypothetical:
+        return G * mask[:, None, :].to(G.dtype)
     return G * X * mask[:, None, :].to(G.dtype)

@@ -18,6 +18,7 @@ from attrbench.attribution.gradients import target_gradient
 from attrbench.attribution.paths import ig_baseline, ig_reference, quadrature
 from attrbench.data import Background
 from attrbench.plugin import POSITIVE_INT, Option, register_method
+from attrbench.shuffle import hypothetical as hypothetical_map
 
 __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 
@@ -25,7 +26,7 @@ __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 @register_method(
     "ig", complete=True, deterministic=True, reference=ig_reference,
     defaults={"n_steps": 50, "baseline": "zeros", "method": "gausslegendre"},
-    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background")),
+    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")), "hypothetical": Option(bool),
                    "method": Option(str, choices=("gausslegendre", "riemann_trapezoid")),
                    "internal_batch_size": Option(int, low=1, none=True)},
     floor=lambda options, length, letters: (options["n_steps"], options["n_steps"]),
@@ -34,6 +35,7 @@ def ig(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     n_steps: int = 50, baseline: str | torch.Tensor = "zeros", method: str = "gausslegendre",
     internal_batch_size: int | None = 512, background: Background | None = None,
+    hypothetical: bool = False, generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Integrated gradients from ``baseline`` to ``X`` along the straight path.
 
@@ -73,7 +75,7 @@ def ig(
     Sundararajan, M., Taly, A. & Yan, Q. (2017). Axiomatic attribution for deep
     networks. ICML.
     """
-    x0 = ig_baseline(X, baseline, background)
+    x0 = ig_baseline(X, baseline, background, generator)
     alphas, weights = quadrature(n_steps, method)
     a = torch.as_tensor(alphas, dtype=X.dtype, device=X.device)[:, None, None, None]
     w = torch.as_tensor(weights, dtype=X.dtype, device=X.device)[:, None, None, None]
@@ -85,4 +87,6 @@ def ig(
         path = (x0[None] + ak * delta[None]).reshape(-1, *X.shape[1:])  # step-major, as captum
         grads = target_gradient(model, path, target.repeat(len(ak)), internal_batch_size)
         total += (grads.view(len(ak), *X.shape) * wk).sum(0)
+    if hypothetical:
+        return hypothetical_map(total, x0) * mask[:, None, :].to(X.dtype)
     return total * delta * mask[:, None, :].to(X.dtype)

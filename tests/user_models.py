@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
 #: The planted 7-mers of the tests' sequences; MotifCNN's filters detect them.
 MOTIFS = ("ACGTACG", "TTGGGGC", "GCAACGT")
 

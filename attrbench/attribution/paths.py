@@ -13,12 +13,14 @@ import numpy as np
 import torch
 
 from attrbench.data import Background
+from attrbench.shuffle import shuffled_references
 
 __all__ = ["ig_baseline", "ig_reference", "quadrature"]
 
 
 def ig_baseline(
-    X: torch.Tensor, baseline: str | torch.Tensor = "zeros", background: Background | None = None
+    X: torch.Tensor, baseline: str | torch.Tensor = "zeros", background: Background | None = None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The reference sequence of ``ig`` and ``deeplift``, shaped like ``X``.
 
@@ -47,7 +49,11 @@ def ig_baseline(
         if background is None:
             raise ValueError("baseline='background' needs the task background (background=...)")
         return background.mean(X).to(X)
-    raise ValueError(f"unknown baseline {baseline!r}: use 'zeros', 'background' or a tensor")
+    if baseline == "dinucleotide_shuffle":
+        return shuffled_references(X, 1, generator)[:, 0]
+    raise ValueError(
+        f"unknown baseline {baseline!r}: use 'zeros', 'background', 'dinucleotide_shuffle' or a tensor"
+    )
 
 
 def ig_reference(
@@ -75,7 +81,7 @@ def ig_reference(
     -------
     baseline : torch.Tensor, shape=(N, A, L)
     """
-    return ig_baseline(X, baseline, background)
+    return ig_baseline(X, baseline, background, generator)
 
 
 def quadrature(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:

@@ -268,6 +268,7 @@ class _Rescale:
 def rescale_attributions(
     model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
     eps: float = 1e-6, check: bool = True, batch_size: int | None = 512, method: str = "deepshap",
+    multipliers: bool = False,
 ) -> torch.Tensor:
     """DeepLIFT rescale attributions of ``X`` against each of its references.
 
@@ -288,6 +289,8 @@ def rescale_attributions(
         (sequence, reference) pairs per forward/backward pass; None: all at once.
     method : str
         Name used in error messages.
+    multipliers : bool
+        Return the multipliers ``m`` (attributions are ``m * (X - baseline)``).
 
     Returns
     -------
@@ -299,14 +302,14 @@ def rescale_attributions(
     target = target.to(X.device)
     return torch.cat([
         _rescale_chunk(model, X[s : s + step], baselines[s : s + step], target[s : s + step],
-                       eps, check, method)
+                       eps, check, method, multipliers)
         for s in range(0, N, step)
     ])
 
 
 def _rescale_chunk(
     model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
-    eps: float, check: bool, method: str,
+    eps: float, check: bool, method: str, multipliers: bool = False,
 ) -> torch.Tensor:
     N, B = baselines.shape[:2]
     shared = baselines.stride(0) == 0 or bool((baselines == baselines[:1]).all())
@@ -323,4 +326,4 @@ def _rescale_chunk(
     if check:
         f_r = f_ref.gather(2, target[:, None, None].expand(N, B, 1))[..., 0]
         check_summation(phi.sum((2, 3)).flatten(), f_x.detach(), f_r.flatten(), method)
-    return phi
+    return grad.view(N, B, *X.shape[1:]) if multipliers else phi

@@ -28,6 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("--region", default=None, metavar="START:END",
                    help="draw positions START:END only (0-based, END exclusive)")
     p.add_argument("--heatmap", action="store_true", help="a heatmap even for short sequences")
+    p.add_argument("--hypothetical", action="store_true",
+                   help="draw a score for every letter at every position (hypothetical "
+                   "contributions: what the position would contribute had it held that letter) "
+                   "instead of the observed letter's score; methods with a hypothetical option "
+                   "(deepshap, deeplift, ig, grad_x_input) use it, ism and saliency are per letter already")
     p.add_argument("--seed", type=int, default=0, help="seeds random methods (default 0)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--checkpoints", type=Path, default=None, help="load checkpoints from this directory")
@@ -90,7 +95,8 @@ def run(args) -> int:
         ds = fasta_sequence(setup.task, common.existing(args.fasta, "--fasta"), length, args.sequence)
     else:
         ds = task_sequence(setup.task, args.sequence)
-    out = explain(setup, ds, methods, args.out, region, args.seed, True if args.heatmap else None)
+    out = explain(setup, ds, methods, args.out, region, args.seed, True if args.heatmap else None,
+                  hypothetical=args.hypothetical)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

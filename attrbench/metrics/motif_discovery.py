@@ -1,0 +1,277 @@
+"""``motif_discovery``: do the motifs TF-MoDISco finds in a method's maps match the known ones?
+
+The genomics workflow (docs/genomics.md): attribution maps of the explained
+sequences go to TF-MoDISco (modisco-lite), which cuts high-scoring seqlets,
+clusters them and returns motif patterns; TOMTOM (memelite) compares each
+pattern with
+
+- the task's own motifs, one matrix per ground-truth kind, counted from the
+  letters of the explained sequences at the kind's occurrences (utr5: start and
+  stop codons; codon: ATG and TAA; promoter: the TATA boxes), and
+- every CORE matrix of JASPAR 2024, read from the SQLite file ``pyjaspar`` ships
+  (with ``sqlite3``; pyjaspar is never imported).
+
+A pattern matches a target when the Benjamini-Hochberg q-value of its TOMTOM
+p-value is below ``q``; the q-values of the task's motifs are taken over the
+task's motifs only (they are the hypotheses the metric tests; pooled with the
+~2,300 JASPAR matrices a 3-letter codon could never pass), those of JASPAR over
+all targets. Scores of the cell:
+
+- ``recall``: share of the task's motif kinds matched by at least one pattern;
+- ``false_discoveries``: share of patterns that match no target at all;
+- ``patterns``, ``seqlets``: how many MoDISco found;
+- ``recall_projected``, ``false_discoveries_projected``: the same with the
+  projected map (``attributions * X``) given to MoDISco as its hypothetical
+  contributions, i.e. what the usual leaderboard map supports.
+
+The hypothetical map is the method's ``hypothetical=True`` output when the method
+offers it (deepshap, deeplift, ig, grad_x_input) and its ordinary map
+otherwise (ism and saliency are per-letter maps already).
+
+It is a *set-level* metric (``Metric.set_level``): the runner calls it once per
+cell (never chunked) on all the cell's sequences, and it returns one
+row with the scores followed by NaN rows, so the cell mean is the set score
+and n = 1. Too few seqlets to cluster (fewer than ``min_seqlets``) in the
+hypothetical map makes the cell n/a with the seqlet count in its reason (in the
+projected map: NaN projected columns), never a crash. MoDISco's own seeds are fixed; the
+cell is cached like every record.
+
+References
+----------
+Shrikumar, A. et al. (2018). TF-MoDISco v0.5.6.5. arXiv:1811.00416.
+Gupta, S. et al. (2007). Quantifying similarity between motifs. Genome Biology 8, R24.
+Rauluseviciute, I. et al. (2024). JASPAR 2024. Nucleic Acids Research 52, D174-D182.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from attrbench.data import GroundTruth
+from attrbench.plugin import Explanation, NotApplicable, _accepted, register_metric
+
+__all__ = [
+    "TooFewSeqlets", "Pattern", "Discovery", "jaspar_matrices", "known_motifs", "discover", "match",
+    "motif_discovery",
+]
+
+JASPAR_RELEASE = "JASPAR2024"
+COLUMNS = ("recall", "false_discoveries", "patterns", "seqlets",
+           "recall_projected", "false_discoveries_projected")
+
+
+class TooFewSeqlets(ValueError):
+    """MoDISco has too few seqlets to cluster; ``n`` is how many it found."""
+
+    def __init__(self, n: int, why: str = "") -> None:
+        super().__init__(f"{n} seqlets, too few to cluster{': ' + why if why else ''}")
+        self.n = n
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One discovered motif: its letter frequencies (4, w), contribution weights (4, w), seqlets."""
+
+    ppm: np.ndarray
+    cwm: np.ndarray
+    n_seqlets: int
+    sign: int
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one MoDISco run found and how its patterns matched the targets.
+
+    ``best`` holds, per pattern, its best JASPAR matrix (``"MA0108.3 TBP"``) and that q-value;
+    ``known`` per pattern, the task's motif kinds it matches.
+    """
+
+    patterns: list[Pattern]
+    n_seqlets: int
+    recall: float
+    false_discoveries: float
+    best: list[tuple[str, float]]
+    known: list[tuple[str, ...]] = ()
+
+
+@functools.cache
+def jaspar_matrices(release: str = JASPAR_RELEASE) -> dict[str, np.ndarray]:
+    """JASPAR CORE count matrices ``"MA0108.3 TBP" -> (4, w)`` from pyjaspar's shipped file."""
+    spec = importlib.util.find_spec("pyjaspar")  # locates the package without importing it
+    if spec is None or spec.origin is None:
+        raise NotApplicable("motif_discovery needs the pyjaspar package's JASPAR database")
+    db = Path(spec.origin).parent / "data" / f"{release}.sqlite"
+    out: dict[str, np.ndarray] = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        ids = con.execute("SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE COLLECTION='CORE'")
+        names = {i: f"{b}.{v} {n}" for i, b, v, n in ids.fetchall()}
+        cells: dict[int, list] = {}
+        for i, r, c, v in con.execute("SELECT ID, row, col, val FROM MATRIX_DATA"):
+            if i in names:
+                cells.setdefault(i, []).append((r, c, v))
+    for i, rows in cells.items():
+        m = np.zeros((4, max(c for _, c, _ in rows)))
+        for r, c, v in rows:
+            m["ACGT".index(r.upper()), c - 1] = v
+        out[names[i]] = m
+    return out
+
+
+def known_motifs(X: torch.Tensor, gt: GroundTruth) -> dict[str, np.ndarray]:
+    """One count matrix (A, w) per ground-truth motif kind, from the letters of ``X`` (N, A, L)
+    at its occurrences (kinds of several widths use the most common width)."""
+    found: dict[str, list[torch.Tensor]] = {}
+    for i, motifs in enumerate(gt.motifs):
+        for m in motifs:
+            found.setdefault(m.kind, []).append(X[i, :, m.start : m.end].cpu())
+    out = {}
+    for kind, parts in found.items():
+        widths = [p.shape[1] for p in parts]
+        w = max(set(widths), key=widths.count)
+        out[kind] = torch.stack([p for p in parts if p.shape[1] == w]).sum(0).double().numpy()
+    return out
+
+
+def _to_ppm(m: np.ndarray, pseudo: float = 0.01) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64) + pseudo
+    return m / m.sum(0, keepdims=True)
+
+
+def discover(
+    X: torch.Tensor, hyp: torch.Tensor, min_seqlets: int = 20, **options
+) -> tuple[list[Pattern], int]:
+    """TF-MoDISco patterns of hypothetical maps ``hyp`` (N, 4, L) of one-hot ``X`` (N, 4, L).
+
+    Returns the patterns (positive and negative metaclusters) and the seqlet count;
+    raises :class:`TooFewSeqlets` with the count when there are fewer than ``min_seqlets``.
+    """
+    from modiscolite import extract_seqlets, tfmodisco
+
+    one_hot = X.detach().cpu().double().permute(0, 2, 1).numpy().astype(np.float32)
+    h = hyp.detach().cpu().double().permute(0, 2, 1).numpy().astype(np.float32)
+    L = one_hot.shape[1]
+    window = min(options.pop("sliding_window_size", 7), max(3, L // 4))
+    flank = min(options.pop("flank_size", 3), max(1, L // 10))
+    contrib = (one_hot * h).sum(2)
+    try:
+        coords, _ = extract_seqlets.extract_seqlets(
+            attribution_scores=contrib, window_size=window, flank=flank,
+            suppress=int(0.5 * window) + flank, target_fdr=0.2, min_passing_windows_frac=0.03,
+            max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+    except (ValueError, IndexError) as exc:  # a degenerate map (e.g. all zero): no null
+        raise TooFewSeqlets(0, str(exc)) from exc
+    n = len(coords)
+    if n < min_seqlets:
+        raise TooFewSeqlets(n)
+    pos, neg = tfmodisco.TFMoDISco(
+        one_hot, h, sliding_window_size=window, flank_size=flank,
+        min_metacluster_size=min_seqlets, final_min_cluster_size=options.pop("final_min_cluster_size", 10),
+        n_leiden_runs=options.pop("n_leiden_runs", 4), trim_to_window_size=window + 2,
+        initial_flank_to_add=flank, **options)
+    patterns = [
+        Pattern(np.asarray(p.sequence).T, np.asarray(p.contrib_scores).T, len(p.seqlets), sign)
+        for sign, group in ((1, pos), (-1, neg)) for p in (group or [])
+    ]
+    return patterns, n
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of one row of p-values."""
+    order = np.argsort(p)
+    q = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.minimum.accumulate(q[::-1])[::-1]
+    out = np.empty_like(q)
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
+def match(
+    patterns: list[Pattern], known: dict[str, np.ndarray], jaspar: dict[str, np.ndarray],
+    q: float = 0.05,
+) -> tuple[float, float, list[tuple[str, float]], list[tuple[str, ...]]]:
+    """Recall of ``known``, share of unmatched patterns, best JASPAR (name, q-value) and
+    matched known kinds per pattern."""
+    if not patterns:
+        return 0.0, float("nan"), [], []
+    from memelite import tomtom
+
+    names = list(known) + list(jaspar)
+    targets = [_to_ppm(m) for m in known.values()] + [_to_ppm(m) for m in jaspar.values()]
+    queries = [_to_ppm(p.ppm) for p in patterns]
+    pvals = np.nan_to_num(tomtom(queries, targets, n_jobs=1)[0], nan=1.0)
+    qvals = np.stack([_bh(row) for row in pvals])
+    k = len(known)
+    known_q = np.stack([_bh(row[:k]) for row in pvals]) if k else np.zeros((len(queries), 0))
+    hit_known = known_q < q
+    recall = float(hit_known.any(0).mean()) if k else float("nan")
+    false = float((~(hit_known.any(1) | (qvals < q).any(1))).mean())
+    jq = qvals[:, k:]
+    best = [(names[k + int(j)], float(jq[i, j])) for i, j in enumerate(jq.argmin(1))] if jaspar else []
+    kinds = [tuple(n for n, h in zip(known, row, strict=True) if h) for row in hit_known]
+    return recall, false, best, kinds
+
+
+def hypothetical_map(ex: Explanation) -> torch.Tensor:
+    """The method's per-letter map of ``ex``'s sequences (its ordinary map if it has none)."""
+    if "hypothetical" not in _accepted(ex.method.fn):
+        return ex.attributions
+    kwargs = {**ex.method_options, "background": ex.background, "generator": ex.generator,
+              "hypothetical": True}
+    if ex.baseline is not None:
+        kwargs["baseline"] = ex.baseline
+    return ex.method(ex.model, ex.X, ex.target, ex.mask, **kwargs).detach()
+
+
+def run_discovery(
+    X: torch.Tensor, hyp: torch.Tensor, known: dict[str, np.ndarray], q: float = 0.05,
+    min_seqlets: int = 20, jaspar_release: str = JASPAR_RELEASE, **options,
+) -> Discovery:
+    """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
+    try:
+        patterns, n = discover(X, hyp, min_seqlets, **options)
+    except TooFewSeqlets as exc:
+        return Discovery([], exc.n, float("nan"), float("nan"), [])
+    recall, false, best, kinds = match(patterns, known, jaspar_matrices(jaspar_release), q)
+    return Discovery(patterns, n, recall, false, best, kinds)
+
+
+@register_metric(
+    "motif_discovery", higher_is_better=True, needs_ground_truth=True, set_level=True,
+    columns=COLUMNS,
+    column_directions={"false_discoveries": False, "false_discoveries_projected": False},
+    defaults={"q": 0.05, "min_seqlets": 20},
+    description="TF-MoDISco on the maps of the explained set, TOMTOM against the task's motifs "
+                "and JASPAR 2024: recall of the known motifs, share of unmatched patterns",
+)
+def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> torch.Tensor:
+    """Set-level scores (module notes): row 0 holds them, the other N - 1 rows are NaN.
+
+    Returns
+    -------
+    scores : torch.Tensor, shape=(N, 6), float64
+        Columns :data:`COLUMNS`; the projected columns are NaN when the projected
+        map has fewer than ``min_seqlets`` seqlets. Fewer than that in the
+        hypothetical map: NotApplicable, its reason giving the count.
+    """
+    if ex.X.shape[1] != 4:
+        raise NotApplicable(f"motif_discovery needs DNA (4 letters), not {ex.X.shape[1]}")
+    if ex.ground_truth is None:
+        raise NotApplicable("motif_discovery needs the task's motifs (ground truth)")
+    known = known_motifs(ex.X, ex.ground_truth)
+    hyp = run_discovery(ex.X, hypothetical_map(ex), known, q, min_seqlets)
+    if not hyp.patterns and hyp.n_seqlets < min_seqlets:
+        raise NotApplicable(f"motif_discovery: {hyp.n_seqlets} seqlets in {len(ex.X)} sequences, "
+                            f"too few to cluster (at least {min_seqlets})")
+    proj = run_discovery(ex.X, ex.attributions * ex.X, known, q, min_seqlets)
+    out = torch.full((len(ex.X), len(COLUMNS)), float("nan"), dtype=torch.float64)
+    out[0] = torch.tensor([hyp.recall, hyp.false_discoveries, len(hyp.patterns), hyp.n_seqlets,
+                           proj.recall, proj.false_discoveries], dtype=torch.float64)
+    ex.cache["motif_discovery"] = {"hypothetical": hyp, "projected": proj}
+    return out
