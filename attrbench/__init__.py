@@ -23,9 +23,22 @@ _LAZY = {
     **dict.fromkeys(["Background", "Dataset", "GroundTruth", "Motif"], "attrbench.data"),
     **dict.fromkeys(["call_method", "resolve_method_options"], "attrbench.calling"),
     **dict.fromkeys(
-        ["METHODS", "METRICS", "TASKS", "Explanation", "Method", "Metric", "ModelSpec",
-         "NotApplicable", "Task", "register_method", "register_metric", "register_task"],
-        "attrbench.plugin"),
+        [
+            "METHODS",
+            "METRICS",
+            "TASKS",
+            "Explanation",
+            "Method",
+            "Metric",
+            "ModelSpec",
+            "NotApplicable",
+            "Task",
+            "register_method",
+            "register_metric",
+            "register_task",
+        ],
+        "attrbench.plugin",
+    ),
     **dict.fromkeys(["evaluate", "wrap", "per_sequence"], "attrbench.user"),
 }
 

@@ -50,7 +50,9 @@ def umask_mode(mode: int = 0o666) -> int:
     return mode & ~mask
 
 
-def atomic_write(path: Path | str, write: Callable[[IO], None] | str | bytes, binary: bool = False) -> Path:
+def atomic_write(
+    path: Path | str, write: Callable[[IO], None] | str | bytes, binary: bool = False
+) -> Path:
     """Write ``path`` atomically.
 
     Parameters
@@ -71,7 +73,9 @@ def atomic_write(path: Path | str, write: Callable[[IO], None] | str | bytes, bi
     binary = binary or isinstance(write, bytes)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}-")
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
+        ) as f:
             if callable(write):
                 write(f)
             else:
@@ -83,8 +87,11 @@ def atomic_write(path: Path | str, write: Callable[[IO], None] | str | bytes, bi
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(exc.errno, f"no space left on the device of {path.parent} (writing "
-                          f"{path.name}); nothing partial was kept: free space and run the same "
-                          "command again to resume") from None
+            raise DiskFull(
+                exc.errno,
+                f"no space left on the device of {path.parent} (writing "
+                f"{path.name}); nothing partial was kept: free space and run the same "
+                "command again to resume",
+            ) from None
         raise
     return path

@@ -31,8 +31,13 @@ from attrbench.timing import measure
 __all__ = ["BENCH_METRIC", "COLUMNS", "Passes", "count_passes", "bench_method", "floor_of"]
 
 #: Column -> higher is better.
-COLUMNS = {"seqs_per_second": True, "peak_mb": False, "forward_per_seq": False,
-           "backward_per_seq": False, "floor_ratio": False}
+COLUMNS = {
+    "seqs_per_second": True,
+    "peak_mb": False,
+    "forward_per_seq": False,
+    "backward_per_seq": False,
+    "floor_ratio": False,
+}
 #: Model entry points other than ``forward`` that methods call: attention methods read
 #: ``attention_weights``; ISM asks ``mutant_logits`` for its mutants' logits, one row each.
 _ENTRY_POINTS = ("attention_weights", "mutant_logits")
@@ -55,9 +60,11 @@ def _watch(passes: Passes, out) -> None:
     passes.forward_calls += 1
     passes.forward_rows += out.shape[0]
     if out.requires_grad:
+
         def on_grad(grad: torch.Tensor) -> None:
             passes.backward_calls += 1
             passes.backward_rows += grad.shape[0]
+
         out.register_hook(on_grad)
 
 
@@ -85,6 +92,7 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
     for name in _ENTRY_POINTS:
         original = getattr(model, name, None)
         if callable(original):
+
             def counted(*args, _f=original, **kwargs):
                 depth[0] += 1
                 try:
@@ -94,6 +102,7 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
                 if not depth[0]:
                     _watch(passes, out)
                 return out
+
             setattr(model, name, counted)
             patched.append(name)
     try:
@@ -114,19 +123,37 @@ def floor_of(method: Method, options: dict, X: torch.Tensor) -> tuple[float, flo
 
 
 def _column(value: float | None, higher: bool, n: int) -> dict:
-    return {"mean": value, "low": None, "high": None, "n": n, "n_missing": 0, "higher_is_better": higher}
+    return {
+        "mean": value,
+        "low": None,
+        "high": None,
+        "n": n,
+        "n_missing": 0,
+        "higher_is_better": higher,
+    }
 
 
-def _key(setup: Setup, ds, method: str, options: dict, device: torch.device, batch_size: int,
-         seed: int) -> CellKey:
+def _key(
+    setup: Setup, ds, method: str, options: dict, device: torch.device, batch_size: int, seed: int
+) -> CellKey:
     return CellKey(
-        task=setup.task.name, task_version=setup.task.version, data_hash=ds.hash,
-        model=setup.model.zoo_name, checkpoint_hash=setup.model.checkpoint_hash, method=method,
-        method_options=options, metric=BENCH_METRIC,
-        metric_options={"device": device.type, "batch_size": batch_size}, n=len(ds), seed=seed)
+        task=setup.task.name,
+        task_version=setup.task.version,
+        data_hash=ds.hash,
+        model=setup.model.zoo_name,
+        checkpoint_hash=setup.model.checkpoint_hash,
+        method=method,
+        method_options=options,
+        metric=BENCH_METRIC,
+        metric_options={"device": device.type, "batch_size": batch_size},
+        n=len(ds),
+        seed=seed,
+    )
 
 
-def _run_batches(setup: Setup, method: Method, ds, target, batch_size: int, gen, state) -> torch.Tensor:
+def _run_batches(
+    setup: Setup, method: Method, ds, target, batch_size: int, gen, state
+) -> torch.Tensor:
     outs = []
     for i in range(0, len(ds), batch_size):
         sl = slice(i, i + batch_size)
@@ -135,7 +162,12 @@ def _run_batches(setup: Setup, method: Method, ds, target, batch_size: int, gen,
 
 
 def bench_method(
-    setup: Setup, method: Method, ds, target: torch.Tensor, batch_size: int = 64, seed: int = 0,
+    setup: Setup,
+    method: Method,
+    ds,
+    target: torch.Tensor,
+    batch_size: int = 64,
+    seed: int = 0,
     state=None,
 ) -> Record:
     """Time ``method`` on the sequences of ``ds`` (targets ``target``) and count its passes.
@@ -161,7 +193,15 @@ def bench_method(
     if reason:
         return Record(key, "not_applicable", reason=reason, device=str(setup.device))
     gen = torch.Generator().manual_seed(seed)
-    attribute(setup, method, ds.X[:batch_size], target[:batch_size], ds.mask[:batch_size], gen, state=state)
+    attribute(
+        setup,
+        method,
+        ds.X[:batch_size],
+        target[:batch_size],
+        ds.mask[:batch_size],
+        gen,
+        state=state,
+    )
     gen.manual_seed(seed)
     with count_passes(setup.model) as passes, measure(setup.device) as timing:
         attr = _run_batches(setup, method, ds, target, batch_size, gen, state)
@@ -170,19 +210,46 @@ def bench_method(
     floor = floor_of(method, options, ds.X)
     ratio = (fwd + bwd) / sum(floor) if floor and sum(floor) > 0 else None
     peak = timing.peak_bytes / 2**20 if timing.peak_bytes >= 0 else None
-    values = {"seqs_per_second": n / timing.seconds, "peak_mb": peak, "forward_per_seq": fwd,
-              "backward_per_seq": bwd, "floor_ratio": ratio}
+    values = {
+        "seqs_per_second": n / timing.seconds,
+        "peak_mb": peak,
+        "forward_per_seq": fwd,
+        "backward_per_seq": bwd,
+        "floor_ratio": ratio,
+    }
     columns = {c: _column(values[c], COLUMNS[c], n) for c in COLUMNS}
-    extra = {"seconds": timing.seconds, "peak_bytes": timing.peak_bytes, "forward_calls": passes.forward_calls,
-             "backward_calls": passes.backward_calls, "floor": list(floor) if floor else None,
-             "examples": pack_examples(ds.ids, ds.X, attr, ds.ground_truth, setup.task.alphabet.letters)}
-    return Record(key, "ok", True, values["seqs_per_second"], n_scored=n, columns=columns, extra=extra,
-                  device=timing.device, wall_time=timing.seconds)
+    extra = {
+        "seconds": timing.seconds,
+        "peak_bytes": timing.peak_bytes,
+        "forward_calls": passes.forward_calls,
+        "backward_calls": passes.backward_calls,
+        "floor": list(floor) if floor else None,
+        "examples": pack_examples(ds.ids, ds.X, attr, ds.ground_truth, setup.task.alphabet.letters),
+    }
+    return Record(
+        key,
+        "ok",
+        True,
+        values["seqs_per_second"],
+        n_scored=n,
+        columns=columns,
+        extra=extra,
+        device=timing.device,
+        wall_time=timing.seconds,
+    )
 
 
 def run_bench(
-    task: str, model: str, methods: list[str], device: str = "cpu", n: int = 64,
-    batch_size: int = 64, seed: int = 0, store=None, checkpoint_dir=None, force: bool = False,
+    task: str,
+    model: str,
+    methods: list[str],
+    device: str = "cpu",
+    n: int = 64,
+    batch_size: int = 64,
+    seed: int = 0,
+    store=None,
+    checkpoint_dir=None,
+    force: bool = False,
 ) -> list[Record]:
     """Bench every method of ``methods`` on ``n`` seeded test sequences; write records to ``store``."""
     from attrbench.explain import prepare
@@ -198,8 +265,15 @@ def run_bench(
     records = []
     for name in resolve_names(methods, METHODS):
         method = METHODS.get(name)
-        key = _key(setup, ds, name, resolve_method_options(setup.task, method), setup.device,
-                   batch_size, seed)
+        key = _key(
+            setup,
+            ds,
+            name,
+            resolve_method_options(setup.task, method),
+            setup.device,
+            batch_size,
+            seed,
+        )
         found = None if force or store is None else store.get(key)
         if found is not None:
             records.append(found)
@@ -220,6 +294,16 @@ def _state(setup: Setup, method: Method, seed: int, store=None, force: bool = Fa
     if store is None:
         return fit_now(setup, method, seed)
     options = resolve_method_options(setup.task, method)
-    path, _ = ensure_fit(store.root, setup.task, setup.model, method, options, setup.train,
-                         setup.background, seed, setup.device, force)
+    path, _ = ensure_fit(
+        store.root,
+        setup.task,
+        setup.model,
+        method,
+        options,
+        setup.train,
+        setup.background,
+        seed,
+        setup.device,
+        force,
+    )
     return load_fit(path, setup.device)

@@ -46,7 +46,9 @@ class Attributed(NamedTuple):
 
 
 def resolve_method_options(
-    task: Task | None, method: Method, user: Mapping[str, Any] | None = None,
+    task: Task | None,
+    method: Method,
+    user: Mapping[str, Any] | None = None,
 ) -> dict:
     """A method's options as every caller runs it: method defaults < task defaults < user's.
 
@@ -80,8 +82,15 @@ def resolve_method_options(
 
 
 def call_method(
-    model: nn.Module, method: Method, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    *, options: Mapping[str, Any], background: Background, generator: torch.Generator,
+    model: nn.Module,
+    method: Method,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    options: Mapping[str, Any],
+    background: Background,
+    generator: torch.Generator,
     state: Any = None,
 ) -> Attributed:
     """Call ``method`` on a batch as the runner does: reference drawn first, output checked.

@@ -33,8 +33,15 @@ from attrbench.timing import measure, resolve_device
 from attrbench.training import checkpoint_path, load_model, predict
 
 __all__ = [
-    "Resources", "MetricResult", "ChunkResult", "execute", "attribute_batch", "shared", "model_of",
-    "provide", "provide_fit",
+    "Resources",
+    "MetricResult",
+    "ChunkResult",
+    "execute",
+    "attribute_batch",
+    "shared",
+    "model_of",
+    "provide",
+    "provide_fit",
 ]
 
 log = logging.getLogger("attrbench")
@@ -171,7 +178,10 @@ def provide_fit(path: str, data: bytes) -> None:
 
 
 def provide(
-    context: Context, test: Dataset, resources: dict[str, Any], models: dict[str, nn.Module],
+    context: Context,
+    test: Dataset,
+    resources: dict[str, Any],
+    models: dict[str, nn.Module],
 ) -> None:
     """Seed this process's caches with state the driver built (test split, built resources,
     loaded models), so a worker neither reads the task's files nor builds anything again."""
@@ -187,13 +197,31 @@ def provide(
 
 
 def attribute_batch(
-    model: nn.Module, method: Method, options: dict, X: torch.Tensor, target: torch.Tensor,
-    mask: torch.Tensor, background: Background, generator: torch.Generator, state: Any = None,
+    model: nn.Module,
+    method: Method,
+    options: dict,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    background: Background,
+    generator: torch.Generator,
+    state: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One method call on a batch (:func:`attrbench.calling.call_method`): attributions
     (N, A, L) and the baseline it used (or None)."""
-    return tuple(call_method(model, method, X, target, mask, options=options,
-                             background=background, generator=generator, state=state))
+    return tuple(
+        call_method(
+            model,
+            method,
+            X,
+            target,
+            mask,
+            options=options,
+            background=background,
+            generator=generator,
+            state=state,
+        )
+    )
 
 
 def execute(chunk: Chunk) -> ChunkResult:
@@ -246,30 +274,62 @@ def execute(chunk: Chunk) -> ChunkResult:
 
 
 def _explain_block(
-    chunk: Chunk, s: Shared, model: nn.Module, method: Method, block: Dataset, state: Any, start: int,
+    chunk: Chunk,
+    s: Shared,
+    model: nn.Module,
+    method: Method,
+    block: Dataset,
+    state: Any,
+    start: int,
 ) -> tuple[Explanation, Any]:
     """Attribute one block and wrap it as the :class:`Explanation` metrics read."""
     dev, bg, opts = s.device, chunk.context.background, chunk.method_options
     seed = chunk.context.seed
     X, mask = block.X.to(dev), block.mask.to(dev)
     target = predict(model, X).argmax(1).to(dev)
-    gen = torch.Generator().manual_seed(seed_of(seed, s.task.name, chunk.model, chunk.method, start))
+    gen = torch.Generator().manual_seed(
+        seed_of(seed, s.task.name, chunk.model, chunk.method, start)
+    )
     with measure(dev) as timing:
         attr, baseline = attribute_batch(model, method, opts, X, target, mask, bg, gen, state)
     mgen = torch.Generator().manual_seed(seed_of(seed, "metric", chunk.model, chunk.method, start))
 
     def explain(X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor) -> torch.Tensor:
-        return torch.cat([
-            attribute_batch(model, method, opts, X_[i : i + len(X)], t_[i : i + len(X)],
-                            m_[i : i + len(X)], bg, mgen, state)[0]
-            for i in range(0, len(X_), max(len(X), 1))
-        ])
+        return torch.cat(
+            [
+                attribute_batch(
+                    model,
+                    method,
+                    opts,
+                    X_[i : i + len(X)],
+                    t_[i : i + len(X)],
+                    m_[i : i + len(X)],
+                    bg,
+                    mgen,
+                    state,
+                )[0]
+                for i in range(0, len(X_), max(len(X), 1))
+            ]
+        )
 
     ex = Explanation(
-        X=X, mask=mask, y=block.y.to(dev), target=target, attributions=attr, model=model,
-        explain=explain, method=method, background=bg, generator=mgen, dataset=block,
-        ground_truth=block.ground_truth, baseline=baseline, resources=s.resources, device=dev,
-        classes=tuple(s.task.classes), method_options=dict(opts),
+        X=X,
+        mask=mask,
+        y=block.y.to(dev),
+        target=target,
+        attributions=attr,
+        model=model,
+        explain=explain,
+        method=method,
+        background=bg,
+        generator=mgen,
+        dataset=block,
+        ground_truth=block.ground_truth,
+        baseline=baseline,
+        resources=s.resources,
+        device=dev,
+        classes=tuple(s.task.classes),
+        method_options=dict(opts),
     )
     return ex, timing
 
@@ -287,16 +347,27 @@ def merge_explanations(blocks: list[Explanation], dataset: Dataset) -> Explanati
         return None if any(p is None for p in parts) else torch.cat(parts)
 
     return dataclasses.replace(
-        first, X=cat("X"), mask=cat("mask"), y=cat("y"), target=cat("target"),
-        attributions=cat("attributions"), baseline=cat("baseline"), dataset=dataset,
-        ground_truth=dataset.ground_truth, cache={},
+        first,
+        X=cat("X"),
+        mask=cat("mask"),
+        y=cat("y"),
+        target=cat("target"),
+        attributions=cat("attributions"),
+        baseline=cat("baseline"),
+        dataset=dataset,
+        ground_truth=dataset.ground_truth,
+        cache={},
     )
 
 
 def _score(metric: Metric, ex: Explanation, chunk: Chunk, start: int) -> MetricResult:
     """One metric on one block; a metric that refuses or fails says so in its result."""
-    ex.generator.manual_seed(seed_of(chunk.context.seed, metric.name, chunk.model, chunk.method, start))
-    options = {k: v for k, v in chunk.metric_options.get(metric.name, {}).items() if k != RESOURCES_KEY}
+    ex.generator.manual_seed(
+        seed_of(chunk.context.seed, metric.name, chunk.model, chunk.method, start)
+    )
+    options = {
+        k: v for k, v in chunk.metric_options.get(metric.name, {}).items() if k != RESOURCES_KEY
+    }
     try:
         with measure(ex.device) as timing:
             scores = metric(ex, **options).detach().cpu().double().numpy()
@@ -323,5 +394,11 @@ def _examples(ex: Explanation, task: Any, k: int) -> dict:
 
     k = min(k, len(ex.X))
     gt = ex.ground_truth.subset(range(k)) if ex.ground_truth is not None else None
-    return pack_examples(list(ex.dataset.ids[:k]), ex.X[:k].cpu(), ex.attributions[:k].cpu(), gt,
-                         task.alphabet.letters, k=k)
+    return pack_examples(
+        list(ex.dataset.ids[:k]),
+        ex.X[:k].cpu(),
+        ex.attributions[:k].cpu(),
+        gt,
+        task.alphabet.letters,
+        k=k,
+    )

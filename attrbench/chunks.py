@@ -42,14 +42,25 @@ def chunk_path(root: Path, cell: str, start: int) -> Path:
 def _encode(result: ChunkResult) -> dict[str, np.ndarray]:
     metrics, arrays = {}, {}
     for i, (name, m) in enumerate(result.metrics.items()):
-        metrics[name] = {"status": m.status, "reason": m.reason, "seconds": float(m.seconds),
-                         "scores": None if m.scores is None else f"scores_{i}"}
+        metrics[name] = {
+            "status": m.status,
+            "reason": m.reason,
+            "seconds": float(m.seconds),
+            "scores": None if m.scores is None else f"scores_{i}",
+        }
         if m.scores is not None:
             arrays[f"scores_{i}"] = np.asarray(m.scores, dtype="<f8").reshape(len(m.scores), -1)
-    meta = {"format": CHUNK_FORMAT, "status": result.status, "ids": list(result.ids),
-            "seconds": float(result.seconds), "peak_bytes": int(result.peak_bytes),
-            "device": result.device, "reason": result.reason, "examples": result.examples,
-            "metrics": metrics}
+    meta = {
+        "format": CHUNK_FORMAT,
+        "status": result.status,
+        "ids": list(result.ids),
+        "seconds": float(result.seconds),
+        "peak_bytes": int(result.peak_bytes),
+        "device": result.device,
+        "reason": result.reason,
+        "examples": result.examples,
+        "metrics": metrics,
+    }
     text = json.dumps(meta, default=lambda o: o.item() if hasattr(o, "item") else str(o))
     return {"meta": np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
 
@@ -71,8 +82,10 @@ def _decode(z: np.lib.npyio.NpzFile) -> ChunkResult:
         raise BadChunk(f"meta has dtype {raw.dtype} and {raw.ndim} dimensions, expected uint8 text")
     meta = json.loads(raw.tobytes().decode("utf-8"))
     if not isinstance(meta, dict) or meta.get("format") != CHUNK_FORMAT:
-        raise BadChunk(f"format {meta.get('format') if isinstance(meta, dict) else '?'}, "
-                       f"expected {CHUNK_FORMAT}")
+        raise BadChunk(
+            f"format {meta.get('format') if isinstance(meta, dict) else '?'}, "
+            f"expected {CHUNK_FORMAT}"
+        )
     ids = meta["ids"]
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise BadChunk("ids are not a list of texts")
@@ -82,13 +95,23 @@ def _decode(z: np.lib.npyio.NpzFile) -> ChunkResult:
         if m["scores"] is not None:
             scores = z[str(m["scores"])]
             if scores.dtype != np.dtype("<f8") or scores.ndim != 2 or len(scores) != len(ids):
-                raise BadChunk(f"scores of {name} have dtype {scores.dtype} and shape "
-                               f"{scores.shape}, expected float64 ({len(ids)}, K)")
-        metrics[str(name)] = MetricResult(str(m["status"]), scores, str(m["reason"]),
-                                          float(m["seconds"]))
-    return ChunkResult(str(meta["status"]), ids, metrics, float(meta["seconds"]),
-                       int(meta["peak_bytes"]), str(meta["device"]), str(meta["reason"]),
-                       dict(meta["examples"]))
+                raise BadChunk(
+                    f"scores of {name} have dtype {scores.dtype} and shape "
+                    f"{scores.shape}, expected float64 ({len(ids)}, K)"
+                )
+        metrics[str(name)] = MetricResult(
+            str(m["status"]), scores, str(m["reason"]), float(m["seconds"])
+        )
+    return ChunkResult(
+        str(meta["status"]),
+        ids,
+        metrics,
+        float(meta["seconds"]),
+        int(meta["peak_bytes"]),
+        str(meta["device"]),
+        str(meta["reason"]),
+        dict(meta["examples"]),
+    )
 
 
 def read_chunk(path: Path) -> ChunkResult | None:
@@ -100,11 +123,26 @@ def read_chunk(path: Path) -> ChunkResult | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return _decode(z)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile,
-            EOFError, UnicodeDecodeError) as exc:
-        why = ("it holds pickled objects, which are never loaded" if "pickle" in str(exc)
-               else f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
-        log.warning("discarding chunk file %s (not a chunk this version wrote: %s); "
-                    "its chunk will be recomputed", path, why)
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        zipfile.BadZipFile,
+        EOFError,
+        UnicodeDecodeError,
+    ) as exc:
+        why = (
+            "it holds pickled objects, which are never loaded"
+            if "pickle" in str(exc)
+            else f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
+        log.warning(
+            "discarding chunk file %s (not a chunk this version wrote: %s); "
+            "its chunk will be recomputed",
+            path,
+            why,
+        )
         Path(path).unlink(missing_ok=True)
         return None

@@ -50,8 +50,9 @@ def _columns(rec: Record, detail: bool) -> list[str | None]:
     return list(rec.columns) if detail and len(rec.columns) > 1 else [None]
 
 
-def compare(records: list[Record], model: str, a: str, b: str, detail: bool = False,
-            seed: int = 0) -> list[Comparison]:
+def compare(
+    records: list[Record], model: str, a: str, b: str, detail: bool = False, seed: int = 0
+) -> list[Comparison]:
     """Paired differences ``a - b`` on every metric both methods have a record of.
 
     Parameters
@@ -72,15 +73,24 @@ def compare(records: list[Record], model: str, a: str, b: str, detail: bool = Fa
     for metric in [m for m in ra if m in rb]:
         x, y = ra[metric], rb[metric]
         for col in _columns(x if x.status == "ok" else y, detail):
-            hib = (x.columns.get(col, {}) if col else {}).get("higher_is_better", x.higher_is_better)
+            hib = (x.columns.get(col, {}) if col else {}).get(
+                "higher_is_better", x.higher_is_better
+            )
             if x.status != "ok" or y.status != "ok":
                 why = x.reason if x.status != "ok" else y.reason
                 out.append(Comparison(metric, col, hib, None, why or "not scored"))
                 continue
             va, vb = sequence_column(x, col), sequence_column(y, col)
             if va is None or vb is None:
-                out.append(Comparison(metric, col, hib, None,
-                                      "a record keeps no per-sequence values (made before they were kept)"))
+                out.append(
+                    Comparison(
+                        metric,
+                        col,
+                        hib,
+                        None,
+                        "a record keeps no per-sequence values (made before they were kept)",
+                    )
+                )
                 continue
             out.append(Comparison(metric, col, hib, paired_difference(*va, *vb, seed=seed)))
     return out
@@ -98,9 +108,23 @@ def render_comparison(rows: list[Comparison], task: str, model: str, a: str, b: 
         elif d.n == 0:
             body.append([name, arrow, "-", "-", "0", "no sequence scored by both"])
         else:
-            body.append([name, arrow, f"{d.mean:+.4g}", f"[{d.low:+.4g}, {d.high:+.4g}]", str(d.n),
-                         r.favours(a, b)])
-    head = f"{task} / {model}: {a} - {b}, paired on the sequences both scored (95% bootstrap interval)"
-    table = tabulate(body, headers=["metric", "", f"{a} - {b}", "95% CI", "n", "better"],
-                     tablefmt="simple", disable_numparse=True)
+            body.append(
+                [
+                    name,
+                    arrow,
+                    f"{d.mean:+.4g}",
+                    f"[{d.low:+.4g}, {d.high:+.4g}]",
+                    str(d.n),
+                    r.favours(a, b),
+                ]
+            )
+    head = (
+        f"{task} / {model}: {a} - {b}, paired on the sequences both scored (95% bootstrap interval)"
+    )
+    table = tabulate(
+        body,
+        headers=["metric", "", f"{a} - {b}", "95% CI", "n", "better"],
+        tablefmt="simple",
+        disable_numparse=True,
+    )
     return f"{head}\n\n{table}\n"

@@ -131,7 +131,10 @@ class Alphabet:
         return codes.astype(np.int8)
 
     def encode(
-        self, seqs: list[str], length: int, ids: list[str] | None = None,
+        self,
+        seqs: list[str],
+        length: int,
+        ids: list[str] | None = None,
         unknown: str | None = None,
     ) -> torch.Tensor:
         """One-hot encode sequences, right-padding with zero columns.
@@ -226,7 +229,9 @@ def position_scores(attributions: torch.Tensor, X: torch.Tensor) -> torch.Tensor
 
 
 def validate_inputs(
-    X: torch.Tensor, mask: torch.Tensor | None = None, target: torch.Tensor | None = None,
+    X: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    target: torch.Tensor | None = None,
     alphabet_size: int | None = None,
 ) -> None:
     """Check ``X``, ``mask`` and ``target`` against the contract; raise :class:`ContractError`."""
@@ -260,4 +265,8 @@ def validate_attributions(attributions: torch.Tensor, X: torch.Tensor, method: s
 
 
 def _shape(t: object) -> str:
-    return f"{type(t).__name__} {tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else repr(type(t))
+    return (
+        f"{type(t).__name__} {tuple(t.shape)} {t.dtype}"
+        if isinstance(t, torch.Tensor)
+        else repr(type(t))
+    )

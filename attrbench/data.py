@@ -12,8 +12,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Motif", "GroundTruth", "Dataset", "Background", "content_hash", "onehot_codes", "codes_onehot", "open_text",
-           "fasta_records"]
+__all__ = [
+    "Motif",
+    "GroundTruth",
+    "Dataset",
+    "Background",
+    "content_hash",
+    "onehot_codes",
+    "codes_onehot",
+    "open_text",
+    "fasta_records",
+]
 
 
 @dataclass(frozen=True)
@@ -97,10 +106,16 @@ class Dataset:
     extra: dict
 
     def __init__(
-        self, X: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-        y: torch.Tensor | None = None, ids: list[str] | None = None,
-        ground_truth: GroundTruth | None = None, extra: dict | None = None, *,
-        codes: torch.Tensor | None = None, n_letters: int | None = None,
+        self,
+        X: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        y: torch.Tensor | None = None,
+        ids: list[str] | None = None,
+        ground_truth: GroundTruth | None = None,
+        extra: dict | None = None,
+        *,
+        codes: torch.Tensor | None = None,
+        n_letters: int | None = None,
     ) -> None:
         if codes is None:
             codes, n_letters = onehot_codes(X, mask), X.shape[1]
@@ -154,12 +169,18 @@ class Dataset:
         extra = {k: _take(v, index) for k, v in self.extra.items()}
         gt = self.ground_truth.subset(index) if self.ground_truth is not None else None
         return replace(
-            self, codes=self.codes[index], y=self.y[index],
-            ids=[self.ids[i] for i in index.tolist()], ground_truth=gt, extra=extra,
+            self,
+            codes=self.codes[index],
+            y=self.y[index],
+            ids=[self.ids[i] for i in index.tolist()],
+            ground_truth=gt,
+            extra=extra,
         )
 
 
-def onehot_codes(X: torch.Tensor, mask: torch.Tensor | None = None, chunk: int = 1024) -> torch.Tensor:
+def onehot_codes(
+    X: torch.Tensor, mask: torch.Tensor | None = None, chunk: int = 1024
+) -> torch.Tensor:
     """Letter codes (N, L), int8, of one-hot ``X`` (N, A, L): -1 where ``mask`` is False.
 
     ``mask`` defaults to the non-zero columns of ``X``.
@@ -249,9 +270,7 @@ class Background:
             X = X * mask[:, None, :].to(X.dtype)
         return X
 
-    def fill(
-        self, X: torch.Tensor, keep: torch.Tensor, generator: torch.Generator
-    ) -> torch.Tensor:
+    def fill(self, X: torch.Tensor, keep: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Resample the real positions of ``X`` that ``keep`` marks False.
 
         Parameters
@@ -314,7 +333,8 @@ def open_text(path: Path) -> io.TextIOBase:
 
 
 def fasta_records(
-    path: Path, error: type[Exception] = ValueError,
+    path: Path,
+    error: type[Exception] = ValueError,
     check_line: Callable[[str, int, str, int], None] | None = None,
 ) -> Iterator[tuple[int, str, str]]:
     """``(header line number, header, sequence)`` of every record of a FASTA file.

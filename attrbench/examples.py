@@ -66,8 +66,12 @@ def _unpack(text: str, dtype: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 def pack_examples(
-    ids: list[str], X: torch.Tensor, attributions: torch.Tensor,
-    ground_truth: GroundTruth | None, letters: str, k: int = 3,
+    ids: list[str],
+    X: torch.Tensor,
+    attributions: torch.Tensor,
+    ground_truth: GroundTruth | None,
+    letters: str,
+    k: int = 3,
 ) -> dict:
     """The JSON-serialisable, compressed form of the first ``k`` explained sequences.
 
@@ -96,8 +100,11 @@ def pack_examples(
     scores = (attributions[:k].detach().cpu().float() * x).sum(1).numpy().astype("<f4")
     motifs = [[] for _ in range(k)] if ground_truth is None else ground_truth.motifs[:k]
     return {
-        "ids": list(ids[:k]), "letters": letters, "length": int(x.shape[-1]),
-        "codes": _pack(codes), "scores": _pack(scores),
+        "ids": list(ids[:k]),
+        "letters": letters,
+        "length": int(x.shape[-1]),
+        "codes": _pack(codes),
+        "scores": _pack(scores),
         "motifs": [[[m.kind, int(m.start), int(m.end)] for m in row] for row in motifs],
     }
 
@@ -106,7 +113,9 @@ def unpack_examples(d: dict) -> Examples:
     """The :class:`Examples` of a :func:`pack_examples` dict."""
     shape = (len(d["ids"]), int(d["length"]))
     return Examples(
-        ids=list(d["ids"]), letters=d["letters"], codes=_unpack(d["codes"], "i1", shape),
+        ids=list(d["ids"]),
+        letters=d["letters"],
+        codes=_unpack(d["codes"], "i1", shape),
         scores=_unpack(d["scores"], "<f4", shape),
         motifs=[[Motif(kind, start, end) for kind, start, end in row] for row in d["motifs"]],
     )

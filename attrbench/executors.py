@@ -19,7 +19,14 @@ from typing import Protocol
 from attrbench.cell import ChunkResult, execute
 from attrbench.plan import Chunk
 
-__all__ = ["Executor", "LocalExecutor", "ProcessExecutor", "EXECUTORS", "get_executor", "ray_executor"]
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "ProcessExecutor",
+    "EXECUTORS",
+    "get_executor",
+    "ray_executor",
+]
 
 Outcome = tuple[Chunk, "ChunkResult | Exception"]
 
@@ -77,7 +84,9 @@ def ray_executor(**options) -> Executor:
 
 #: Executor name -> factory taking the executor's options.
 EXECUTORS: dict[str, Callable[..., Executor]] = {
-    "local": LocalExecutor, "process": ProcessExecutor, "ray": ray_executor,
+    "local": LocalExecutor,
+    "process": ProcessExecutor,
+    "ray": ray_executor,
 }
 
 

@@ -63,8 +63,12 @@ class RayExecutor:
     """
 
     def __init__(
-        self, address: str | None = None, num_cpus: int | None = None,
-        num_gpus_per_task: float = 1.0, cpus_per_task: float = 1.0, max_retries: int = 2,
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        num_gpus_per_task: float = 1.0,
+        cpus_per_task: float = 1.0,
+        max_retries: int = 2,
         plugins: Sequence[str] = (),
     ) -> None:
         self.address, self.num_cpus = address, num_cpus
@@ -95,21 +99,34 @@ class RayExecutor:
 
     def _submit(self, chunk: Chunk, shipped: _Shipment) -> Any:
         gpu = resolve_device(chunk.context.device).type == "cuda"
-        resources = {"num_cpus": self.cpus_per_task, "num_gpus": self.num_gpus_per_task if gpu else 0}
+        resources = {
+            "num_cpus": self.cpus_per_task,
+            "num_gpus": self.num_gpus_per_task if gpu else 0,
+        }
         threads = max(1, int(self.cpus_per_task))
         spec = dataclasses.replace(chunk, context=None, progress=False)
         return _run_chunk.options(
-            **resources, max_retries=self.max_retries, retry_exceptions=True,
-        ).remote(spec, threads, [shipped.context(chunk.context, chunk.model)],
-                 [shipped.fit(chunk.fit_path)], shipped.plugin_refs)
+            **resources,
+            max_retries=self.max_retries,
+            retry_exceptions=True,
+        ).remote(
+            spec,
+            threads,
+            [shipped.context(chunk.context, chunk.model)],
+            [shipped.fit(chunk.fit_path)],
+            shipped.plugin_refs,
+        )
 
 
 class _Shipment:
     """What the driver has put in the object store for one ``map`` (each object once)."""
 
     def __init__(self, plugins: Sequence[str]) -> None:
-        loaded = {str(Path(getattr(m, "__file__", "") or "").resolve()): name
-                  for name, m in list(sys.modules.items()) if name.startswith("attrbench_user_plugin_")}
+        loaded = {
+            str(Path(getattr(m, "__file__", "") or "").resolve()): name
+            for name, m in list(sys.modules.items())
+            if name.startswith("attrbench_user_plugin_")
+        }
         self.plugin_refs = []
         for p in plugins:
             source = Path(p).read_text()
@@ -176,7 +193,9 @@ _FITS: set[str] = set()
 
 
 @ray.remote
-def _run_chunk(spec: Chunk, threads: int, context: list, fit: list, plugins: list) -> cell.ChunkResult:
+def _run_chunk(
+    spec: Chunk, threads: int, context: list, fit: list, plugins: list
+) -> cell.ChunkResult:
     """Execute one chunk in a Ray worker, fetching shared objects it has not seen yet."""
     torch.set_num_threads(threads)
     for digest, name, module, ref in plugins:

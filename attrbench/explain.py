@@ -22,7 +22,15 @@ from attrbench.data import Background, Dataset, GroundTruth, fasta_records
 from attrbench.fits import fit_state
 from attrbench.plugin import METHODS, Method, Task, _accepted
 
-__all__ = ["Setup", "prepare", "attribute", "task_sequence", "fasta_sequence", "explain", "parse_region"]
+__all__ = [
+    "Setup",
+    "prepare",
+    "attribute",
+    "task_sequence",
+    "fasta_sequence",
+    "explain",
+    "parse_region",
+]
 
 
 @dataclass
@@ -36,8 +44,12 @@ class Setup:
     device: torch.device
 
 
-def prepare(task_name: str, model_name: str = "default", device: str = "cpu",
-            checkpoint_dir: Path | None = None) -> Setup:
+def prepare(
+    task_name: str,
+    model_name: str = "default",
+    device: str = "cpu",
+    checkpoint_dir: Path | None = None,
+) -> Setup:
     """Load ``task_name``'s training split, background and model ``model_name`` on ``device``."""
     from attrbench.plugin import TASKS
     from attrbench.timing import resolve_device
@@ -53,8 +65,14 @@ def prepare(task_name: str, model_name: str = "default", device: str = "cpu",
 
 
 def attribute(
-    setup: Setup, method: Method, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    generator: torch.Generator, options: dict | None = None, state: Any = None,
+    setup: Setup,
+    method: Method,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    options: dict | None = None,
+    state: Any = None,
 ) -> torch.Tensor:
     """Attributions (N, A, L), on the CPU, of ``method`` called as the runner calls it.
 
@@ -64,9 +82,17 @@ def attribute(
     """
     mopts = resolve_method_options(setup.task, method, options)
     X, target, mask = (t.to(setup.device) for t in (X, target, mask))
-    return call_method(setup.model, method, X, target, mask, options=mopts,
-                       background=setup.background, generator=generator,
-                       state=state).attributions.cpu()
+    return call_method(
+        setup.model,
+        method,
+        X,
+        target,
+        mask,
+        options=mopts,
+        background=setup.background,
+        generator=generator,
+        state=state,
+    ).attributions.cpu()
 
 
 def task_sequence(task: Task, seq_id: str) -> Dataset:
@@ -81,7 +107,9 @@ def task_sequence(task: Task, seq_id: str) -> Dataset:
             if one.ground_truth is None and task.ground_truth is not None:
                 one.ground_truth = task.ground_truth(one)
             return one
-    raise ValueError(f"task {task.name!r} has no sequence {seq_id!r} in its test, valid or train split")
+    raise ValueError(
+        f"task {task.name!r} has no sequence {seq_id!r} in its test, valid or train split"
+    )
 
 
 def fasta_sequence(task: Task, path: Path, length: int, record: str | None = None) -> Dataset:
@@ -99,7 +127,8 @@ def fasta_sequence(task: Task, path: Path, length: int, record: str | None = Non
             if len(seq) > length:
                 raise SequenceError(
                     f"{path}: record {name!r} has {len(seq)} letters; task {task.name!r} reads "
-                    f"sequences of at most {length}: put the part to explain in the FASTA record")
+                    f"sequences of at most {length}: put the part to explain in the FASTA record"
+                )
             X = task.alphabet.encode([seq], length, ids=[name])
             return Dataset(X=X, mask=X.sum(1) > 0, y=torch.full((1,), -1), ids=[name])
     raise ValueError(f"{path}: no record named {record!r}")
@@ -110,8 +139,15 @@ def parse_region(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
     start, sep, end = text.partition(":")
-    if not sep or not start.strip().isdigit() or not end.strip().isdigit() or int(end) <= int(start):
-        raise ValueError(f"--region {text!r}: expected START:END with 0 <= START < END, e.g. 100:160")
+    if (
+        not sep
+        or not start.strip().isdigit()
+        or not end.strip().isdigit()
+        or int(end) <= int(start)
+    ):
+        raise ValueError(
+            f"--region {text!r}: expected START:END with 0 <= START < END, e.g. 100:160"
+        )
     return int(start), int(end)
 
 
@@ -126,8 +162,13 @@ def _ground_truth(task: Task, ds: Dataset, predicted: int) -> list:
 
 
 def explain(
-    setup: Setup, ds: Dataset, methods: list[str], out: Path | str,
-    region: tuple[int, int] | None = None, seed: int = 0, heatmap: bool | None = None,
+    setup: Setup,
+    ds: Dataset,
+    methods: list[str],
+    out: Path | str,
+    region: tuple[int, int] | None = None,
+    seed: int = 0,
+    heatmap: bool | None = None,
     hypothetical: bool = False,
 ) -> Path:
     """Draw the attributions of ``methods`` for the one sequence of ``ds`` into ``out``.
@@ -171,16 +212,26 @@ def explain(
             continue
         state = fit_now(setup, method, seed)
         gen = torch.Generator().manual_seed(seed)
-        opts = {"hypothetical": True} if hypothetical and "hypothetical" in _accepted(method.fn) else None
+        opts = (
+            {"hypothetical": True}
+            if hypothetical and "hypothetical" in _accepted(method.fn)
+            else None
+        )
         attr = attribute(setup, method, ds.X, target, ds.mask, gen, options=opts, state=state)
         letter = attr[0].numpy() if hypothetical else None
-        tracks.append(Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs,
-                            letter_scores=letter))
+        tracks.append(
+            Track(name, (attr[0] * ds.X[0]).sum(0).numpy(), codes, motifs, letter_scores=letter)
+        )
     if region is not None and region[1] > len(codes):
-        raise ValueError(f"--region {region[0]}:{region[1]} ends after the sequence ({len(codes)} positions)")
+        raise ValueError(
+            f"--region {region[0]}:{region[1]} ends after the sequence ({len(codes)} positions)"
+        )
     classes = setup.task.classes
-    title = (f"{setup.task.name} / {setup.model.zoo_name}: {ds.ids[0]}, predicted {classes[predicted]} "
-             f"(p = {float(probs[predicted]):.3f})" + (f", true {classes[int(ds.y[0])]}" if ds.y[0] >= 0 else ""))
+    title = (
+        f"{setup.task.name} / {setup.model.zoo_name}: {ds.ids[0]}, predicted {classes[predicted]} "
+        f"(p = {float(probs[predicted]):.3f})"
+        + (f", true {classes[int(ds.y[0])]}" if ds.y[0] >= 0 else "")
+    )
     return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
 
 
@@ -190,5 +241,13 @@ def fit_now(setup: Setup, method: Method, seed: int, options: dict | None = None
     if method.fit is None:
         return None
     mopts = resolve_method_options(setup.task, method, options)
-    return fit_state(setup.model, method, mopts, setup.train, setup.background, seed,
-                     setup.task.name, setup.device)[0]
+    return fit_state(
+        setup.model,
+        method,
+        mopts,
+        setup.train,
+        setup.background,
+        seed,
+        setup.task.name,
+        setup.device,
+    )[0]

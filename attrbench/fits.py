@@ -44,20 +44,36 @@ class BadFit(ValueError):
     """A fit file that does not hold a fit this version saved (the message names the file)."""
 
 
-def fit_file(root: Path, task: Task, train: Dataset, model: nn.Module, method: Method, options: dict) -> Path:
+def fit_file(
+    root: Path, task: Task, train: Dataset, model: nn.Module, method: Method, options: dict
+) -> Path:
     """Where the fit of ``method`` (with ``options``) for ``model`` is saved under ``root``.
 
     ``model`` is a zoo model (``zoo_name``, ``checkpoint_hash``).
     """
     fit_options = method.fit_options(options)
-    digest = content_hash(task.name, task.version, train.hash, model.checkpoint_hash, method.name,
-                          repr(sorted(fit_options.items())))
-    return inside(root, Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt")
+    digest = content_hash(
+        task.name,
+        task.version,
+        train.hash,
+        model.checkpoint_hash,
+        method.name,
+        repr(sorted(fit_options.items())),
+    )
+    return inside(
+        root, Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
+    )
 
 
 def fit_state(
-    model: nn.Module, method: Method, options: dict, train: Dataset, background: Background | None,
-    seed: int, task: str, device: torch.device | str = "cpu",
+    model: nn.Module,
+    method: Method,
+    options: dict,
+    train: Dataset,
+    background: Background | None,
+    seed: int,
+    task: str,
+    device: torch.device | str = "cpu",
 ) -> tuple[Any, float]:
     """Fit ``method`` to ``model`` on ``train`` now: ``(state, seconds)``.
 
@@ -67,14 +83,23 @@ def fit_state(
     name = getattr(model, "zoo_name", type(model).__name__)
     gen = torch.Generator().manual_seed(seed_of(seed, task, name, method.name))
     with measure(device) as timing:
-        state = method.fit(model, train, background=background, generator=gen,
-                           **method.fit_options(options))
+        state = method.fit(
+            model, train, background=background, generator=gen, **method.fit_options(options)
+        )
     return state, timing.seconds
 
 
 def ensure_fit(
-    root: Path, task: Task, model: nn.Module, method: Method, options: dict, train: Dataset,
-    background: Background | None, seed: int, device: torch.device | str = "cpu", force: bool = False,
+    root: Path,
+    task: Task,
+    model: nn.Module,
+    method: Method,
+    options: dict,
+    train: Dataset,
+    background: Background | None,
+    seed: int,
+    device: torch.device | str = "cpu",
+    force: bool = False,
 ) -> tuple[Path, float]:
     """The saved fit of ``method`` for ``model``, fitted and saved first unless it exists.
 
@@ -88,10 +113,17 @@ def ensure_fit(
             seconds = _saved_seconds(path)
             if seconds is not None:
                 return path, seconds
-        state, seconds = fit_state(model, method, options, train, background, seed, task.name, device)
-        atomic_write(path, lambda f: torch.save({"state": state, "seconds": seconds}, f), binary=True)
-    tqdm.write(f"fitted {method.name} for {model.zoo_name} in {seconds:.1f} s "
-               "(amortised over the explained sequences in its cost)", file=sys.stderr)
+        state, seconds = fit_state(
+            model, method, options, train, background, seed, task.name, device
+        )
+        atomic_write(
+            path, lambda f: torch.save({"state": state, "seconds": seconds}, f), binary=True
+        )
+    tqdm.write(
+        f"fitted {method.name} for {model.zoo_name} in {seconds:.1f} s "
+        "(amortised over the explained sequences in its cost)",
+        file=sys.stderr,
+    )
     return path, seconds
 
 
@@ -109,8 +141,16 @@ def _load(path: Path | IO[bytes], device: torch.device | str) -> dict:
     """The saved dict at ``path``, read as data only; :class:`BadFit` if it is not a fit."""
     try:
         saved = torch.load(path, map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile,
-            ValueError, AttributeError, TypeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        ValueError,
+        AttributeError,
+        TypeError,
+    ) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadFit(f"fit file {path} cannot be read as data ({first})") from None
     if not isinstance(saved, dict) or "state" not in saved or "seconds" not in saved:

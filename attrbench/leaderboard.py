@@ -34,8 +34,10 @@ FORMATS = ("markdown", "html", "latex", "csv")
 #: Width a terminal rendering fits by default (``attrbench leaderboard`` without ``--wide``).
 TERMINAL_WIDTH = 160
 _TABLEFMT = {"markdown": "github", "latex": "latex_raw"}
-_LEGEND = ("bold: best of its column; ≈: tied with the best (the 95% paired-bootstrap interval "
-           "of the difference on the sequences both scored contains 0)")
+_LEGEND = (
+    "bold: best of its column; ≈: tied with the best (the 95% paired-bootstrap interval "
+    "of the difference on the sequences both scored contains 0)"
+)
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 0.5em 0;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right;white-space:nowrap}
@@ -61,7 +63,9 @@ def interval_text(mean: float, low: float | None, high: float | None, signed: bo
     """``mean [low, high]`` as in a table cell (just ``mean`` without an interval)."""
     if low is None or high is None:
         return format_value(mean, signed)
-    return f"{format_value(mean, signed)} [{format_value(low, signed)}, {format_value(high, signed)}]"
+    return (
+        f"{format_value(mean, signed)} [{format_value(low, signed)}, {format_value(high, signed)}]"
+    )
 
 
 def record_text(rec: Record, column: str | None = None, notes: dict[str, int] | None = None) -> str:
@@ -104,7 +108,11 @@ def cell_text(cell: Cell, narrow: bool = False, cost: bool = False) -> str:
     if cost:
         return f"{cell.mean:.2e}"
     if cell.low is None or cell.high is None:
-        text = _fmt(cell.mean) if cell.n is None or cell.record is not None else f"{cell.mean:.2f} ({cell.n})"
+        text = (
+            _fmt(cell.mean)
+            if cell.n is None or cell.record is not None
+            else f"{cell.mean:.2f} ({cell.n})"
+        )
     elif narrow:
         half = max(cell.high - cell.mean, cell.mean - cell.low)
         text = f"{_fmt(cell.mean)}±{half:#.2g}"
@@ -126,15 +134,21 @@ def _style(cell: Cell, text: str, fmt: str) -> str:
         text = "≈" + text
     if not cell.best:
         return text
-    return {"markdown": f"**{text}**", "html": f"<b>{text}</b>", "latex": f"\\textbf{{{text}}}"}[fmt]
+    return {"markdown": f"**{text}**", "html": f"<b>{text}</b>", "latex": f"\\textbf{{{text}}}"}[
+        fmt
+    ]
 
 
 def _grid(table: Table, fmt: str, narrow: bool) -> tuple[list[str], list[list[str]]]:
     header = [table.row_header] + [c.header for c in table.columns]
-    body = [[row.label + "".join(f" [{m}]" for m in row.notes)]
-            + [_style(c, cell_text(c, narrow, col.metric == "seconds_per_seq"), fmt)
-               for c, col in zip(row.cells, table.columns, strict=True)]
-            for row in table.rows]
+    body = [
+        [row.label + "".join(f" [{m}]" for m in row.notes)]
+        + [
+            _style(c, cell_text(c, narrow, col.metric == "seconds_per_seq"), fmt)
+            for c, col in zip(row.cells, table.columns, strict=True)
+        ]
+        for row in table.rows
+    ]
     if fmt == "html":
         body = [[html.escape(r[0]), *r[1:]] for r in body]
     return header, body
@@ -142,10 +156,14 @@ def _grid(table: Table, fmt: str, narrow: bool) -> tuple[list[str], list[list[st
 
 def _tabulate(header: list[str], body: list[list[str]], fmt: str) -> str:
     if fmt == "latex":
-        header = [h.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$").replace("_", "\\_")
-                  for h in header]
-        body = [[c.replace("_", "\\_").replace("≈", "$\\approx$").replace("±", "$\\pm$")
-                 for c in row] for row in body]
+        header = [
+            h.replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$").replace("_", "\\_")
+            for h in header
+        ]
+        body = [
+            [c.replace("_", "\\_").replace("≈", "$\\approx$").replace("±", "$\\pm$") for c in row]
+            for row in body
+        ]
     return tabulate(body, headers=header, tablefmt=_TABLEFMT[fmt], disable_numparse=True)
 
 
@@ -158,13 +176,19 @@ def _fit(header: list[str], body: list[list[str]], width: int) -> str:
     while start < len(header):
         stop = start + 1
         while stop < len(header):
-            trial = _tabulate([header[0], *header[start:stop + 1]],
-                              [[r[0], *r[start:stop + 1]] for r in body], "markdown")
+            trial = _tabulate(
+                [header[0], *header[start : stop + 1]],
+                [[r[0], *r[start : stop + 1]] for r in body],
+                "markdown",
+            )
             if max(map(len, trial.splitlines())) > width:
                 break
             stop += 1
-        parts.append(_tabulate([header[0], *header[start:stop]],
-                               [[r[0], *r[start:stop]] for r in body], "markdown"))
+        parts.append(
+            _tabulate(
+                [header[0], *header[start:stop]], [[r[0], *r[start:stop]] for r in body], "markdown"
+            )
+        )
         start = stop
     return "\n\n".join(parts)
 
@@ -203,18 +227,29 @@ def _html_grid(table: Table, header: list[str], body: list[list[str]]) -> str:
     for row, texts in zip(table.rows, body, strict=True):
         tds = [f"<td>{texts[0]}</td>"]
         for cell, text in zip(row.cells, texts[1:], strict=True):
-            kind = cell.kind.replace("/", "") if cell.kind != "value" else (
-                "best" if cell.best else "tied" if cell.tied else "")
+            kind = (
+                cell.kind.replace("/", "")
+                if cell.kind != "value"
+                else ("best" if cell.best else "tied" if cell.tied else "")
+            )
             attrs = (f' class="{kind}"' if kind else "") + (
-                f' title="{html.escape(cell.reason, quote=True)}"' if cell.reason else "")
+                f' title="{html.escape(cell.reason, quote=True)}"' if cell.reason else ""
+            )
             tds.append(f"<td{attrs}>{text}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+    return (
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>"
+    )
 
 
 def _heading(text: str, fmt: str) -> str:
-    return {"markdown": f"### {text}", "html": f"<h3>{html.escape(text)}</h3>",
-            "latex": f"% {text}"}[fmt]
+    return {
+        "markdown": f"### {text}",
+        "html": f"<h3>{html.escape(text)}</h3>",
+        "latex": f"% {text}",
+    }[fmt]
 
 
 def _lines(lines: list[str], fmt: str) -> str:
@@ -229,14 +264,17 @@ def _lines(lines: list[str], fmt: str) -> str:
 
 def html_page(body: str, title: str = "attrbench leaderboard") -> str:
     """A complete standalone HTML page (doctype, charset, inline CSS, no external resource)."""
-    return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
-            f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
+        f"<body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n"
+    )
 
 
-def render(records: list[Record], fmt: str = "markdown", detail: bool = False,
-           width: int | None = None) -> str:
+def render(
+    records: list[Record], fmt: str = "markdown", detail: bool = False, width: int | None = None
+) -> str:
     """Render ``records`` as tables in ``fmt`` (one of :data:`FORMATS`).
 
     Parameters
@@ -273,21 +311,69 @@ def render(records: list[Record], fmt: str = "markdown", detail: bool = False,
 
 def _csv(records: list[Record]) -> str:
     out = io.StringIO()
-    fields = ["task", "task_version", "model", "method", "method_options", "metric", "column",
-              "status", "value", "low", "high", "n", "n_missing", "higher_is_better", "reason",
-              "seed", "device", "checkpoint_hash", "data_hash", "git_commit", "date"]
+    fields = [
+        "task",
+        "task_version",
+        "model",
+        "method",
+        "method_options",
+        "metric",
+        "column",
+        "status",
+        "value",
+        "low",
+        "high",
+        "n",
+        "n_missing",
+        "higher_is_better",
+        "reason",
+        "seed",
+        "device",
+        "checkpoint_hash",
+        "data_hash",
+        "git_commit",
+        "date",
+    ]
     w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for rec in sorted(records, key=lambda r: (r.key.task, r.key.model, r.key.method, r.key.metric)):
         k = rec.key
-        base = {"task": k.task, "task_version": k.task_version, "model": k.model, "method": k.method,
-                "method_options": json.dumps(k.method_options, sort_keys=True), "metric": k.metric,
-                "status": rec.status, "higher_is_better": rec.higher_is_better, "reason": rec.reason,
-                "seed": k.seed, "device": rec.device, "checkpoint_hash": k.checkpoint_hash,
-                "data_hash": k.data_hash, "git_commit": rec.git_commit, "date": rec.date}
-        cols = rec.columns or {"": {"mean": rec.value, "low": rec.low, "high": rec.high,
-                                    "n": rec.n_scored, "n_missing": rec.n_missing}}
+        base = {
+            "task": k.task,
+            "task_version": k.task_version,
+            "model": k.model,
+            "method": k.method,
+            "method_options": json.dumps(k.method_options, sort_keys=True),
+            "metric": k.metric,
+            "status": rec.status,
+            "higher_is_better": rec.higher_is_better,
+            "reason": rec.reason,
+            "seed": k.seed,
+            "device": rec.device,
+            "checkpoint_hash": k.checkpoint_hash,
+            "data_hash": k.data_hash,
+            "git_commit": rec.git_commit,
+            "date": rec.date,
+        }
+        cols = rec.columns or {
+            "": {
+                "mean": rec.value,
+                "low": rec.low,
+                "high": rec.high,
+                "n": rec.n_scored,
+                "n_missing": rec.n_missing,
+            }
+        }
         for name, c in cols.items():
-            w.writerow({**base, "column": name, "value": c["mean"], "low": c["low"], "high": c["high"],
-                        "n": c["n"], "n_missing": c["n_missing"]})
+            w.writerow(
+                {
+                    **base,
+                    "column": name,
+                    "value": c["mean"],
+                    "low": c["low"],
+                    "high": c["high"],
+                    "n": c["n"],
+                    "n_missing": c["n_missing"],
+                }
+            )
     return out.getvalue()

@@ -8,7 +8,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MAX_POSITIONS", "rows_per_pass", "batched_logits", "shift_index", "shift_real", "window_means"]
+__all__ = [
+    "MAX_POSITIONS",
+    "rows_per_pass",
+    "batched_logits",
+    "shift_index",
+    "shift_real",
+    "window_means",
+]
 
 
 #: At most this many positions (rows x L) go through a model in one pass. A psl batch of 256
@@ -50,7 +57,9 @@ def batched_logits(model: nn.Module, X: torch.Tensor, batch_size: int | None = 2
     return torch.cat(out) if out else torch.zeros(0, 0, device=X.device)
 
 
-def shift_index(mask: torch.Tensor, s: int, circular: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def shift_index(
+    mask: torch.Tensor, s: int, circular: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For each position, the position ``s`` real positions before it, within the real part.
 
     ``X.gather(2, index)`` shifts the real part of ``X`` right by ``s`` (left

@@ -32,9 +32,22 @@ from attrbench.results import CellKey
 log = logging.getLogger("attrbench")
 
 __all__ = [
-    "RunConfig", "Context", "Chunk", "Cell", "QUALITY", "COST", "RESOURCES_KEY",
-    "select_index", "select", "seed_of", "method_options", "metric_options", "explained_sets", "chunks_of",
-    "PlannedCell", "make_plan",
+    "RunConfig",
+    "Context",
+    "Chunk",
+    "Cell",
+    "QUALITY",
+    "COST",
+    "RESOURCES_KEY",
+    "select_index",
+    "select",
+    "seed_of",
+    "method_options",
+    "metric_options",
+    "explained_sets",
+    "chunks_of",
+    "PlannedCell",
+    "make_plan",
 ]
 
 #: Pseudo-method of the model-quality records.
@@ -119,8 +132,13 @@ class Context:
     def digest(self) -> str:
         """Identifies the shared state a worker builds (cached per process by this key)."""
         return content_hash(
-            self.task, str(self.seed), self.device, repr(sorted(self.data_options.items())),
-            str(self.checkpoint_dir), repr(self.resource_options), self.train_hash,
+            self.task,
+            str(self.seed),
+            self.device,
+            repr(sorted(self.data_options.items())),
+            str(self.checkpoint_dir),
+            repr(self.resource_options),
+            self.train_hash,
             self.background.probs,
         )
 
@@ -210,8 +228,11 @@ def method_options(task: Task, method: Method, config: RunConfig) -> dict:
 
 def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict:
     """A metric's options in a run: its defaults, the task's, then the user's."""
-    return {**metric.defaults, **task.metric_options.get(metric.name, {}),
-            **config.metric_options.get(metric.name, {})}
+    return {
+        **metric.defaults,
+        **task.metric_options.get(metric.name, {}),
+        **config.metric_options.get(metric.name, {}),
+    }
 
 
 def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[Metric]) -> dict:
@@ -228,9 +249,14 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     """
     n = task.default_n if config.n is None else config.n
     if n > len(test):
-        log.warning("--n %d is clamped to %d: the test split has %d sequences", n, len(test), len(test))
-    sets = {"sample": torch.arange(len(test)) if n < 0 or n >= len(test)
-            else select_index(len(test), n, config.seed)}
+        log.warning(
+            "--n %d is clamped to %d: the test split has %d sequences", n, len(test), len(test)
+        )
+    sets = {
+        "sample": torch.arange(len(test))
+        if n < 0 or n >= len(test)
+        else select_index(len(test), n, config.seed)
+    }
     cap = task.ground_truth_n
     if cap is not None and any(q.needs_ground_truth for q in metrics):
         gt = test.ground_truth or task.ground_truth(test)
@@ -241,13 +267,14 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     return sets
 
 
-def chunks_of(index: torch.Tensor, batch_size: int, chunk_size: int | None) -> list[tuple[int, torch.Tensor]]:
+def chunks_of(
+    index: torch.Tensor, batch_size: int, chunk_size: int | None
+) -> list[tuple[int, torch.Tensor]]:
     """Cut a cell's indices into chunks of whole batches: ``(start, indices)`` pairs."""
     if not len(index):
         return []
     size = len(index) if chunk_size is None else -(-chunk_size // batch_size) * batch_size
     return [(s, index[s : s + size]) for s in range(0, len(index), size)]
-
 
 
 @dataclass(frozen=True)
@@ -291,7 +318,11 @@ class PlannedCell:
 
 
 def make_plan(
-    task: Task, test: Dataset, models: dict[str, Any], methods: list[Method], metrics: list[Metric],
+    task: Task,
+    test: Dataset,
+    models: dict[str, Any],
+    methods: list[Method],
+    metrics: list[Metric],
     config: RunConfig,
 ) -> list[PlannedCell]:
     """The cells of a run: a pure function of its arguments (no store, no file, no fit).
@@ -327,18 +358,27 @@ def make_plan(
                 index = _capped(task, config, method, sets[name])
                 empty = None if len(index) else _NONE_TO_EXPLAIN[name]
                 why = {q.name: empty or q.why_not(task, method, has_gt) for q in set_metrics}
-                cells.append(PlannedCell(
-                    model_name, method, name, index, mopts,
-                    {q.name: qopts[q.name] for q in set_metrics},
-                    tuple(q for q, r in why.items() if not r), {q: r for q, r in why.items() if r},
-                    refused, name == cost_set))
+                cells.append(
+                    PlannedCell(
+                        model_name,
+                        method,
+                        name,
+                        index,
+                        mopts,
+                        {q.name: qopts[q.name] for q in set_metrics},
+                        tuple(q for q, r in why.items() if not r),
+                        {q: r for q, r in why.items() if r},
+                        refused,
+                        name == cost_set,
+                    )
+                )
     return cells
 
 
 #: Why the metrics of an explained set that holds no sequence are n/a.
 _NONE_TO_EXPLAIN = {
     "ground_truth": "no test sequence carries a ground-truth motif (check the motifs of the --data "
-                    "file's test records)",
+    "file's test records)",
     "sample": "no test sequences to explain",
 }
 
@@ -347,8 +387,10 @@ def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:
     """Which metrics score which explained set (ground-truth metrics on their own set if any)."""
     if "ground_truth" not in sets:
         return {"sample": metrics}
-    return {"sample": [q for q in metrics if not q.needs_ground_truth],
-            "ground_truth": [q for q in metrics if q.needs_ground_truth]}
+    return {
+        "sample": [q for q in metrics if not q.needs_ground_truth],
+        "ground_truth": [q for q in metrics if q.needs_ground_truth],
+    }
 
 
 def _capped(task: Task, config: RunConfig, method: Method, index: torch.Tensor) -> torch.Tensor:

@@ -62,12 +62,16 @@ def _colors(letters: str) -> dict[str, str]:
     return {c: to_hex(cmap(i % 20)) for i, c in enumerate(letters)}
 
 
-def focus_window(scores: np.ndarray, codes: np.ndarray, motifs: list[Motif], width: int = 60) -> tuple[int, int]:
+def focus_window(
+    scores: np.ndarray, codes: np.ndarray, motifs: list[Motif], width: int = 60
+) -> tuple[int, int]:
     """A ``width``-position window ``(start, end)`` around the first motif, else the top score."""
     length = int((codes >= 0).sum())
     if length <= width:
         return 0, length
-    centre = (motifs[0].start + motifs[0].end) // 2 if motifs else int(np.abs(scores[:length]).argmax())
+    centre = (
+        (motifs[0].start + motifs[0].end) // 2 if motifs else int(np.abs(scores[:length]).argmax())
+    )
     start = min(max(0, centre - width // 2), length - width)
     return start, start + width
 
@@ -84,8 +88,15 @@ def _logo(ax, track: Track, letters: str, start: int, end: int) -> None:
     codes, scores = track.codes[start:end], track.scores[start:end]
     for p in np.flatnonzero((codes >= 0) & (scores != 0)):
         s = float(scores[p])
-        logomaker.Glyph(start + p, letters[codes[p]], min(0.0, s), max(0.0, s), ax=ax,
-                        color=colors[letters[codes[p]]], font_name="DejaVu Sans")
+        logomaker.Glyph(
+            start + p,
+            letters[codes[p]],
+            min(0.0, s),
+            max(0.0, s),
+            ax=ax,
+            color=colors[letters[codes[p]]],
+            font_name="DejaVu Sans",
+        )
     low, high = float(min(0.0, scores.min(initial=0.0))), float(max(0.0, scores.max(initial=0.0)))
     pad = 0.05 * ((high - low) or 1.0)
     ax.set_ylim(low - pad, high + pad)
@@ -100,8 +111,9 @@ def _letter_logo(ax, track: Track, letters: str, start: int, end: int) -> None:
     real = track.codes[start:end] >= 0
     values = np.where(real[None, :], track.letter_scores[:, start:end], 0.0).T
     frame = pd.DataFrame(values, columns=list(letters), index=range(start, end))
-    logomaker.Logo(frame, ax=ax, color_scheme=_colors(letters), font_name="DejaVu Sans",
-                   flip_below=False)
+    logomaker.Logo(
+        frame, ax=ax, color_scheme=_colors(letters), font_name="DejaVu Sans", flip_below=False
+    )
     ax.axhline(0, color="black", lw=0.5)
 
 
@@ -109,22 +121,40 @@ def _letter_heat(ax, track: Track, letters: str, start: int, end: int, limit: fl
     """One heatmap row per letter, colors symmetric in [-limit, limit]."""
     real = track.codes[start:end] >= 0
     rows = np.where(real[None, :], track.letter_scores[:, start:end], np.nan)
-    ax.imshow(rows, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
-              extent=(start - 0.5, end - 0.5, len(letters) - 0.5, -0.5), interpolation="nearest")
+    ax.imshow(
+        rows,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        extent=(start - 0.5, end - 0.5, len(letters) - 0.5, -0.5),
+        interpolation="nearest",
+    )
     ax.set_yticks(range(len(letters)), list(letters), fontsize=6)
 
 
 def _heat(ax, track: Track, start: int, end: int, limit: float) -> None:
     """One row of position scores, colors symmetric in [-limit, limit]."""
     row = np.where(track.codes[start:end] >= 0, track.scores[start:end], np.nan)[None, :]
-    ax.imshow(row, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
-              extent=(start - 0.5, end - 0.5, 0, 1), interpolation="nearest")
+    ax.imshow(
+        row,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        extent=(start - 0.5, end - 0.5, 0, 1),
+        interpolation="nearest",
+    )
     ax.set_yticks([])
 
 
 def draw_tracks(
-    tracks: list[Track], letters: str, out: Path | str, title: str = "",
-    region: tuple[int, int] | None = None, heatmap: bool | None = None,
+    tracks: list[Track],
+    letters: str,
+    out: Path | str,
+    title: str = "",
+    region: tuple[int, int] | None = None,
+    heatmap: bool | None = None,
 ) -> Path:
     """Draw ``tracks`` stacked (one axis each) and save to ``out`` (format from its suffix).
 
@@ -153,21 +183,34 @@ def draw_tracks(
     start, end = region or (0, length)
     heat = (end - start > LOGO_MAX) if heatmap is None else heatmap
     width = min(18.0, max(6.0, 0.14 * (end - start) + 1.5)) if not heat else 14.0
-    fig, axes = plt.subplots(len(tracks), 1, figsize=(width, (0.9 if heat else 1.6) * len(tracks) + 0.8),
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(tracks),
+        1,
+        figsize=(width, (0.9 if heat else 1.6) * len(tracks) + 0.8),
+        sharex=True,
+        squeeze=False,
+    )
     for ax, track in zip(axes[:, 0], tracks, strict=True):
         for m in track.motifs:
             if m.end > start and m.start < end:
-                style = ({"fill": False, "edgecolor": "black", "lw": 1.2, "zorder": 3} if heat else
-                         {"color": _MOTIF_COLOR, "alpha": 0.5, "lw": 0, "zorder": 0})
+                style = (
+                    {"fill": False, "edgecolor": "black", "lw": 1.2, "zorder": 3}
+                    if heat
+                    else {"color": _MOTIF_COLOR, "alpha": 0.5, "lw": 0, "zorder": 0}
+                )
                 ax.axvspan(m.start - 0.5, m.end - 0.5, **style)
         if track.note:
-            ax.text(0.5, 0.5, track.note, transform=ax.transAxes, ha="center", va="center", fontsize=9)
+            ax.text(
+                0.5, 0.5, track.note, transform=ax.transAxes, ha="center", va="center", fontsize=9
+            )
             ax.set_yticks([])
         elif track.letter_scores is not None:
             own = float(np.nanmax(np.abs(track.letter_scores[:, start:end]))) or 1.0
-            (_letter_heat(ax, track, letters, start, end, own) if heat
-             else _letter_logo(ax, track, letters, start, end))
+            (
+                _letter_heat(ax, track, letters, start, end, own)
+                if heat
+                else _letter_logo(ax, track, letters, start, end)
+            )
         else:
             own = float(np.nanmax(np.abs(track.scores[start:end]))) or 1.0
             (_heat(ax, track, start, end, own) if heat else _logo(ax, track, letters, start, end))
@@ -204,7 +247,7 @@ def _label_offsets(points: list[tuple[str, float, float]]) -> list[float]:
     """Vertical label offsets (points) that move apart the labels of points close together."""
     xs = np.log10([max(c, 1e-12) for _, c, _ in points])
     ys = np.array([q for *_, q in points], dtype=float)
-    span = (np.ptp(ys) or 1.0)
+    span = np.ptp(ys) or 1.0
     offsets, placed = [], []
     for i in np.argsort(xs):
         near = [j for j in placed if abs(xs[j] - xs[i]) < 0.6 and abs(ys[j] - ys[i]) < 0.05 * span]
@@ -214,8 +257,11 @@ def _label_offsets(points: list[tuple[str, float, float]]) -> list[float]:
 
 
 def cost_quality_plot(
-    points: list[tuple[str, float, float]], metric: str, higher_is_better: bool | None,
-    out: Path | str, title: str = "",
+    points: list[tuple[str, float, float]],
+    metric: str,
+    higher_is_better: bool | None,
+    out: Path | str,
+    title: str = "",
 ) -> Path:
     """Seconds per sequence (log x) against a quality metric, one labelled point per method.
 
@@ -232,12 +278,22 @@ def cost_quality_plot(
     offsets = _label_offsets(points)
     for (label, cost, quality), dy in zip(points, offsets, strict=True):
         ax.scatter([cost], [quality], s=24, color="#255C99")
-        ax.annotate(label, (cost, quality), textcoords="offset points", xytext=(4, dy), fontsize=8,
-                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#888"} if abs(dy) > 3 else None)
+        ax.annotate(
+            label,
+            (cost, quality),
+            textcoords="offset points",
+            xytext=(4, dy),
+            fontsize=8,
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "#888"} if abs(dy) > 3 else None,
+        )
     ax.set_xscale("log")
     ax.margins(x=0.12, y=0.12)
     ax.set_xlabel("seconds per sequence (log scale)")
-    arrow = "" if higher_is_better is None else (" (higher is better)" if higher_is_better else " (lower is better)")
+    arrow = (
+        ""
+        if higher_is_better is None
+        else (" (higher is better)" if higher_is_better else " (lower is better)")
+    )
     ax.set_ylabel(metric + arrow)
     ax.grid(alpha=0.3)
     if title:

@@ -76,7 +76,9 @@ def _tuple_of(kind: type) -> Callable[[Any], bool]:
 
 
 def _dict_of(key: type, value: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, dict) and all(isinstance(k, key) and value(x) for k, x in v.items())
+    return lambda v: (
+        isinstance(v, dict) and all(isinstance(k, key) and value(x) for k, x in v.items())
+    )
 
 
 _BOOL, _STR, _CALLABLE, _DICT = _is(bool), _is(str), callable, _is(dict)
@@ -84,7 +86,9 @@ _NUMBER = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # n
 _INT = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
 
 
-def _check_fields(kind: str, record: Any, rules: dict[str, tuple[Callable[[Any], bool], str]]) -> None:
+def _check_fields(
+    kind: str, record: Any, rules: dict[str, tuple[Callable[[Any], bool], str]]
+) -> None:
     """Raise :class:`PluginFieldError` on the first field of ``record`` that breaks its rule."""
     name = getattr(record, "name", None)
     if not isinstance(name, str):
@@ -93,7 +97,9 @@ def _check_fields(kind: str, record: Any, rules: dict[str, tuple[Callable[[Any],
     for field_name, (ok, expected) in rules.items():
         value = getattr(record, field_name)
         if not ok(value):
-            raise PluginFieldError(f"{kind} {name!r}: {field_name} must be {expected}, got {_short(value)}")
+            raise PluginFieldError(
+                f"{kind} {name!r}: {field_name} must be {expected}, got {_short(value)}"
+            )
 
 
 def _unknown_fields(kind: str, name: str, record_type: type, fields: dict) -> None:
@@ -103,8 +109,12 @@ def _unknown_fields(kind: str, name: str, record_type: type, fields: dict) -> No
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise PluginFieldError(f"{kind} {name!r}: unknown field {key!r}{hint}; "
-                                   f"known: {', '.join(k for k in known if k not in ('name', 'fn'))}")
+            raise PluginFieldError(
+                f"{kind} {name!r}: unknown field {key!r}{hint}; "
+                f"known: {', '.join(k for k in known if k not in ('name', 'fn'))}"
+            )
+
+
 # --------------------------------------------------------------------------- options
 
 
@@ -143,7 +153,9 @@ class Option:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,) if self.kind else ()
         if float in kinds:
             kinds = (*kinds, int)
-        if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+        if kinds and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
             return f"expected {' or '.join(k.__name__ for k in kinds if k is not int or float not in kinds)}"
         if self.choices is not None and isinstance(value, str) and value not in self.choices:
             return f"expected one of {', '.join(map(str, self.choices))}"
@@ -299,8 +311,12 @@ class Method:
         return position_scores(attributions, X)
 
     def __call__(
-        self, model: nn.Module, X: torch.Tensor, target: torch.Tensor,
-        mask: torch.Tensor, **kwargs,
+        self,
+        model: nn.Module,
+        X: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor,
+        **kwargs,
     ) -> torch.Tensor:
         """Attribute ``X`` (N, A, L); context kwargs the function does not take are dropped.
 
@@ -313,17 +329,19 @@ class Method:
             raise NotApplicable(reason)
         options = {**self.defaults, **kwargs}
         accepted = _accepted(self.fn)
-        options = {
-            k: v for k, v in options.items() if k in accepted or k not in METHOD_CONTEXT
-        }
+        options = {k: v for k, v in options.items() if k in accepted or k not in METHOD_CONTEXT}
         return self.fn(model, X, target, mask, **options).float()
 
 
 _METHOD_RULES = {
     "fn": (_CALLABLE, "callable fn(model, X, target, mask, **options)"),
-    **dict.fromkeys(("complete", "deterministic", "needs_attention", "needs_embedding", "position_level"),
-                    (_BOOL, "a bool")),
-    **dict.fromkeys(("applicable", "fit", "reference", "floor"), (_optional(callable), "None or callable")),
+    **dict.fromkeys(
+        ("complete", "deterministic", "needs_attention", "needs_embedding", "position_level"),
+        (_BOOL, "a bool"),
+    ),
+    **dict.fromkeys(
+        ("applicable", "fit", "reference", "floor"), (_optional(callable), "None or callable")
+    ),
     "fit_ignores": (_tuple_of(str), "a tuple of option names (str)"),
     "defaults": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
     "description": (_STR, "a str"),
@@ -464,8 +482,10 @@ class Metric:
         _check_fields("metric", self, _METRIC_RULES)
         stray = sorted(set(self.column_directions) - set(self.columns))
         if stray:
-            raise PluginFieldError(f"metric {self.name!r}: column_directions names columns it does "
-                                   f"not have: {', '.join(stray)} (columns: {', '.join(self.columns) or 'none'})")
+            raise PluginFieldError(
+                f"metric {self.name!r}: column_directions names columns it does "
+                f"not have: {', '.join(stray)} (columns: {', '.join(self.columns) or 'none'})"
+            )
 
     def why_not(self, task: Task, method: Method, has_ground_truth: bool) -> str | None:
         """The reason this metric does not apply to a (task, method), or None."""
@@ -625,8 +645,10 @@ class Task:
     def __post_init__(self) -> None:
         _check_fields("task", self, _TASK_RULES)
         if self.default_model not in self.models:
-            raise PluginFieldError(f"task {self.name!r}: default_model {self.default_model!r} is not "
-                                   f"one of its models ({', '.join(self.models) or 'none'})")
+            raise PluginFieldError(
+                f"task {self.name!r}: default_model {self.default_model!r} is not "
+                f"one of its models ({', '.join(self.models) or 'none'})"
+            )
 
     def model(self, name: str) -> ModelSpec:
         """The zoo entry ``name``; unknown names get "did you mean"."""
@@ -638,16 +660,24 @@ class Task:
 _TASK_RULES = {
     "version": (_STR, "a str"),
     "alphabet": (_is(Alphabet), "an attrbench.Alphabet"),
-    "classes": (lambda v: _tuple_of(str)(v) and len(v) > 0, "a non-empty tuple of class names (str)"),
+    "classes": (
+        lambda v: _tuple_of(str)(v) and len(v) > 0,
+        "a non-empty tuple of class names (str)",
+    ),
     "data": (_CALLABLE, "callable data(split, **options) -> Dataset"),
-    "models": (lambda v: _dict_of(str, _is(ModelSpec))(v) and len(v) > 0,
-               "a non-empty dict of model name to ModelSpec"),
+    "models": (
+        lambda v: _dict_of(str, _is(ModelSpec))(v) and len(v) > 0,
+        "a non-empty dict of model name to ModelSpec",
+    ),
     "default_model": (_STR, "a str"),
     "checkpoint_dir": (_is(Path, str), "a Path"),
     "ground_truth": (_optional(callable), "None or callable ground_truth(ds)"),
     "background": (_optional(callable), "None or callable background(train)"),
     "default_n": (_INT, "an int"),
-    "method_n": (_dict_of(str, lambda v: _INT(v) and v > 0), "a dict of method name to a positive int"),
+    "method_n": (
+        _dict_of(str, lambda v: _INT(v) and v > 0),
+        "a dict of method name to a positive int",
+    ),
     "ground_truth_n": (_optional(lambda v: _INT(v) and v > 0), "None or a positive int"),
     "quality_split": (lambda v: v in ("train", "valid", "test"), "one of 'train', 'valid', 'test'"),
     "method_options": (_dict_of(str, _DICT), "a dict of method name to a dict of options"),

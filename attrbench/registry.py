@@ -57,7 +57,8 @@ def check_name(name: object, kind: str, origin: str = "") -> str:
         where = f" (registered by {origin})" if origin else ""
         raise RegistryError(
             f"{kind} name {name!r}{where} is not allowed: use letters, digits, '_' and '-' "
-            "(at most 64, starting with a letter or digit)")
+            "(at most 64, starting with a letter or digit)"
+        )
     return name
 
 
@@ -143,7 +144,9 @@ class Registry(Generic[T]):
             try:
                 return did_you_mean(name, self._items, self.kind)
             except UnknownNameError as exc:
-                raise UnknownNameError(f"{exc}; not loaded: {'; '.join(self._failed.values())}") from None
+                raise UnknownNameError(
+                    f"{exc}; not loaded: {'; '.join(self._failed.values())}"
+                ) from None
         return did_you_mean(name, self._items, self.kind)
 
     @property
@@ -199,14 +202,17 @@ class Registry(Generic[T]):
             ep.load()
         except Exception as exc:
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-            self._failed[ep.name] = (f"{self.kind} plugin {ep.name!r} ({ep.value}) "
-                                     f"failed to load: {reason}")
+            self._failed[ep.name] = (
+                f"{self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {reason}"
+            )
             log.warning("%s; left out", self._failed[ep.name])
         finally:
             self._loading = outer
         module = ep.value.partition(":")[0]
         for name, origin in self._origin.items():  # registered by an earlier plain import
-            if self._rank[name][0] == float("inf") and (origin == module or origin.startswith(module + ".")):
+            if self._rank[name][0] == float("inf") and (
+                origin == module or origin.startswith(module + ".")
+            ):
                 self._rank[name] = (rank, self._rank[name][1])
 
     def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
@@ -262,7 +268,9 @@ def load_plugin_file(path: str | Path) -> list[str]:
     except Exception as exc:
         raise PluginError(f"plugin file {str(path)!r} failed to import: {exc}") from exc
     added = [
-        f"{r.kind}:{n}" for r in (TASKS, METHODS, METRICS) for n in r.names()
+        f"{r.kind}:{n}"
+        for r in (TASKS, METHODS, METRICS)
+        for n in r.names()
         if n not in before[r.kind]
     ]
     if not added:

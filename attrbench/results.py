@@ -26,8 +26,17 @@ from attrbench.atomic import atomic_write, inside
 from attrbench.data import content_hash
 
 __all__ = [
-    "CellKey", "Record", "ResultStore", "SequenceValues", "pack_values", "git_commit",
-    "default_results_dir", "read_record", "SCHEMA", "MIGRATIONS", "NewerSchemaError",
+    "CellKey",
+    "Record",
+    "ResultStore",
+    "SequenceValues",
+    "pack_values",
+    "git_commit",
+    "default_results_dir",
+    "read_record",
+    "SCHEMA",
+    "MIGRATIONS",
+    "NewerSchemaError",
 ]
 
 log = logging.getLogger("attrbench")
@@ -78,8 +87,10 @@ class CellKey:
 
     def path(self, root: Path) -> Path:
         """``root/task/model/method/metric-<digest>.json`` (checked to stay under ``root``)."""
-        return inside(root, Path(root) / self.task / self.model / self.method
-                      / f"{self.metric}-{self.digest}.json")
+        return inside(
+            root,
+            Path(root) / self.task / self.model / self.method / f"{self.metric}-{self.digest}.json",
+        )
 
 
 class SequenceValues(NamedTuple):
@@ -110,7 +121,9 @@ def pack_values(ids: list[str], scores: np.ndarray, names: tuple[str, ...]) -> d
     scores = np.asarray(scores, dtype="<f8").reshape(len(ids), len(names))
     return {
         "ids": _pack("\n".join(ids).encode()),
-        "columns": {c: _pack(np.ascontiguousarray(scores[:, j]).tobytes()) for j, c in enumerate(names)},
+        "columns": {
+            c: _pack(np.ascontiguousarray(scores[:, j]).tobytes()) for j, c in enumerate(names)
+        },
     }
 
 
@@ -193,7 +206,9 @@ class ResultStore:
 
         record.attrbench_version = record.attrbench_version or __version__
         record.git_commit = record.git_commit or git_commit()
-        record.date = record.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        record.date = record.date or _dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds"
+        )
         path = record.key.path(self.root)
         _keep_older(path)
         return atomic_write(path, record.to_json())
@@ -253,13 +268,18 @@ def _current(path: Path, data: object) -> object | None:
         by = data.get("attrbench_version") or "a newer version"
         raise NewerSchemaError(
             f"{path}: written by attrbench {by}; upgrade attrbench or use another --results "
-            f"(record schema {schema}, this version reads schema {SCHEMA})")
+            f"(record schema {schema}, this version reads schema {SCHEMA})"
+        )
     while schema < SCHEMA and schema in MIGRATIONS:
         data, schema = {**MIGRATIONS[schema](data), "schema": schema + 1}, schema + 1
     if schema == SCHEMA:
         return data
-    log.warning("%s: a record of older schema %d; it is kept as %s and its cell recomputed",
-                path, _schema(data), path.name + f".schema{_schema(data)}")
+    log.warning(
+        "%s: a record of older schema %d; it is kept as %s and its cell recomputed",
+        path,
+        _schema(data),
+        path.name + f".schema{_schema(data)}",
+    )
     return None
 
 
@@ -288,11 +308,16 @@ def _set_aside(path: Path, exc: Exception) -> None:
     try:
         os.replace(path, aside)
     except OSError as err:
-        log.warning("corrupt record %s (%s), treated as missing; could not move it aside: %s",
-                    path, why, err.strerror or err)
+        log.warning(
+            "corrupt record %s (%s), treated as missing; could not move it aside: %s",
+            path,
+            why,
+            err.strerror or err,
+        )
         return
-    log.warning("corrupt record %s (%s): moved to %s, its cell will be recomputed",
-                path, why, aside.name)
+    log.warning(
+        "corrupt record %s (%s): moved to %s, its cell will be recomputed", path, why, aside.name
+    )
 
 
 _COMMIT: list[str] = []
@@ -303,8 +328,11 @@ def git_commit() -> str:
     if not _COMMIT:
         try:
             out = subprocess.run(
-                ["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,
-                capture_output=True, text=True, timeout=5,
+                ["git", "rev-parse", "--short=12", "HEAD"],
+                cwd=Path(__file__).parent,
+                capture_output=True,
+                text=True,
+                timeout=5,
             )
             _COMMIT.append(out.stdout.strip() if out.returncode == 0 else "")
         except (OSError, subprocess.SubprocessError):

@@ -50,8 +50,16 @@ from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.training import predict, predict_dataset
 
 __all__ = [
-    "RunConfig", "Resources", "run", "select", "select_index", "resolve_names", "QUALITY",
-    "COST", "RESOURCES_KEY", "EXAMPLES",
+    "RunConfig",
+    "Resources",
+    "run",
+    "select",
+    "select_index",
+    "resolve_names",
+    "QUALITY",
+    "COST",
+    "RESOURCES_KEY",
+    "EXAMPLES",
 ]
 
 log = logging.getLogger("attrbench")
@@ -88,21 +96,43 @@ class _Driver:
             raise ValueError(f"task {task.name!r} does not read a data file of yours (--data)")
         background = task.background(train) if task.background else Background.from_codes(train)
         self.context = Context(
-            task.name, config.seed, config.device, config.batch_size, dict(config.data_options),
+            task.name,
+            config.seed,
+            config.device,
+            config.batch_size,
+            dict(config.data_options),
             str(config.checkpoint_dir) if config.checkpoint_dir else None,
-            dict(config.resource_options), background, train.hash,
+            dict(config.resource_options),
+            background,
+            train.hash,
         )
         self.shared = shared(self.context)
         self.records: list[Record] = []
         #: Per model, why ground-truth metrics are n/a on it (None: they apply).
         self.gates: dict[str, str | None] = {}
 
-    def key(self, model: nn.Module, method: str, metric: str, mopts: dict, qopts: dict,
-            data_hash: str, n: int) -> CellKey:
+    def key(
+        self,
+        model: nn.Module,
+        method: str,
+        metric: str,
+        mopts: dict,
+        qopts: dict,
+        data_hash: str,
+        n: int,
+    ) -> CellKey:
         return CellKey(
-            task=self.task.name, task_version=self.task.version, data_hash=data_hash,
-            model=model.zoo_name, checkpoint_hash=model.checkpoint_hash, method=method,
-            method_options=mopts, metric=metric, metric_options=qopts, n=n, seed=self.config.seed,
+            task=self.task.name,
+            task_version=self.task.version,
+            data_hash=data_hash,
+            model=model.zoo_name,
+            checkpoint_hash=model.checkpoint_hash,
+            method=method,
+            method_options=mopts,
+            metric=metric,
+            metric_options=qopts,
+            n=n,
+            seed=self.config.seed,
         )
 
     def done(self, key: CellKey) -> Record | None:
@@ -137,7 +167,9 @@ def _takes_options(fn: Any, options: dict) -> bool:
     import inspect
 
     params = inspect.signature(fn).parameters
-    return all(k in params for k in options) or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return all(k in params for k in options) or any(
+        p.kind is p.VAR_KEYWORD for p in params.values()
+    )
 
 
 def run(config: RunConfig, store: ResultStore, executor: Executor | None = None) -> list[Record]:
@@ -171,8 +203,12 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     for name, model in loaded.items():
         _model_quality(driver, model)
         _truth_reliance(driver, model, sets, metrics)
-        cells += [c for p in planned if p.model == name
-                  if (c := _cell_of(driver, model, p, train)) is not None]
+        cells += [
+            c
+            for p in planned
+            if p.model == name
+            if (c := _cell_of(driver, model, p, train)) is not None
+        ]
     del train
     _execute(driver, cells, executor or LocalExecutor())
     return driver.records
@@ -183,8 +219,10 @@ def _nonempty(task: Task, config: RunConfig, ds: Dataset, split: str) -> None:
     if len(ds):
         return
     given = ", ".join(f"{k}={v}" for k, v in config.data_options.items()) or "the shipped data"
-    raise ValueError(f"task {task.name!r}: {given} yields no {split} sequences (every window holding "
-                     "an unknown letter such as N is dropped; check the file)")
+    raise ValueError(
+        f"task {task.name!r}: {given} yields no {split} sequences (every window holding "
+        "an unknown letter such as N is dropped; check the file)"
+    )
 
 
 def _build_resources(driver: _Driver, metrics: list[Metric]) -> None:
@@ -205,16 +243,24 @@ def _validate_explained(task: Task, test: Dataset, planned: list[PlannedCell]) -
     validate_inputs(sub.X, sub.mask, sub.y, len(task.alphabet))
 
 
-def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset) -> Cell | None:
+def _cell_of(
+    driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset
+) -> Cell | None:
     """The :class:`Cell` of a planned cell with its work left, or None: found records are
     reused, n/a records written, a learned method fitted (once per task, model and options)."""
     config, method, mopts = driver.config, planned.method, planned.method_options
     index = planned.index
     empty = not len(index)
     data_hash, n = ("", 0) if empty else (driver.shared.test.subset(index).hash, len(index))
-    keys = {q: driver.key(model, method.name, q, mopts, driver.qopts(METRICS.get(q), o), data_hash, n)
-            for q, o in planned.metric_options.items()}
-    cost = driver.key(model, method.name, COST, mopts, {}, data_hash, n) if planned.cost and not empty else None
+    keys = {
+        q: driver.key(model, method.name, q, mopts, driver.qopts(METRICS.get(q), o), data_hash, n)
+        for q, o in planned.metric_options.items()
+    }
+    cost = (
+        driver.key(model, method.name, COST, mopts, {}, data_hash, n)
+        if planned.cost and not empty
+        else None
+    )
     todo = {q: k for q, k in keys.items() if not driver.reuse(k)}
     if cost is not None and driver.reuse(cost):
         cost = None
@@ -240,14 +286,35 @@ def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dat
         return None
     # a set-level metric scores the whole cell: such a cell is one chunk
     size = None if any(METRICS.get(q).set_level for q in todo) else config.chunk_size
-    cell = Cell(content_hash(*sorted(k.digest for k in todo.values()), cost.digest if cost else "",
-                             str(config.chunk_size), str(config.batch_size)),
-                model.zoo_name, method, index, todo, cost, fit_seconds=fit_seconds)
+    cell = Cell(
+        content_hash(
+            *sorted(k.digest for k in todo.values()),
+            cost.digest if cost else "",
+            str(config.chunk_size),
+            str(config.batch_size),
+        ),
+        model.zoo_name,
+        method,
+        index,
+        todo,
+        cost,
+        fit_seconds=fit_seconds,
+    )
     cell.chunks = [
-        Chunk(driver.context, cell.id, model.zoo_name, method.name, mopts, tuple(todo),
-              {q: dict(k.metric_options) for q, k in todo.items()}, tuple(part.tolist()), start,
-              fit_path, EXAMPLES if (cost is not None and start == 0) else 0,
-              progress=config.progress)
+        Chunk(
+            driver.context,
+            cell.id,
+            model.zoo_name,
+            method.name,
+            mopts,
+            tuple(todo),
+            {q: dict(k.metric_options) for q, k in todo.items()},
+            tuple(part.tolist()),
+            start,
+            fit_path,
+            EXAMPLES if (cost is not None and start == 0) else 0,
+            progress=config.progress,
+        )
         for start, part in chunks_of(index, config.batch_size, size)
     ]
     return cell
@@ -263,14 +330,29 @@ def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list
     gt = sub.ground_truth or (driver.task.ground_truth(sub) if driver.task.ground_truth else None)
     if gt is None:
         return
-    key = driver.key(model, QUALITY, validity.RELIANCE_METRIC, {},
-                     {"draws": validity.RELIANCE_DRAWS}, sub.hash, len(sub))
+    key = driver.key(
+        model,
+        QUALITY,
+        validity.RELIANCE_METRIC,
+        {},
+        {"draws": validity.RELIANCE_DRAWS},
+        sub.hash,
+        len(sub),
+    )
     record = driver.done(key)
     if record is None:
-        r = validity.dataset_reliance(model, sub, gt, driver.context.background, driver.config.seed,
-                                      driver.config.batch_size, driver.shared.device)
-        record = Record(key, "ok", True, r.mean, r.low, r.high, n_scored=r.n,
-                        extra=validity.reliance_extra(r))
+        r = validity.dataset_reliance(
+            model,
+            sub,
+            gt,
+            driver.context.background,
+            driver.config.seed,
+            driver.config.batch_size,
+            driver.shared.device,
+        )
+        record = Record(
+            key, "ok", True, r.mean, r.low, r.high, n_scored=r.n, extra=validity.reliance_extra(r)
+        )
         driver.put(record)
     else:
         driver.records.append(record)
@@ -284,13 +366,17 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
     if task.quality_split != "test":
         quality = task.data(task.quality_split, **config.data_options)
     split = {"split": task.quality_split}
-    keys = {m: driver.key(model, QUALITY, m, {}, split, quality.hash, len(quality))
-            for m in ("accuracy", "f1_micro", "f1_macro")}
+    keys = {
+        m: driver.key(model, QUALITY, m, {}, split, quality.hash, len(quality))
+        for m in ("accuracy", "f1_micro", "f1_macro")
+    }
     found = {m: driver.done(k) for m, k in keys.items()}
     if all(found.values()):
         driver.records.extend(found.values())
         return
-    pred = _predict_with_progress(model, quality, config.progress, f"{task.name}/{model.zoo_name} quality").argmax(1)
+    pred = _predict_with_progress(
+        model, quality, config.progress, f"{task.name}/{model.zoo_name} quality"
+    ).argmax(1)
     scores = classification_scores(quality.y, pred, len(task.classes))
     correct = bootstrap_mean((pred == quality.y).float(), seed=config.seed)
     for metric, key in keys.items():
@@ -298,8 +384,9 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
         driver.put(Record(key, "ok", True, scores[metric], low, high, n_scored=len(quality)))
 
 
-def _predict_with_progress(model: nn.Module, ds: Dataset, progress: bool, desc: str,
-                           batch_size: int = 256) -> torch.Tensor:
+def _predict_with_progress(
+    model: nn.Module, ds: Dataset, progress: bool, desc: str, batch_size: int = 256
+) -> torch.Tensor:
     """:func:`~attrbench.training.predict_dataset` with a progress bar over its batches."""
     blocks = -(-len(ds) // batch_size)
     if not progress or blocks <= 1:
@@ -308,8 +395,9 @@ def _predict_with_progress(model: nn.Module, ds: Dataset, progress: bool, desc: 
     return torch.cat([predict(model, X, batch_size) for _, X in bar])
 
 
-def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: Dataset
-         ) -> tuple[str | None, float]:
+def _fit(
+    driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: Dataset
+) -> tuple[str | None, float]:
     """The path of a learned method's fitted state, fitting it once per (task, model, options).
 
     Returns
@@ -319,9 +407,18 @@ def _fit(driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: 
     """
     if method.fit is None:
         return None, 0.0
-    path, seconds = ensure_fit(driver.store.root, driver.task, model, method, mopts, train,
-                               driver.context.background, driver.config.seed,
-                               driver.shared.device, driver.config.force)
+    path, seconds = ensure_fit(
+        driver.store.root,
+        driver.task,
+        model,
+        method,
+        mopts,
+        train,
+        driver.context.background,
+        driver.config.seed,
+        driver.shared.device,
+        driver.config.force,
+    )
     return str(path), seconds
 
 
@@ -366,8 +463,9 @@ def _not_done(driver: _Driver, cells: list[Cell], locks: dict[str, FileLock]) ->
     return left
 
 
-def _execute_locked(driver: _Driver, cells: list[Cell], executor: Executor,
-                    locks: dict[str, FileLock]) -> None:
+def _execute_locked(
+    driver: _Driver, cells: list[Cell], executor: Executor, locks: dict[str, FileLock]
+) -> None:
     """:func:`_execute` on cells whose locks this run holds."""
     root = driver.store.root
     results: dict[str, dict[int, Any]] = {c.id: {} for c in cells}
@@ -387,8 +485,12 @@ def _execute_locked(driver: _Driver, cells: list[Cell], executor: Executor,
         if len(results[cell.id]) == len(cell.chunks):
             _write_cell(driver, cell, results[cell.id])
             locks[cell.id].release()
-    bar = tqdm(total=len(pending), desc=f"{driver.task.name} chunks", unit="chunk",
-               disable=not driver.config.progress or len(pending) <= 1)
+    bar = tqdm(
+        total=len(pending),
+        desc=f"{driver.task.name} chunks",
+        unit="chunk",
+        disable=not driver.config.progress or len(pending) <= 1,
+    )
     for chunk, outcome in executor.map(pending):
         bar.update()
         bar.set_postfix_str(f"{chunk.model}/{chunk.method}")
@@ -436,7 +538,9 @@ def _forget_chunks(root: Path, cell: Cell) -> None:
             pass
 
 
-def _metric_record(driver: _Driver, key: CellKey, parts: list[MetricResult], ids: list[str]) -> Record:
+def _metric_record(
+    driver: _Driver, key: CellKey, parts: list[MetricResult], ids: list[str]
+) -> Record:
     """One metric's record from its per-chunk results: mean and interval of every column."""
     bad = next((p for p in parts if p.status != "ok"), None)
     if bad is not None:
@@ -445,18 +549,31 @@ def _metric_record(driver: _Driver, key: CellKey, parts: list[MetricResult], ids
     scores = np.concatenate([p.scores for p in parts])
     names = metric.columns or (metric.name,)
     cols = {
-        c: {**vars(bootstrap_mean(scores[:, j], seed=driver.config.seed)),
-            "higher_is_better": metric.column_directions.get(c, metric.higher_is_better)}
+        c: {
+            **vars(bootstrap_mean(scores[:, j], seed=driver.config.seed)),
+            "higher_is_better": metric.column_directions.get(c, metric.higher_is_better),
+        }
         for j, c in enumerate(names)
     }
     main = cols[names[0]]
     extra = {}
     if metric.invalid_above is not None:
-        extra = {"invalid_above": metric.invalid_above, "invalid": bool(main["mean"] > metric.invalid_above)}
+        extra = {
+            "invalid_above": metric.invalid_above,
+            "invalid": bool(main["mean"] > metric.invalid_above),
+        }
     return Record(
-        key, "ok", metric.higher_is_better, main["mean"], main["low"], main["high"],
-        n_scored=main["n"], n_missing=main["n_missing"], columns=cols,
-        wall_time=math.fsum(p.seconds for p in parts), extra=extra,
+        key,
+        "ok",
+        metric.higher_is_better,
+        main["mean"],
+        main["low"],
+        main["high"],
+        n_scored=main["n"],
+        n_missing=main["n_missing"],
+        columns=cols,
+        wall_time=math.fsum(p.seconds for p in parts),
+        extra=extra,
         per_sequence=pack_values(ids, scores, names),
     )
 
@@ -467,8 +584,19 @@ def _cost_record(cell: Cell, parts: Iterable[ChunkResult]) -> Record:
     n = max(len(cell.index), 1)
     seconds = math.fsum(p.seconds for p in parts)
     fit = cell.fit_seconds
-    extra = {"peak_bytes": max(p.peak_bytes for p in parts), "seconds": seconds,
-             "fit_seconds": fit, "examples": parts[0].examples}
-    return Record(cell.cost, "ok", False, (seconds + fit) / n, n_scored=len(cell.index),
-                  wall_time=seconds + fit, device=parts[0].device, extra=extra)
-
+    extra = {
+        "peak_bytes": max(p.peak_bytes for p in parts),
+        "seconds": seconds,
+        "fit_seconds": fit,
+        "examples": parts[0].examples,
+    }
+    return Record(
+        cell.cost,
+        "ok",
+        False,
+        (seconds + fit) / n,
+        n_scored=len(cell.index),
+        wall_time=seconds + fit,
+        device=parts[0].device,
+        extra=extra,
+    )

@@ -35,7 +35,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["kmer_shuffle", "dinucleotide_shuffle", "shuffled_references", "hypothetical", "kmer_counts"]
+__all__ = [
+    "kmer_shuffle",
+    "dinucleotide_shuffle",
+    "shuffled_references",
+    "hypothetical",
+    "kmer_counts",
+]
 
 
 def _codes(X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,12 @@ import numpy as np
 import torch
 
 __all__ = [
-    "Summary", "Difference", "average_ranks", "resampled_means", "bootstrap_mean", "paired_difference",
+    "Summary",
+    "Difference",
+    "average_ranks",
+    "resampled_means",
+    "bootstrap_mean",
+    "paired_difference",
     "classification_scores",
 ]
 
@@ -65,10 +70,12 @@ def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -
     ``rng.integers(0, N, (n_boot, N))``), so memory stays small for large N.
     """
     block = max(1, 2**20 // max(values.size, 1))
-    return np.concatenate([
-        values[rng.integers(0, values.size, (min(block, n_boot - i), values.size))].mean(1)
-        for i in range(0, n_boot, block)
-    ])
+    return np.concatenate(
+        [
+            values[rng.integers(0, values.size, (min(block, n_boot - i), values.size))].mean(1)
+            for i in range(0, n_boot, block)
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,13 @@ class Difference:
 
 
 def paired_difference(
-    a_ids: list[str], a_values: np.ndarray, b_ids: list[str], b_values: np.ndarray,
-    seed: int = 0, n_boot: int = 2000, level: float = 0.95,
+    a_ids: list[str],
+    a_values: np.ndarray,
+    b_ids: list[str],
+    b_values: np.ndarray,
+    seed: int = 0,
+    n_boot: int = 2000,
+    level: float = 0.95,
 ) -> Difference:
     """Paired difference ``a - b`` on the sequences both scored, with a bootstrap interval.
 

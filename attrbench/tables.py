@@ -30,17 +30,35 @@ from attrbench import validity
 from attrbench.results import Record
 from attrbench.stats import average_ranks, paired_difference
 
-__all__ = ["Cell", "Column", "Row", "Note", "Table", "tables", "method_table", "quality_tables", "summary",
-           "latest", "sequence_column", "QUALITY", "COST", "BENCH_METRIC"]
+__all__ = [
+    "Cell",
+    "Column",
+    "Row",
+    "Note",
+    "Table",
+    "tables",
+    "method_table",
+    "quality_tables",
+    "summary",
+    "latest",
+    "sequence_column",
+    "QUALITY",
+    "COST",
+    "BENCH_METRIC",
+]
 
 #: Method name of model-quality records and metric name of cost records.
 QUALITY, COST = "(model)", "seconds_per_seq"
 #: Metric of the cost records ``attrbench bench`` writes (their own table; not a method-table column).
 BENCH_METRIC = "seqs_per_second"
-_MISSING = ("no record for this cell: not run yet or unfinished "
-            "(run the same `attrbench run` command again to finish it)")
-_CAPPED = ("a costly method the task caps on its default n: it explained a seeded subset "
-           "of the sequences (run with --n to set n for every method)")
+_MISSING = (
+    "no record for this cell: not run yet or unfinished "
+    "(run the same `attrbench run` command again to finish it)"
+)
+_CAPPED = (
+    "a costly method the task caps on its default n: it explained a seeded subset "
+    "of the sequences (run with --n to set n for every method)"
+)
 
 
 @dataclass
@@ -141,8 +159,12 @@ class _Notes:
 def _template(reason: str, method: str | None) -> str:
     if not method:
         return reason
-    return re.sub(rf"(?<![\w-]){re.escape(method)}(?![\w-])", "{}", reason.replace("{", "(")
-                  .replace("}", ")"), count=1)
+    return re.sub(
+        rf"(?<![\w-]){re.escape(method)}(?![\w-])",
+        "{}",
+        reason.replace("{", "(").replace("}", ")"),
+        count=1,
+    )
 
 
 def _gathered(template: str, methods: list[str]) -> str:
@@ -158,8 +180,16 @@ def latest(records: list[Record]) -> list[Record]:
     keep: dict = {}
     for rec in sorted(records, key=lambda r: r.date):
         k = rec.key
-        keep[(k.task, k.model, k.method, json.dumps(k.method_options, sort_keys=True),
-              k.metric, json.dumps(k.metric_options, sort_keys=True))] = rec
+        keep[
+            (
+                k.task,
+                k.model,
+                k.method,
+                json.dumps(k.method_options, sort_keys=True),
+                k.metric,
+                json.dumps(k.metric_options, sort_keys=True),
+            )
+        ] = rec
     return list(keep.values())
 
 
@@ -180,10 +210,13 @@ def _cell(rec: Record, notes: _Notes, sub: str | None) -> Cell:
     cell = Cell("value", mean, low, high, n, miss, hib, record=rec)
     if rec.extra.get("invalid"):
         cell.invalid = True
-        cell.notes.append(notes.mark(
-            f"INVALID: the mean {rec.key.metric} is above its tolerance "
-            f"({rec.extra.get('invalid_above', float('nan')):g}); the method fails the check "
-            "this metric makes"))
+        cell.notes.append(
+            notes.mark(
+                f"INVALID: the mean {rec.key.metric} is above its tolerance "
+                f"({rec.extra.get('invalid_above', float('nan')):g}); the method fails the check "
+                "this metric makes"
+            )
+        )
     if rec.key.metric in validity.SANITY_METRICS:
         cell.check = _sanity_check(rec)
     return cell
@@ -226,14 +259,24 @@ def _columns(records: list[Record], detail: bool) -> list[Column]:
     keys: dict[tuple[str, str | None], None] = {}
     for rec in records:
         if rec.key.metric != COST:
-            keys.update(dict.fromkeys((rec.key.metric, c) for c in subs.get(rec.key.metric, [None])))
-    cost = [Column(COST, None, "s/seq ↓", False)] if any(r.key.metric == COST for r in records) else []
+            keys.update(
+                dict.fromkeys((rec.key.metric, c) for c in subs.get(rec.key.metric, [None]))
+            )
+    cost = (
+        [Column(COST, None, "s/seq ↓", False)] if any(r.key.metric == COST for r in records) else []
+    )
     return [_column(records, m, s) for m, s in keys] + cost
 
 
 def _column(records: list[Record], metric: str, sub: str | None) -> Column:
-    hib = next((r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
-                for r in records if r.key.metric == metric and r.status == "ok"), None)
+    hib = next(
+        (
+            r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
+            for r in records
+            if r.key.metric == metric and r.status == "ok"
+        ),
+        None,
+    )
     arrow = "" if hib is None else (" ↑" if hib else " ↓")
     return Column(metric, sub, (f"{metric}:{sub}" if sub else metric) + arrow, hib)
 
@@ -281,12 +324,18 @@ def _grid(records: list[Record], columns: list[Column], notes: _Notes) -> list[R
     for rec in records:
         method_of[labels[id(rec)]] = rec.key.method
         for j, col in enumerate(columns):
-            if col.metric == rec.key.metric and (col.sub is None or col.sub in rec.columns
-                                                 or rec.status != "ok"):
+            if col.metric == rec.key.metric and (
+                col.sub is None or col.sub in rec.columns or rec.status != "ok"
+            ):
                 by_label[labels[id(rec)]][j] = _cell(rec, notes, col.sub)
-    return [Row(label, method_of[label],
-                [cells.get(j) or Cell("missing", reason=_MISSING) for j in range(len(columns))])
-            for label, cells in by_label.items()]
+    return [
+        Row(
+            label,
+            method_of[label],
+            [cells.get(j) or Cell("missing", reason=_MISSING) for j in range(len(columns))],
+        )
+        for label, cells in by_label.items()
+    ]
 
 
 def _reasons(cells: list[Cell], methods: list[str]) -> str:
@@ -297,7 +346,9 @@ def _reasons(cells: list[Cell], methods: list[str]) -> str:
     return "; ".join(n.text for n in gather.notes())
 
 
-def _omit_columns(columns: list[Column], rows: list[Row]) -> tuple[list[int], list[tuple[str, str]]]:
+def _omit_columns(
+    columns: list[Column], rows: list[Row]
+) -> tuple[list[int], list[tuple[str, str]]]:
     """Indices of the columns kept, and (header, why) of the columns with no value in any row.
 
     A value is a finite mean: a column whose records all scored no sequence (n = 0,
@@ -311,15 +362,22 @@ def _omit_columns(columns: list[Column], rows: list[Row]) -> tuple[list[int], li
             keep.append(j)
             continue
         others = [(c, r.method) for c, r in zip(cells, rows, strict=True) if c.kind != "value"]
-        why = ["no explained sequence has a score (n=0 in every row)"] if len(others) < len(cells) else []
+        why = (
+            ["no explained sequence has a score (n=0 in every row)"]
+            if len(others) < len(cells)
+            else []
+        )
         if others:
             why.append(_reasons([c for c, _ in others], [m for _, m in others]))
         omitted["no value in any row: " + "; ".join(why)].append(
-            col.metric if col.sub is None else col.header)
+            col.metric if col.sub is None else col.header
+        )
     return keep, [(", ".join(names), why) for why, names in omitted.items()]
 
 
-def _omit_methods(columns: list[Column], rows: list[Row]) -> tuple[list[Row], list[tuple[str, str]]]:
+def _omit_methods(
+    columns: list[Column], rows: list[Row]
+) -> tuple[list[Row], list[tuple[str, str]]]:
     """Rows kept, and (methods, why) of the methods not applicable to any metric column.
 
     Methods whose reasons differ only by their own name share one line.
@@ -335,8 +393,10 @@ def _omit_methods(columns: list[Column], rows: list[Row]) -> tuple[list[Row], li
     out = []
     for templates, group in gone.items():
         methods = [r.method for r in group]
-        text = [_gathered(t, methods) if len(group) == 1 else t.replace("{}", "the method")
-                for t in templates]
+        text = [
+            _gathered(t, methods) if len(group) == 1 else t.replace("{}", "the method")
+            for t in templates
+        ]
         out.append((", ".join(r.label for r in group), "; ".join(text)))
     return kept, out
 
@@ -395,8 +455,17 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
                 c.notes.append(notes.mark(_MISSING))
             c.show_n = c.kind == "value" and c.n is not None and (c.n != n or c.n_missing > 0)
     task, model = records[0].key.task, records[0].key.model
-    return Table(task, model, n, f"{task} / {model} (n={n}, mean [95% CI])", columns, rows,
-                 _renumber(rows, notes), omitted_columns, omitted_methods)
+    return Table(
+        task,
+        model,
+        n,
+        f"{task} / {model} (n={n}, mean [95% CI])",
+        columns,
+        rows,
+        _renumber(rows, notes),
+        omitted_columns,
+        omitted_methods,
+    )
 
 
 def _registry_order(records: list[Record]) -> list[Record]:
@@ -406,8 +475,15 @@ def _registry_order(records: list[Record]) -> list[Record]:
     methods = {n: i for i, n in enumerate(METHODS.names())}
     metrics = {n: i for i, n in enumerate(METRICS.names())}
     far = len(methods) + len(metrics)
-    return sorted(records, key=lambda r: (methods.get(r.key.method, far), r.key.method,
-                                          metrics.get(r.key.metric, far), r.key.metric))
+    return sorted(
+        records,
+        key=lambda r: (
+            methods.get(r.key.method, far),
+            r.key.method,
+            metrics.get(r.key.metric, far),
+            r.key.metric,
+        ),
+    )
 
 
 def _by_task_model(records: list[Record]) -> dict[str, dict[str, list[Record]]]:
@@ -440,18 +516,31 @@ def quality_tables(records: list[Record]) -> list[Table]:
         if not recs:
             continue
         notes = _Notes()
-        metrics = list(dict.fromkeys(["accuracy", "f1_micro", "f1_macro"]
-                                     + [r.key.metric for r in recs]))
+        metrics = list(
+            dict.fromkeys(["accuracy", "f1_micro", "f1_macro"] + [r.key.metric for r in recs])
+        )
         columns = [Column(m, None, m, True) for m in metrics]
         grid = {r.key.model: {} for r in recs}
         for rec in recs:
             grid[rec.key.model][rec.key.metric] = _cell(rec, notes, None)
-        rows = [Row(m, QUALITY, [g.get(q) or Cell("missing", reason=_MISSING) for q in metrics])
-                for m, g in grid.items()]
+        rows = [
+            Row(m, QUALITY, [g.get(q) or Cell("missing", reason=_MISSING) for q in metrics])
+            for m, g in grid.items()
+        ]
         for j in range(len(columns)):
             _mark_best([r.cells[j] for r in rows], None)
-        out.append(Table(task, "", 0, f"{task}: model quality (held-out split, all its sequences)",
-                         columns, rows, _renumber(rows, notes), row_header="model"))
+        out.append(
+            Table(
+                task,
+                "",
+                0,
+                f"{task}: model quality (held-out split, all its sequences)",
+                columns,
+                rows,
+                _renumber(rows, notes),
+                row_header="model",
+            )
+        )
     return out
 
 
@@ -475,7 +564,9 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
             continue
         values = np.array([v for _, v in cells])
         ranks = average_ranks(-values if col.higher_is_better else values)
-        out.update({(label, col.metric): float(r) for (label, _), r in zip(cells, ranks, strict=True)})
+        out.update(
+            {(label, col.metric): float(r) for (label, _), r in zip(cells, ranks, strict=True)}
+        )
     return out
 
 
@@ -497,13 +588,27 @@ def summary(records: list[Record]) -> Table:
     rows = []
     for label in labels:
         every = [r for (lab, _), ranks in per.items() if lab == label for r in ranks]
-        cells = [Cell("value", float(np.mean(per[(label, m)])), n=len(per[(label, m)]),
-                      higher_is_better=False) if (label, m) in per else Cell("missing")
-                 for m in metrics]
+        cells = [
+            Cell(
+                "value",
+                float(np.mean(per[(label, m)])),
+                n=len(per[(label, m)]),
+                higher_is_better=False,
+            )
+            if (label, m) in per
+            else Cell("missing")
+            for m in metrics
+        ]
         cells.append(Cell("value", float(np.mean(every)), n=len(every), higher_is_better=False))
         rows.append(Row(label, label, cells))
     rows.sort(key=lambda r: r.cells[-1].mean)
     for j in range(len(columns)):
         _mark_best([r.cells[j] for r in rows], None)
-    return Table("", "", 0, "summary: mean rank across tasks and models (1 = best; "
-                 "(k) = the cells the rank rests on)", columns, rows)
+    return Table(
+        "",
+        "",
+        0,
+        "summary: mean rank across tasks and models (1 = best; (k) = the cells the rank rests on)",
+        columns,
+        rows,
+    )

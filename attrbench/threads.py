@@ -91,7 +91,8 @@ def configure(n: int | None = None) -> int:
             warnings.warn(
                 "attrbench.threads.configure ran after `import torch`: torch.set_num_threads "
                 "changes the thread count, OpenMP's start-up settings stay (call it first)",
-                RuntimeWarning, stacklevel=2,
+                RuntimeWarning,
+                stacklevel=2,
             )
         torch.set_num_threads(n)
     return n

@@ -160,7 +160,9 @@ def _median(values: list[float]) -> float:
 
 
 def interleaved(
-    sides: dict[str, Callable[[], object]], rounds: int = 5, warmup: int = 1,
+    sides: dict[str, Callable[[], object]],
+    rounds: int = 5,
+    warmup: int = 1,
     device: str | torch.device = "cpu",
 ) -> Comparison:
     """Time several implementations of one computation in alternating rounds.
@@ -218,9 +220,7 @@ def _minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _timed_call(
-    fn: Callable[[], object], device: torch.device
-) -> tuple[float, float, int, object]:
+def _timed_call(fn: Callable[[], object], device: torch.device) -> tuple[float, float, int, object]:
     """``(wall seconds, CPU seconds, minor page faults, output)`` of one call."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)

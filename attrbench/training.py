@@ -26,9 +26,20 @@ from attrbench.plugin import ModelSpec, Task
 from attrbench.stats import classification_scores
 
 __all__ = [
-    "TrainConfig", "CheckpointError", "train_model", "save_checkpoint", "load_model",
-    "predict", "predict_dataset", "checkpoint_path", "file_hash", "batch_order", "fixed_subset", "subset_check",
-    "SUBSET_N", "SUBSET_SEED",
+    "TrainConfig",
+    "CheckpointError",
+    "train_model",
+    "save_checkpoint",
+    "load_model",
+    "predict",
+    "predict_dataset",
+    "checkpoint_path",
+    "file_hash",
+    "batch_order",
+    "fixed_subset",
+    "subset_check",
+    "SUBSET_N",
+    "SUBSET_SEED",
 ]
 
 #: Size and seed of the fixed test subset whose accuracy every checkpoint records.
@@ -123,8 +134,13 @@ def batch_order(
 
 
 def fit(
-    model: nn.Module, train: Dataset, valid: Dataset, n_classes: int, config: TrainConfig,
-    device: torch.device, progress: bool = True,
+    model: nn.Module,
+    train: Dataset,
+    valid: Dataset,
+    n_classes: int,
+    config: TrainConfig,
+    device: torch.device,
+    progress: bool = True,
 ) -> list[dict]:
     """Train ``model`` in place with Adam; keep the weights of the best validation epoch.
 
@@ -160,10 +176,20 @@ def fit(
             total += loss.item() * len(idx)
         model.eval()
         val_loss, scores = _evaluate(model, valid, n_classes, weight)
-        history.append({"epoch": epoch, "train_loss": total / len(train), "valid_loss": val_loss,
-                        "lr": opt.param_groups[0]["lr"], **scores})
-        bar.set_postfix(valid_loss=f"{val_loss:.4f}", acc=f"{scores['accuracy']:.3f}",
-                        f1_macro=f"{scores['f1_macro']:.3f}")
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / len(train),
+                "valid_loss": val_loss,
+                "lr": opt.param_groups[0]["lr"],
+                **scores,
+            }
+        )
+        bar.set_postfix(
+            valid_loss=f"{val_loss:.4f}",
+            acc=f"{scores['accuracy']:.3f}",
+            f1_macro=f"{scores['f1_macro']:.3f}",
+        )
         score = scores["accuracy"] if config.select == "accuracy" else -val_loss
         if score > best_score + 1e-4:
             best, best_score, waited = copy.deepcopy(model.state_dict()), score, 0
@@ -201,8 +227,12 @@ def subset_check(model: nn.Module, test: Dataset) -> dict:
 
     sub = fixed_subset(test)
     accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())
-    return {"n": len(sub), "seed": SUBSET_SEED, "ids_hash": content_hash("\n".join(sub.ids)),
-            "accuracy": accuracy}
+    return {
+        "n": len(sub),
+        "seed": SUBSET_SEED,
+        "ids_hash": content_hash("\n".join(sub.ids)),
+        "accuracy": accuracy,
+    }
 
 
 def checkpoint_path(task: Task, model_name: str, directory: Path | None = None) -> Path:
@@ -211,8 +241,13 @@ def checkpoint_path(task: Task, model_name: str, directory: Path | None = None) 
 
 
 def train_model(
-    task: Task, model_name: str, seed: int = 0, device: str | torch.device = "cpu",
-    out_dir: Path | None = None, progress: bool = True, data_options: dict | None = None,
+    task: Task,
+    model_name: str,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    out_dir: Path | None = None,
+    progress: bool = True,
+    data_options: dict | None = None,
     **overrides,
 ) -> Path:
     """Train a zoo model of ``task`` on its train split and save the checkpoint.
@@ -237,11 +272,18 @@ def train_model(
     model.cpu()
     _, test_scores = _evaluate(model, test, len(task.classes))
     meta = {
-        "task": task.name, "task_version": task.version, "model": model_name,
-        "config": spec.config, "train_config": asdict(config), "data_hash": train.hash,
-        "test_hash": test.hash, "test_metrics": test_scores, "history": history,
+        "task": task.name,
+        "task_version": task.version,
+        "model": model_name,
+        "config": spec.config,
+        "train_config": asdict(config),
+        "data_hash": train.hash,
+        "test_hash": test.hash,
+        "test_metrics": test_scores,
+        "history": history,
         "subset_check": subset_check(model, test),
-        "train_seconds": seconds, "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "train_seconds": seconds,
+        "trained_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
     }
     return save_checkpoint(model, meta, checkpoint_path(task, model_name, out_dir))
 
@@ -258,8 +300,11 @@ def file_hash(path: Path) -> str:
 
 
 def load_model(
-    task: Task, model_name: str, device: str | torch.device = "cpu",
-    directory: Path | None = None, train_hash: str | None = None,
+    task: Task,
+    model_name: str,
+    device: str | torch.device = "cpu",
+    directory: Path | None = None,
+    train_hash: str | None = None,
 ) -> nn.Module:
     """Build zoo model ``model_name`` and load its checkpoint, in eval mode.
 
@@ -304,16 +349,26 @@ def read_checkpoint(path: Path, task: Task, model_name: str) -> dict:
 
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile,
-            ValueError, AttributeError, TypeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        ValueError,
+        AttributeError,
+        TypeError,
+    ) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(
             f"checkpoint {path} cannot be read as data ({first[:160]}); replace it: retrain with "
             f"`attrbench train --task {task.name} --model {model_name}` or restore the shipped file"
         ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise CheckpointError(f"checkpoint {path} is not an attrbench checkpoint (no state_dict); "
-                              f"retrain with `attrbench train --task {task.name} --model {model_name}`")
+        raise CheckpointError(
+            f"checkpoint {path} is not an attrbench checkpoint (no state_dict); "
+            f"retrain with `attrbench train --task {task.name} --model {model_name}`"
+        )
     return ckpt
 
 
@@ -329,7 +384,9 @@ def _built_model(spec: ModelSpec, device: str | torch.device) -> nn.Module:
 
 def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
     if ckpt.get("task") != task.name or ckpt.get("model") != spec.name:
-        raise CheckpointError(f"{path} holds {ckpt.get('task')}/{ckpt.get('model')}, not {task.name}/{spec.name}")
+        raise CheckpointError(
+            f"{path} holds {ckpt.get('task')}/{ckpt.get('model')}, not {task.name}/{spec.name}"
+        )
     if ckpt.get("task_version") != task.version:
         raise CheckpointError(
             f"{path} was trained for {task.name} version {ckpt.get('task_version')}, the task is "
@@ -353,6 +410,9 @@ def _data_flags(task: Task) -> str:
     import inspect
 
     params = inspect.signature(task.data).parameters
-    flags = [f"--{flag} PATH" for opt, flag in (("path", "data"), ("fasta", "fasta"), ("gff", "gff"))
-             if opt in params]
+    flags = [
+        f"--{flag} PATH"
+        for opt, flag in (("path", "data"), ("fasta", "fasta"), ("gff", "gff"))
+        if opt in params
+    ]
     return " ".join(flags) or "--data PATH"

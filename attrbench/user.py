@@ -31,16 +31,28 @@ from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash
 from attrbench.tokens import kmer_ids, kmer_indicator
 
 __all__ = [
-    "ALPHABETS", "UserInputError", "UserModel", "UserData", "wrap", "evaluate", "per_sequence",
-    "encode_sequences", "read_truth", "read_labels", "load_user_model", "user_task", "frame",
+    "ALPHABETS",
+    "UserInputError",
+    "UserModel",
+    "UserData",
+    "wrap",
+    "evaluate",
+    "per_sequence",
+    "encode_sequences",
+    "read_truth",
+    "read_labels",
+    "load_user_model",
+    "user_task",
+    "frame",
 ]
 
 #: The alphabets a user's sequences may be in (``alphabet=`` / ``--alphabet``).
 ALPHABETS = {
     "dna": Alphabet("dna", "ACGT"),
     "rna": Alphabet("rna", "ACGU"),
-    "protein": Alphabet("protein", "ACDEFGHIKLMNPQRSTVWYX",
-                        (("B", "X"), ("Z", "X"), ("U", "X"), ("O", "X"))),
+    "protein": Alphabet(
+        "protein", "ACDEFGHIKLMNPQRSTVWYX", (("B", "X"), ("Z", "X"), ("U", "X"), ("O", "X"))
+    ),
 }
 
 #: Version of user tasks (bumped when the way they are built changes scores).
@@ -98,7 +110,9 @@ class _Tokens(nn.Module):
         self.model, self.k, self.name = model, k, embedding
         layer = model.get_submodule(embedding)
         if not isinstance(layer, nn.Embedding):
-            raise UserInputError(f"wrap: model.{embedding} is a {type(layer).__name__}, not an nn.Embedding")
+            raise UserInputError(
+                f"wrap: model.{embedding} is a {type(layer).__name__}, not an nn.Embedding"
+            )
         parent, _, child = embedding.rpartition(".")
         self.given = _Given(layer.weight)
         setattr(model.get_submodule(parent) if parent else model, child, self.given)
@@ -108,7 +122,8 @@ class _Tokens(nn.Module):
         if P.shape[1] != self.given.weight.shape[0]:
             raise UserInputError(
                 f"wrap: {X.shape[1]}**{self.k} = {P.shape[1]} k-mers but the embedding has "
-                f"{self.given.weight.shape[0]} rows; pass the k the model was trained with")
+                f"{self.given.weight.shape[0]} rows; pass the k the model was trained with"
+            )
         self.given.value = P.transpose(1, 2) @ self.given.weight
         try:
             return self.model(kmer_ids(X, self.k))
@@ -116,7 +131,9 @@ class _Tokens(nn.Module):
             self.given.value = None
 
 
-def wrap(model: nn.Module, layout: str = "NLA", *, embedding: str = "embedding", k: int = 1) -> nn.Module:
+def wrap(
+    model: nn.Module, layout: str = "NLA", *, embedding: str = "embedding", k: int = 1
+) -> nn.Module:
     """Adapt ``model`` to read one-hot X (N, A, L).
 
     Parameters
@@ -152,8 +169,9 @@ def _import(spec: str) -> Any:
         raise UserInputError(f"--model-class {spec}: {exc}; put the module on PYTHONPATH") from None
 
 
-def load_user_model(model_file: Path | None = None, model_class: str | None = None,
-                    weights: Path | None = None) -> tuple[nn.Module, str]:
+def load_user_model(
+    model_file: Path | None = None, model_class: str | None = None, weights: Path | None = None
+) -> tuple[nn.Module, str]:
     """A model from a TorchScript file, or from a factory and a state dict (no unpickling).
 
     Returns
@@ -169,20 +187,28 @@ def load_user_model(model_file: Path | None = None, model_class: str | None = No
             raise UserInputError(
                 f"--model-file {model_file}: not a TorchScript file ({_last_line(exc)}); "
                 "save your model with torch.jit.save(torch.jit.script(model), PATH), or pass "
-                "--model-class pkg.module:Factory --weights state_dict.pt") from None
+                "--model-class pkg.module:Factory --weights state_dict.pt"
+            ) from None
         return model, _weights_digest(model)
     if model_class is None or weights is None:
-        raise UserInputError("give --model-file TORCHSCRIPT, or --model-class pkg.module:Factory --weights FILE")
+        raise UserInputError(
+            "give --model-file TORCHSCRIPT, or --model-class pkg.module:Factory --weights FILE"
+        )
     model = _import(model_class)()
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        if (
+            isinstance(state, dict)
+            and "state_dict" in state
+            and isinstance(state["state_dict"], dict)
+        ):
             state = state["state_dict"]
         model.load_state_dict(state)
     except Exception as exc:
         raise UserInputError(
             f"--weights {weights}: does not match {model_class} "
-            f"({_last_line(exc)}); save model.state_dict() of that class") from None
+            f"({_last_line(exc)}); save model.state_dict() of that class"
+        ) from None
     return model, _weights_digest(model)
 
 
@@ -222,16 +248,24 @@ def encode_sequences(sequences: Any, alphabet: Alphabet) -> tuple[torch.Tensor, 
         if sequences.dim() != 3 or sequences.shape[1] != len(alphabet):
             raise UserInputError(
                 f"sequences: a tensor of shape {tuple(sequences.shape)}; give one-hot (N, "
-                f"{len(alphabet)}, L) for the {alphabet.name} alphabet")
-        ds = Dataset(sequences.float(), y=torch.zeros(len(sequences), dtype=torch.long),
-                     ids=[f"seq{i}" for i in range(len(sequences))])
+                f"{len(alphabet)}, L) for the {alphabet.name} alphabet"
+            )
+        ds = Dataset(
+            sequences.float(),
+            y=torch.zeros(len(sequences), dtype=torch.long),
+            ids=[f"seq{i}" for i in range(len(sequences))],
+        )
         return ds.codes, ds.ids, "sequences"
     if isinstance(sequences, (str, Path)) and Path(sequences).is_file():
         source = str(sequences)
-        records = [(h.split()[0] if h.split() else f"seq{i}", s)
-                   for i, (_, h, s) in enumerate(fasta_records(Path(sequences), UserInputError))]
+        records = [
+            (h.split()[0] if h.split() else f"seq{i}", s)
+            for i, (_, h, s) in enumerate(fasta_records(Path(sequences), UserInputError))
+        ]
     elif isinstance(sequences, (str, Path)):
-        raise UserInputError(f"{sequences}: no such FASTA file; give a path, a list of strings or a tensor")
+        raise UserInputError(
+            f"{sequences}: no such FASTA file; give a path, a list of strings or a tensor"
+        )
     else:
         source = "sequences"
         records = [(f"seq{i}", str(s)) for i, s in enumerate(sequences)]
@@ -244,7 +278,9 @@ def encode_sequences(sequences: Any, alphabet: Alphabet) -> tuple[torch.Tensor, 
     try:
         flat = alphabet.codes(seqs, ids)
     except SequenceError as exc:
-        raise UserInputError(f"{source}: {exc}; use --alphabet for its letters or clean the file") from None
+        raise UserInputError(
+            f"{source}: {exc}; use --alphabet for its letters or clean the file"
+        ) from None
     lens = [len(s) for s in seqs]
     codes = torch.full((len(seqs), max(lens)), -1, dtype=torch.int8)
     off = 0
@@ -268,23 +304,31 @@ def read_truth(truth: Any, ids: list[str], lengths: list[int]) -> GroundTruth | 
     if isinstance(truth, (torch.Tensor, np.ndarray)):
         mask = np.asarray(truth, dtype=bool)
         if mask.ndim != 2 or mask.shape[0] != len(ids) or mask.shape[1] < max(lengths):
-            raise UserInputError(f"truth: a mask of shape {mask.shape}; give (N, L) = ({len(ids)}, {max(lengths)})")
+            raise UserInputError(
+                f"truth: a mask of shape {mask.shape}; give (N, L) = ({len(ids)}, {max(lengths)})"
+            )
         if any(mask[i, n:].any() for i, n in enumerate(lengths)):
             raise UserInputError("truth: the mask marks positions past the end of a sequence")
         return GroundTruth([_motifs_of_mask(r[:n]) for r, n in zip(mask, lengths, strict=True)])
     truth = list(truth)
     if len(truth) != len(ids):
-        raise UserInputError(f"truth: {len(truth)} lists for {len(ids)} sequences; give one list per sequence")
+        raise UserInputError(
+            f"truth: {len(truth)} lists for {len(ids)} sequences; give one list per sequence"
+        )
     motifs = []
     for i, row in enumerate(truth):
-        motifs.append([_motif(ids[i], int(s), int(e), str(kind), lengths[i], "truth") for s, e, kind in row])
+        motifs.append(
+            [_motif(ids[i], int(s), int(e), str(kind), lengths[i], "truth") for s, e, kind in row]
+        )
     return GroundTruth(motifs)
 
 
 def _motif(seq: str, start: int, end: int, kind: str, length: int, source: str) -> Motif:
     if not 0 <= start < end <= length:
-        raise UserInputError(f"{source}: interval {start}-{end} on {seq} is outside the sequence "
-                             f"(length {length}); use 0-based starts and exclusive ends")
+        raise UserInputError(
+            f"{source}: interval {start}-{end} on {seq} is outside the sequence "
+            f"(length {length}); use 0-based starts and exclusive ends"
+        )
     return Motif(kind, start, end)
 
 
@@ -302,7 +346,9 @@ def _read_bed(path: Path, ids: list[str], lengths: list[int]) -> GroundTruth:
         if len(fields) < 3 or not fields[1].isdigit() or not fields[2].isdigit():
             raise UserInputError(f"{where}: not a BED line (name, start, end[, kind])")
         if fields[0] not in index:
-            raise UserInputError(f"{where}: sequence {fields[0]!r} is not in the FASTA; name a record of it")
+            raise UserInputError(
+                f"{where}: sequence {fields[0]!r} is not in the FASTA; name a record of it"
+            )
         i = index[fields[0]]
         kind = fields[3] if len(fields) > 3 and fields[3] else "motif"
         motifs[i].append(_motif(fields[0], int(fields[1]), int(fields[2]), kind, lengths[i], where))
@@ -327,11 +373,15 @@ def read_labels(labels: Any, ids: list[str]) -> torch.Tensor | None:
             table[fields[0]] = int(fields[1])
         missing = [s for s in ids if s not in table]
         if missing:
-            raise UserInputError(f"--labels {path}: no label for {missing[0]} ({len(missing)} missing)")
+            raise UserInputError(
+                f"--labels {path}: no label for {missing[0]} ({len(missing)} missing)"
+            )
         return torch.tensor([table[s] for s in ids], dtype=torch.long)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if y.shape != (len(ids),):
-        raise UserInputError(f"labels: shape {tuple(y.shape)}; give one class index per sequence ({len(ids)})")
+        raise UserInputError(
+            f"labels: shape {tuple(y.shape)}; give one class index per sequence ({len(ids)})"
+        )
     return y
 
 
@@ -340,8 +390,12 @@ def read_labels(labels: Any, ids: list[str]) -> torch.Tensor | None:
 
 def check_model(model: nn.Module, codes: torch.Tensor, alphabet: Alphabet, source: str) -> int:
     """Run the model on a few sequences; the number of outputs C, or :class:`UserInputError`."""
-    X = Dataset(codes=codes[:4], n_letters=len(alphabet), y=torch.zeros(min(4, len(codes))),
-                ids=[""] * min(4, len(codes))).X
+    X = Dataset(
+        codes=codes[:4],
+        n_letters=len(alphabet),
+        y=torch.zeros(min(4, len(codes))),
+        ids=[""] * min(4, len(codes)),
+    ).X
     try:
         with torch.no_grad():
             out = model.eval()(X)
@@ -349,14 +403,18 @@ def check_model(model: nn.Module, codes: torch.Tensor, alphabet: Alphabet, sourc
         raise UserInputError(
             f"{source}: the model fails on one-hot input of shape (N, {len(alphabet)}, L) for the "
             f"{alphabet.name} alphabet ({_last_line(exc)}); check --alphabet, or "
-            "adapt it with attrbench.wrap(model, layout='NLA'|'tokens')") from None
+            "adapt it with attrbench.wrap(model, layout='NLA'|'tokens')"
+        ) from None
     if not isinstance(out, torch.Tensor) or out.dim() not in (1, 2) or out.shape[0] != len(X):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UserInputError(
             f"{source}: the model returns {shape} for {len(X)} sequences; it must return logits "
-            "(N, C) or one output (N,)")
+            "(N, C) or one output (N,)"
+        )
     if not torch.isfinite(out).all():
-        raise UserInputError(f"{source}: the model returns NaN or inf on valid input; fix the model or its weights")
+        raise UserInputError(
+            f"{source}: the model returns NaN or inf on valid input; fix the model or its weights"
+        )
     return 1 if out.dim() == 1 else out.shape[1]
 
 
@@ -380,13 +438,24 @@ class UserData:
         gt = self.dataset.ground_truth
         truth = repr(gt.motifs) if gt is not None else ""
         bg = self.background.probs if self.background is not None else ""
-        return "user-" + content_hash(self.model_digest, self.dataset.hash, truth, self.alphabet.letters,
-                                      bg)[:12]
+        return (
+            "user-"
+            + content_hash(self.model_digest, self.dataset.hash, truth, self.alphabet.letters, bg)[
+                :12
+            ]
+        )
 
 
-def prepare(model: nn.Module, sequences: Any, alphabet: str | Alphabet = "dna", target: Any = None,
-            truth: Any = None, background: Any = None, model_digest: str | None = None,
-            source: str | None = None) -> UserData:
+def prepare(
+    model: nn.Module,
+    sequences: Any,
+    alphabet: str | Alphabet = "dna",
+    target: Any = None,
+    truth: Any = None,
+    background: Any = None,
+    model_digest: str | None = None,
+    source: str | None = None,
+) -> UserData:
     """Check and encode a user's inputs (raises :class:`UserInputError` on any bad one)."""
     abc = _alphabet(alphabet)
     codes, ids, seq_source = encode_sequences(sequences, abc)
@@ -398,7 +467,9 @@ def prepare(model: nn.Module, sequences: Any, alphabet: str | Alphabet = "dna", 
     if y is None:
         y = _predicted(user, codes, len(abc))
     elif (y < 0).any() or (y >= n_classes).any():
-        raise UserInputError(f"labels: class indices must be in 0..{n_classes - 1} (the model has {n_classes} outputs)")
+        raise UserInputError(
+            f"labels: class indices must be in 0..{n_classes - 1} (the model has {n_classes} outputs)"
+        )
     ds = Dataset(codes=codes, n_letters=len(abc), y=y, ids=ids, ground_truth=gt)
     bg = _background(background, ds)
     digest = model_digest or _weights_digest(model)
@@ -406,7 +477,9 @@ def prepare(model: nn.Module, sequences: Any, alphabet: str | Alphabet = "dna", 
 
 
 def _predicted(model: nn.Module, codes: torch.Tensor, n_letters: int) -> torch.Tensor:
-    X = Dataset(codes=codes, n_letters=n_letters, y=torch.zeros(len(codes)), ids=[""] * len(codes)).X
+    X = Dataset(
+        codes=codes, n_letters=n_letters, y=torch.zeros(len(codes)), ids=[""] * len(codes)
+    ).X
     with torch.no_grad():
         return torch.cat([model(X[i : i + 256]).argmax(1) for i in range(0, len(X), 256)])
 
@@ -433,16 +506,27 @@ def user_task(data: UserData, checkpoint_dir: Path):
         longest = max((len(m) for row in gt.motifs for m in row), default=6)
         metric_options = {"motif_recall": {"k": longest}, "logic_accuracy": {"k": longest}}
     task = Task(
-        name=name, version=VERSION, alphabet=data.alphabet,
+        name=name,
+        version=VERSION,
+        alphabet=data.alphabet,
         classes=tuple(f"output{i}" for i in range(data.n_classes)),
-        data=lambda split="test", **_: ds, models={MODEL: ModelSpec(MODEL, lambda: data.model)},
-        default_model=MODEL, checkpoint_dir=Path(checkpoint_dir),
+        data=lambda split="test", **_: ds,
+        models={MODEL: ModelSpec(MODEL, lambda: data.model)},
+        default_model=MODEL,
+        checkpoint_dir=Path(checkpoint_dir),
         ground_truth=(lambda d: d.ground_truth) if gt is not None else None,
         background=(lambda _: data.background) if data.background is not None else None,
-        default_n=len(ds), metric_options=metric_options,
+        default_n=len(ds),
+        metric_options=metric_options,
         description=f"your model on your {len(ds)} {data.alphabet.name} sequences",
     )
-    meta = {"task": name, "model": MODEL, "task_version": VERSION, "config": {}, "data_hash": ds.hash}
+    meta = {
+        "task": name,
+        "model": MODEL,
+        "task_version": VERSION,
+        "config": {},
+        "data_hash": ds.hash,
+    }
     save_checkpoint(data.model, meta, Path(checkpoint_dir) / f"{MODEL}.pt")
     return task
 
@@ -466,11 +550,22 @@ COLUMNS = ("method", "metric", "value", "ci_low", "ci_high", "n", "status", "rea
 
 
 def evaluate(
-    model: nn.Module, sequences: Any, *, alphabet: str | Alphabet = "dna", target: Any = None,
-    truth: Any = None, background: Any = None, methods: str | Sequence[str] = "all",
-    metrics: str | Sequence[str] = "all", n: int | None = None, seed: int = 0,
-    device: str = "auto", results: str | Path | None = None, batch_size: int = 64,
-    options: dict[str, dict] | None = None, progress: bool = False,
+    model: nn.Module,
+    sequences: Any,
+    *,
+    alphabet: str | Alphabet = "dna",
+    target: Any = None,
+    truth: Any = None,
+    background: Any = None,
+    methods: str | Sequence[str] = "all",
+    metrics: str | Sequence[str] = "all",
+    n: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    results: str | Path | None = None,
+    batch_size: int = 64,
+    options: dict[str, dict] | None = None,
+    progress: bool = False,
 ):
     """Benchmark attribution methods on ``model`` and ``sequences``.
 
@@ -510,10 +605,20 @@ def evaluate(
     return run_user(data, methods, metrics, n, seed, device, results, batch_size, options, progress)
 
 
-def run_user(data: UserData, methods: Any = "all", metrics: Any = "all", n: int | None = None,
-             seed: int = 0, device: str = "auto", results: str | Path | None = None,
-             batch_size: int = 64, options: dict | None = None, progress: bool = False,
-             executor: Any = None, force: bool = False):
+def run_user(
+    data: UserData,
+    methods: Any = "all",
+    metrics: Any = "all",
+    n: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    results: str | Path | None = None,
+    batch_size: int = 64,
+    options: dict | None = None,
+    progress: bool = False,
+    executor: Any = None,
+    force: bool = False,
+):
     """Run a checked user task through the runner; the records as a frame (see :func:`evaluate`)."""
     from attrbench.plugin import METHODS, METRICS
     from attrbench.results import ResultStore
@@ -524,11 +629,19 @@ def run_user(data: UserData, methods: Any = "all", metrics: Any = "all", n: int 
         store = ResultStore(Path(results) if results is not None else Path(tmp))
         task = register(data, store.root)
         config = RunConfig(
-            task=task.name, models=[MODEL], methods=_names(methods), metrics=_names(metrics),
-            n=-1 if n is None else n, seed=seed, device=device, batch_size=batch_size, force=force,
+            task=task.name,
+            models=[MODEL],
+            methods=_names(methods),
+            metrics=_names(metrics),
+            n=-1 if n is None else n,
+            seed=seed,
+            device=device,
+            batch_size=batch_size,
+            force=force,
             method_options={k: v for k, v in options.items() if k in METHODS},
             metric_options={k: v for k, v in options.items() if k in METRICS},
-            checkpoint_dir=task.checkpoint_dir, progress=progress,
+            checkpoint_dir=task.checkpoint_dir,
+            progress=progress,
         )
         records = run(config, store, executor)
     return frame(records)
@@ -546,11 +659,19 @@ def frame(records: list) -> Any:
     for r in records:
         k = r.key
         seconds = r.extra.get("seconds", r.wall_time) if r.extra else r.wall_time
-        rows.append({
-            "method": k.method, "metric": k.metric, "value": _num(r.value), "ci_low": _num(r.low),
-            "ci_high": _num(r.high), "n": r.n_scored if r.status == "ok" else k.n,
-            "status": r.status, "reason": r.reason, "seconds": float(seconds or 0.0),
-        })
+        rows.append(
+            {
+                "method": k.method,
+                "metric": k.metric,
+                "value": _num(r.value),
+                "ci_low": _num(r.low),
+                "ci_high": _num(r.high),
+                "n": r.n_scored if r.status == "ok" else k.n,
+                "status": r.status,
+                "reason": r.reason,
+                "seconds": float(seconds or 0.0),
+            }
+        )
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     df.attrs["records"] = list(records)
     return df
@@ -568,9 +689,21 @@ def per_sequence(df: Any, method: str | None = None, metric: str | None = None) 
     rows = []
     for r in df.attrs.get("records", []):
         values = r.sequence_values()
-        if values is None or (method and r.key.method != method) or (metric and r.key.metric != metric):
+        if (
+            values is None
+            or (method and r.key.method != method)
+            or (metric and r.key.metric != metric)
+        ):
             continue
         for column, scores in values.columns.items():
-            rows += [{"method": r.key.method, "metric": r.key.metric, "column": column,
-                      "sequence": s, "value": float(v)} for s, v in zip(values.ids, scores, strict=True)]
+            rows += [
+                {
+                    "method": r.key.method,
+                    "metric": r.key.metric,
+                    "column": column,
+                    "sequence": s,
+                    "value": float(v),
+                }
+                for s, v in zip(values.ids, scores, strict=True)
+            ]
     return pd.DataFrame(rows, columns=["method", "metric", "column", "sequence", "value"])

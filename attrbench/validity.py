@@ -35,11 +35,33 @@ from attrbench.metrics._common import top_k_mask
 from attrbench.stats import bootstrap_mean
 
 __all__ = [
-    "RELIANCE_DRAWS", "RELIANCE_LOW", "SEPARATION_SE", "TAU_MIN", "SPLITS", "Reliance",
-    "truth_reliance", "reliance_gate", "oracle_scores", "random_scores", "normalised",
-    "rank_stability", "separation", "Verdict", "column_verdict", "RELIANCE_METRIC",
-    "dataset_reliance", "reliance_extra", "reliance_from_record", "RANDOM_METHOD", "SANITY_METRICS",
-    "ColumnCheck", "column_check", "ranked", "oracle_value", "metrics_view", "render_metrics_view",
+    "RELIANCE_DRAWS",
+    "RELIANCE_LOW",
+    "SEPARATION_SE",
+    "TAU_MIN",
+    "SPLITS",
+    "Reliance",
+    "truth_reliance",
+    "reliance_gate",
+    "oracle_scores",
+    "random_scores",
+    "normalised",
+    "rank_stability",
+    "separation",
+    "Verdict",
+    "column_verdict",
+    "RELIANCE_METRIC",
+    "dataset_reliance",
+    "reliance_extra",
+    "reliance_from_record",
+    "RANDOM_METHOD",
+    "SANITY_METRICS",
+    "ColumnCheck",
+    "column_check",
+    "ranked",
+    "oracle_value",
+    "metrics_view",
+    "render_metrics_view",
 ]
 
 #: Seeded background draws per sequence in :func:`truth_reliance`.
@@ -85,7 +107,9 @@ def _log_p(model: nn.Module, X: torch.Tensor, cls: torch.Tensor, batch_size: int
     return torch.log_softmax(logits, 1).gather(1, cls[:, None]).squeeze(1)
 
 
-def _random_positions(eligible: torch.Tensor, k: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _random_positions(
+    eligible: torch.Tensor, k: torch.Tensor, gen: torch.Generator
+) -> torch.Tensor:
     """``k[i]`` positions (N, L) drawn uniformly among ``eligible`` (N, L) positions of each row."""
     noise = torch.rand(eligible.shape, generator=gen, dtype=torch.float64)
     return top_k_mask(noise, eligible, k)
@@ -93,8 +117,15 @@ def _random_positions(eligible: torch.Tensor, k: torch.Tensor, gen: torch.Genera
 
 @torch.no_grad()
 def truth_reliance(
-    model: nn.Module, X: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, gt: GroundTruth,
-    background: Background, seed: int = 0, draws: int = RELIANCE_DRAWS, batch_size: int = 256,
+    model: nn.Module,
+    X: torch.Tensor,
+    mask: torch.Tensor,
+    y: torch.Tensor,
+    gt: GroundTruth,
+    background: Background,
+    seed: int = 0,
+    draws: int = RELIANCE_DRAWS,
+    batch_size: int = 256,
 ) -> Reliance:
     """How much the model's output for the truth's class rests on the truth positions.
 
@@ -250,7 +281,11 @@ class Verdict:
 
 
 def column_verdict(
-    means: dict[str, float], random: float, oracle: float, best_separation: float, tau: float,
+    means: dict[str, float],
+    random: float,
+    oracle: float,
+    best_separation: float,
+    tau: float,
     gate: str | None = None,
 ) -> Verdict:
     """Whether a ground-truth column measures: gated in, separated, off its floor/ceiling, stable.
@@ -271,7 +306,9 @@ def column_verdict(
     if gate:
         return Verdict(False, gate)
     if not (best_separation >= SEPARATION_SE):
-        return Verdict(False, f"no method separates from random ({best_separation:.1f} SE < {SEPARATION_SE:g})")
+        return Verdict(
+            False, f"no method separates from random ({best_separation:.1f} SE < {SEPARATION_SE:g})"
+        )
     vals = [v for v in means.values() if math.isfinite(v)]
     lo, hi = sorted((random, oracle))
     if vals and (all(abs(v - lo) < 1e-9 for v in vals) or all(abs(v - hi) < 1e-9 for v in vals)):
@@ -286,8 +323,13 @@ RELIANCE_METRIC = "truth_reliance"
 
 
 def dataset_reliance(
-    model: nn.Module, ds, ground_truth: GroundTruth | None, background: Background, seed: int,
-    batch_size: int = 256, device: torch.device | str = "cpu",
+    model: nn.Module,
+    ds,
+    ground_truth: GroundTruth | None,
+    background: Background,
+    seed: int,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
 ) -> Reliance | None:
     """:func:`truth_reliance` of ``model`` on a dataset (None when it has no ground truth).
 
@@ -301,13 +343,19 @@ def dataset_reliance(
     if ground_truth is None:
         return None
     X, mask = ds.X.to(device), ds.mask.to(device)
-    return truth_reliance(model, X, mask, ds.y, ground_truth, background, seed=seed, batch_size=batch_size)
+    return truth_reliance(
+        model, X, mask, ds.y, ground_truth, background, seed=seed, batch_size=batch_size
+    )
 
 
 def reliance_extra(r: Reliance) -> dict:
     """The fields a reliance record keeps beside its mean and interval."""
-    return {"share_truth_class": r.share, "used": r.used, "threshold": RELIANCE_LOW,
-            "draws": RELIANCE_DRAWS}
+    return {
+        "share_truth_class": r.share,
+        "used": r.used,
+        "threshold": RELIANCE_LOW,
+        "draws": RELIANCE_DRAWS,
+    }
 
 
 def reliance_from_record(record) -> Reliance | None:
@@ -319,7 +367,8 @@ def reliance_from_record(record) -> Reliance | None:
         record.value if record.value is not None else nan,
         record.low if record.low is not None else nan,
         record.high if record.high is not None else nan,
-        record.n_scored, record.extra.get("share_truth_class", nan),
+        record.n_scored,
+        record.extra.get("share_truth_class", nan),
     )
 
 
@@ -357,7 +406,11 @@ def _main_column(metric: str) -> str | None:
     """The main column of a registered multi-column metric (records keep columns sorted by name)."""
     from attrbench.plugin import METRICS
 
-    return METRICS.get(metric).columns[0] if metric in METRICS and METRICS.get(metric).columns else metric
+    return (
+        METRICS.get(metric).columns[0]
+        if metric in METRICS and METRICS.get(metric).columns
+        else metric
+    )
 
 
 def _values(record, sub: str | None) -> dict[str, float] | None:
@@ -390,7 +443,9 @@ def column_check(records: list, sub: str | None = None, seed: int = 0) -> Column
     values = {r.key.method: _values(r, sub) for r in ok}
     control = values.pop(RANDOM_METHOD, None)
     if control is None or not values or any(v is None for v in values.values()):
-        return ColumnCheck(metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0)
+        return ColumnCheck(
+            metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0
+        )
     ids = sorted(set(control).intersection(*[set(v) for v in values.values()]))
     ctrl = np.array([control[i] for i in ids])
     per = {m: np.array([v[i] for i in ids]) for m, v in values.items()}
@@ -401,8 +456,9 @@ def column_check(records: list, sub: str | None = None, seed: int = 0) -> Column
     tau = rank_stability(per, seed=seed)
     rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
     verdict = _record_verdict(finite, sep, tau)
-    return ColumnCheck(metric, rnd, best, sep, tau, verdict, True, len(ids),
-                       finite[best] if best else math.nan)
+    return ColumnCheck(
+        metric, rnd, best, sep, tau, verdict, True, len(ids), finite[best] if best else math.nan
+    )
 
 
 def _record_verdict(means: dict[str, float], sep: float, tau: float) -> Verdict:
@@ -427,8 +483,9 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
 # --------------------------------------------------------------------------- the metrics view
 
 
-def oracle_value(metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (),
-                 seed: int = 0) -> float:
+def oracle_value(
+    metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (), seed: int = 0
+) -> float:
     """The mean of ``metric`` on the oracle map of ``ds`` (explained for the truth's class).
 
     Parameters
@@ -448,9 +505,19 @@ def oracle_value(metric, options: dict, ds, ground_truth: GroundTruth, classes: 
     N, A, L = X.shape
     method = Method("oracle", lambda *a, **k: None, complete=False, position_level=True)
     ex = Explanation(
-        X=X, mask=mask, y=ds.y, target=ds.y, attributions=scores[:, None, :].expand(N, A, L).clone(),
-        model=None, explain=None, method=method, background=None, generator=torch.Generator().manual_seed(seed),
-        dataset=ds, ground_truth=ground_truth, classes=tuple(classes),
+        X=X,
+        mask=mask,
+        y=ds.y,
+        target=ds.y,
+        attributions=scores[:, None, :].expand(N, A, L).clone(),
+        model=None,
+        explain=None,
+        method=method,
+        background=None,
+        generator=torch.Generator().manual_seed(seed),
+        dataset=ds,
+        ground_truth=ground_truth,
+        classes=tuple(classes),
     )
     opts = {k: v for k, v in options.items() if k != "resources"}
     try:
@@ -509,30 +576,50 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
         orc = oracle(model, metric, dict(ok[0].key.metric_options), sv.ids if sv else [])
     sanity = metric in SANITY_METRICS
     informative = bool(ok) and not sanity and (check is None or check.verdict.informative)
-    verdict = ("sanity check (PASS/FAIL, not ranked)" if sanity else
-               reason if not ok else "informative" if informative else check.verdict.reason)
+    verdict = (
+        "sanity check (PASS/FAIL, not ranked)"
+        if sanity
+        else reason
+        if not ok
+        else "informative"
+        if informative
+        else check.verdict.reason
+    )
     return {
-        "model": model, "metric": metric, "applicable": bool(ok), "reason": reason,
-        "reliance": str(reliance) if (gt and reliance) else "", "random": check.random if check else math.nan,
-        "oracle": orc, "best": check.best if check else None,
+        "model": model,
+        "metric": metric,
+        "applicable": bool(ok),
+        "reason": reason,
+        "reliance": str(reliance) if (gt and reliance) else "",
+        "random": check.random if check else math.nan,
+        "oracle": orc,
+        "best": check.best if check else None,
         "best_normalised": normalised(check.best_mean, check.random, orc) if check else math.nan,
-        "separation_se": check.separation if check else math.nan, "tau": check.tau if check else math.nan,
-        "n": check.n if check else 0, "informative": informative, "verdict": verdict, "sanity": sanity,
+        "separation_se": check.separation if check else math.nan,
+        "tau": check.tau if check else math.nan,
+        "n": check.n if check else 0,
+        "informative": informative,
+        "verdict": verdict,
+        "sanity": sanity,
     }
 
 
 def render_metrics_view(rows: list[dict]) -> str:
     """The rows of :func:`metrics_view` as a markdown table."""
-    head = ("| model | column | applicable | truth reliance | random | oracle | best | best normalised "
-            "| best - random (SE) | tau | n | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| model | column | applicable | truth reliance | random | oracle | best | best normalised "
+        "| best - random (SE) | tau | n | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
 
     def f(x: float) -> str:
         return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
     lines = [head]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
-                     f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
-                     f"{f(r['best_normalised'])} | "
-                     f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |")
+        lines.append(
+            f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
+            f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
+            f"{f(r['best_normalised'])} | "
+            f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |"
+        )
     return "\n".join(lines) + "\n"

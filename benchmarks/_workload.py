@@ -36,9 +36,17 @@ def _explanation(model, X, mask, attributions, background) -> Explanation:
     with torch.no_grad():
         target = model(X).argmax(1)
     return Explanation(
-        X=X, mask=mask, y=target, target=target, attributions=attributions, model=model,
-        explain=None, method=Method("given", None), background=background,
-        generator=torch.Generator().manual_seed(0), dataset=None,
+        X=X,
+        mask=mask,
+        y=target,
+        target=target,
+        attributions=attributions,
+        model=model,
+        explain=None,
+        method=Method("given", None),
+        background=background,
+        generator=torch.Generator().manual_seed(0),
+        dataset=None,
     )
 
 
@@ -51,8 +59,9 @@ def utr5() -> None:
     with torch.no_grad():
         target = model(X).argmax(1)
     attr = METHODS.get("ig")(model, X, target, mask)
-    METHODS.get("deepshap")(model, X, target, mask, background=background,
-                            generator=torch.Generator().manual_seed(1))
+    METHODS.get("deepshap")(
+        model, X, target, mask, background=background, generator=torch.Generator().manual_seed(1)
+    )
     ex = _explanation(model, X, mask, attr, background)
     inclusion_kl(ex)
     occlusion_kl(ex)
@@ -71,5 +80,12 @@ if __name__ == "__main__":
     work = {"utr5": utr5, "psl_kl": psl_kl}[sys.argv[1]]
     wall, cpu = time.perf_counter(), time.process_time()
     work()
-    print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
-                      "threads": torch.get_num_threads()}))
+    print(
+        json.dumps(
+            {
+                "wall": time.perf_counter() - wall,
+                "cpu": time.process_time() - cpu,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )

@@ -60,7 +60,9 @@ def main() -> None:
     bg = task.background(train)
     model = load_model(task, "cnn")
     sets = np.array(test.extra["logic_set"])
-    pick = np.concatenate([np.flatnonzero(sets == s)[: args.n_per_set] for s in dict.fromkeys(sets)])
+    pick = np.concatenate(
+        [np.flatnonzero(sets == s)[: args.n_per_set] for s in dict.fromkeys(sets)]
+    )
     X, mask = test.X[pick], test.mask[pick]
     gt = GroundTruth([test.ground_truth.motifs[i] for i in pick])
     with torch.no_grad():
@@ -71,14 +73,30 @@ def main() -> None:
         method = METHODS.get(name)
         if method.fit is not None and name not in states:
             t = time.time()
-            states[name] = method.fit(model, train, background=bg,
-                                      generator=torch.Generator().manual_seed(0), **method.defaults)
+            states[name] = method.fit(
+                model,
+                train,
+                background=bg,
+                generator=torch.Generator().manual_seed(0),
+                **method.defaults,
+            )
             print(f"fitted {name} in {time.time() - t:.0f} s")
         t = time.time()
         attr, method = _attribute(name, model, X, target, mask, bg, states.get(name))
-        ex = Explanation(X=X, mask=mask, y=test.y[pick], target=target, attributions=attr,
-                         model=model, explain=None, method=method, background=bg,
-                         generator=torch.Generator().manual_seed(1), dataset=None, ground_truth=gt)
+        ex = Explanation(
+            X=X,
+            mask=mask,
+            y=test.y[pick],
+            target=target,
+            attributions=attr,
+            model=model,
+            explain=None,
+            method=method,
+            background=bg,
+            generator=torch.Generator().manual_seed(1),
+            dataset=None,
+            ground_truth=gt,
+        )
         recall[name] = motif_recall(ex).numpy()
         if args.kl:
             kl[name] = (inclusion_kl(ex)[:, 0].mean().item(), occlusion_kl(ex)[:, 0].mean().item())
@@ -97,8 +115,10 @@ def _report(recall: dict, sets: np.ndarray, kl: dict) -> None:
             m = sets == s
             a = bootstrap_mean(v[m])
             d = bootstrap_mean(ref[m] - v[m])
-            cells.append(f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}]; Δinc {d.mean:+.2f} "
-                         f"[{d.low:+.2f}, {d.high:+.2f}]")
+            cells.append(
+                f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}]; Δinc {d.mean:+.2f} "
+                f"[{d.low:+.2f}, {d.high:+.2f}]"
+            )
         print(f"| {name} | " + " | ".join(cells) + " |")
     for name, (inc, occ) in kl.items():
         print(f"KL {name}: inclusion {inc:.3f}  occlusion {occ:.3f}")

@@ -15,8 +15,12 @@ import pytest
 
 #: What the ``attrbench`` console script runs.
 ENTRY = "import sys; from attrbench.cli import main; sys.exit(main(sys.argv[1:]))"
-CASES = {"help": ["--help"], "run_help": ["run", "--help"], "list_methods": ["list", "methods"],
-         "list_models": ["list", "models"]}
+CASES = {
+    "help": ["--help"],
+    "run_help": ["run", "--help"],
+    "list_methods": ["list", "methods"],
+    "list_models": ["list", "models"],
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))

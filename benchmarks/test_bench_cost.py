@@ -20,8 +20,12 @@ from attrbench.explain import attribute, prepare
 from attrbench.plugin import METHODS
 from attrbench.timing import measure
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="no CUDA device"))]
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
 
 
 @pytest.fixture(scope="module", params=DEVICES)
@@ -49,8 +53,12 @@ def test_cost(benchmark, setup, name):
     used = (passes.forward_rows + passes.backward_rows) / len(ds)
     ratio = used / sum(floor) if floor and sum(floor) else None
     benchmark.group = "cost"
-    benchmark.extra_info.update(forward_per_seq=passes.forward_rows / len(ds), floor_ratio=ratio,
-                                backward_per_seq=passes.backward_rows / len(ds), peak_bytes=timing.peak_bytes)
+    benchmark.extra_info.update(
+        forward_per_seq=passes.forward_rows / len(ds),
+        floor_ratio=ratio,
+        backward_per_seq=passes.backward_rows / len(ds),
+        peak_bytes=timing.peak_bytes,
+    )
     benchmark(call)
     assert ratio is None or ratio <= 1.1
 
@@ -61,6 +69,8 @@ def test_site_build(benchmark, setup, tmp_path):
 
     s, ds = setup
     target = torch.zeros(len(ds), dtype=torch.long)
-    records = [bench_method(s, METHODS.get(m), ds, target) for m in ("saliency", "grad_x_input", "random")]
+    records = [
+        bench_method(s, METHODS.get(m), ds, target) for m in ("saliency", "grad_x_input", "random")
+    ]
     benchmark.group = "site"
     benchmark.pedantic(build_site, args=(records, tmp_path), rounds=1, iterations=1)

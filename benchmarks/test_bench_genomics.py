@@ -42,8 +42,9 @@ def _ours_deepshap(model, X, target, mask, refs):
 def _tangermeme_deepshap(model, X, target, mask, refs):
     from tangermeme.deep_lift_shap import deep_lift_shap
 
-    return deep_lift_shap(model, X, target=1, references=refs, hypothetical=True,
-                          device="cpu", batch_size=512)
+    return deep_lift_shap(
+        model, X, target=1, references=refs, hypothetical=True, device="cpu", batch_size=512
+    )
 
 
 def _ours_ism(model, X, target, mask, refs):
@@ -53,8 +54,9 @@ def _ours_ism(model, X, target, mask, refs):
 def _tangermeme_ism(model, X, target, mask, refs):
     from tangermeme.saturation_mutagenesis import saturation_mutagenesis
 
-    return saturation_mutagenesis(model, X, target=1, hypothetical=True, device="cpu",
-                                  batch_size=64)
+    return saturation_mutagenesis(
+        model, X, target=1, hypothetical=True, device="cpu", batch_size=64
+    )
 
 
 SIDES = {

@@ -42,7 +42,9 @@ from attrbench_tasks.psl.knowledge import KnowledgeBase
 
 N_QUERIES, N_HIT_RATE, N_METHODS = 200, 50, 12
 BIG = os.environ.get("ATTRBENCH_BENCH_BIG") == "1"
-big_only = pytest.mark.skipif(not BIG, reason="set ATTRBENCH_BENCH_BIG=1 for the Swiss-Prot-size case")
+big_only = pytest.mark.skipif(
+    not BIG, reason="set ATTRBENCH_BENCH_BIG=1 for the Swiss-Prot-size case"
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +94,15 @@ def peptides(kb: KnowledgeBase, n: int, seed: int = 0) -> list[str]:
 def test_bench_query_index_vs_naive(compare, kb):
     queries = peptides(kb, N_QUERIES)
     text = kb.text.decode()
-    r = compare({
-        "index": lambda: [kb.find(q) for q in queries],
-        "naive": lambda: [naive(text, kb.starts, q) for q in queries],
-    }, [("naive", "index")], rounds=3, warmup=1)
+    r = compare(
+        {
+            "index": lambda: [kb.find(q) for q in queries],
+            "naive": lambda: [naive(text, kb.starts, q) for q in queries],
+        },
+        [("naive", "index")],
+        rounds=3,
+        warmup=1,
+    )
     for occ, expected in zip(r["index"].output, r["naive"].output, strict=True):
         assert list(zip(occ.entry.tolist(), occ.position.tolist(), strict=True)) == expected
 
@@ -145,10 +152,18 @@ def test_bench_hit_rate_one_method(benchmark, kb):
     scores = torch.randn(N_HIT_RATE, ds.X.shape[2], generator=torch.Generator().manual_seed(1))
     method = Method("gaussian", lambda *a, **k: None, position_level=True)
     ex = Explanation(
-        X=ds.X, mask=ds.mask, y=ds.y, target=ds.y.roll(1),
+        X=ds.X,
+        mask=ds.mask,
+        y=ds.y,
+        target=ds.y.roll(1),
         attributions=scores[:, None].expand_as(ds.X),
-        model=None, explain=None, method=method, background=None, generator=torch.Generator(),
-        dataset=ds, resources={"knowledge_base": kb},
+        model=None,
+        explain=None,
+        method=method,
+        background=None,
+        generator=torch.Generator(),
+        dataset=ds,
+        resources={"knowledge_base": kb},
     )
 
     def score():

@@ -28,16 +28,27 @@ _WRAPPER = (
 
 def peak_rss_kb(args: list[str]) -> int:
     """Peak RSS (KiB, Linux) of the command ``args`` run in a fresh wrapper process."""
-    out = subprocess.run([sys.executable, "-c", _WRAPPER, *args], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.benchmark(group="memory")
 def test_bench_psl_job_peak_rss(benchmark, tmp_path):
     attrbench = [str(Path(sys.executable).with_name("attrbench"))]
-    args = [*attrbench, "run", "--task", "psl", *shlex.split(JOB), "--results", str(tmp_path),
-            "--quiet", "--threads", "1"]
+    args = [
+        *attrbench,
+        "run",
+        "--task",
+        "psl",
+        *shlex.split(JOB),
+        "--results",
+        str(tmp_path),
+        "--quiet",
+        "--threads",
+        "1",
+    ]
     kb = benchmark.pedantic(lambda: peak_rss_kb(args), rounds=1, iterations=1)
-    benchmark.extra_info["job"] = " ".join(args[len(attrbench):])
+    benchmark.extra_info["job"] = " ".join(args[len(attrbench) :])
     benchmark.extra_info["peak_rss_gb"] = kb * 1024 / 1e9

@@ -39,8 +39,13 @@ from attrbench_methods.ism import ism_deltas, ism_naive
 N, L, CHANNELS, N_STEPS, N_BACKGROUND = 64, 50, 64, 50, 20
 DEVICES = [
     "cpu",
-    pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
-        not torch.cuda.is_available(), reason="no CUDA device")]),
+    pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
+        ],
+    ),
 ]
 
 
@@ -82,8 +87,12 @@ def captum_deepshap(c):
 
 @pytest.mark.benchmark(group="ig")
 def test_bench_ig(compare, case):
-    r = compare({"ours": lambda: ours_ig(case), "captum": lambda: captum_ig(case)},
-                [("captum", "ours")], rounds=5, device=case["device"])
+    r = compare(
+        {"ours": lambda: ours_ig(case), "captum": lambda: captum_ig(case)},
+        [("captum", "ours")],
+        rounds=5,
+        device=case["device"],
+    )
     torch.testing.assert_close(r["ours"].output, r["captum"].output, atol=1e-6, rtol=0)
 
 
@@ -91,21 +100,31 @@ def test_bench_ig(compare, case):
 def test_bench_ism(benchmark, compare, case):
     c = case
     few = slice(0, 4)
-    r = compare({
-        "batched": lambda: METHODS.get("ism")(c["model"], c["X"], c["target"], c["mask"]),
-        "naive": lambda: ism_naive(c["model"], c["X"][few], c["target"][few], c["mask"][few]),
-    }, rounds=3, device=c["device"])
+    r = compare(
+        {
+            "batched": lambda: METHODS.get("ism")(c["model"], c["X"], c["target"], c["mask"]),
+            "naive": lambda: ism_naive(c["model"], c["X"][few], c["target"][few], c["mask"][few]),
+        },
+        rounds=3,
+        device=c["device"],
+    )
     # the naive loop runs on 4 of the 64 sequences: compare per sequence
     for clock in ("wall", "cpu"):
-        naive, batched = (getattr(r[s], f"{clock}_median") / n for s, n in (("naive", 4), ("batched", N)))
+        naive, batched = (
+            getattr(r[s], f"{clock}_median") / n for s, n in (("naive", 4), ("batched", N))
+        )
         benchmark.extra_info[f"naive/batched_{clock}_per_seq"] = naive / batched
     torch.testing.assert_close(r["batched"].output[few], r["naive"].output, atol=1e-5, rtol=0)
 
 
 @pytest.mark.benchmark(group="deepshap")
 def test_bench_deepshap(compare, case):
-    r = compare({"ours": lambda: ours_deepshap(case), "captum": lambda: captum_deepshap(case)},
-                [("captum", "ours")], rounds=5, device=case["device"])
+    r = compare(
+        {"ours": lambda: ours_deepshap(case), "captum": lambda: captum_deepshap(case)},
+        [("captum", "ours")],
+        rounds=5,
+        device=case["device"],
+    )
     torch.testing.assert_close(r["ours"].output, r["captum"].output, atol=1e-5, rtol=1e-4)
 
 
@@ -122,8 +141,13 @@ def utr5() -> dict:
     model.eval()
     X, mask = random_onehot(N, UTR_LEN, seed=3)
     refs = random_onehot(N_BACKGROUND, UTR_LEN, seed=4)[0]
-    return {"model": model, "X": X, "mask": mask, "target": target_logits_argmax(model, X),
-            "refs": refs.expand(N, -1, -1, -1)}
+    return {
+        "model": model,
+        "X": X,
+        "mask": mask,
+        "target": target_logits_argmax(model, X),
+        "refs": refs.expand(N, -1, -1, -1),
+    }
 
 
 def _checkpoint(task: str, model: str):
@@ -149,8 +173,11 @@ def rescale_floor(model, X, refs, target, batch_size: int = 512) -> torch.Tensor
     for s in range(0, len(X), step):
         x, r, t = X[s : s + step], refs[s : s + step], target[s : s + step]
         shared = bool((r == r[:1]).all())
-        target_logits(model, r[0] if shared else r.flatten(0, 1), t[:1].expand(B) if shared
-                      else t.repeat_interleave(B))
+        target_logits(
+            model,
+            r[0] if shared else r.flatten(0, 1),
+            t[:1].expand(B) if shared else t.repeat_interleave(B),
+        )
         g = target_gradient(model, x.repeat_interleave(B, 0), t.repeat_interleave(B))
         out.append(g.view(len(x), B, *x.shape[1:]) * (x[:, None] - r))
     return torch.cat(out).mean(1)
@@ -163,15 +190,24 @@ def test_bench_rescale_vs_floor(compare, utr5, name):
     refs = torch.zeros_like(c["X"])[:, None] if name == "deeplift" else c["refs"]
     method = METHODS.get(name)
     opts = {"baseline": refs[:, 0]} if name == "deeplift" else {"baseline": refs}
-    r = compare({
-        "method": lambda: method(c["model"], c["X"], c["target"], c["mask"], **opts),
-        "floor": lambda: rescale_floor(c["model"], c["X"], refs, c["target"]),
-    }, [("method", "floor")], rounds=100 if name == "deeplift" else 15, warmup=2)
+    r = compare(
+        {
+            "method": lambda: method(c["model"], c["X"], c["target"], c["mask"], **opts),
+            "floor": lambda: rescale_floor(c["model"], c["X"], refs, c["target"]),
+        },
+        [("method", "floor")],
+        rounds=100 if name == "deeplift" else 15,
+        warmup=2,
+    )
     total = r["method"].output.sum((1, 2))
     with torch.no_grad():
         f = c["model"](c["X"]).gather(1, c["target"][:, None])[:, 0]
-        f0 = torch.stack([c["model"](refs[:, j]).gather(1, c["target"][:, None])[:, 0]
-                          for j in range(refs.shape[1])]).mean(0)
+        f0 = torch.stack(
+            [
+                c["model"](refs[:, j]).gather(1, c["target"][:, None])[:, 0]
+                for j in range(refs.shape[1])
+            ]
+        ).mean(0)
     torch.testing.assert_close(total, f - f0, atol=1e-4, rtol=1e-4)  # summation-to-delta
 
 
@@ -198,11 +234,16 @@ def bilstm() -> dict:
 def test_bench_ism_bilstm(benchmark, compare, bilstm):
     c = bilstm
     old = legacy(c["model"])
-    r = compare({
-        "now": lambda: ism_deltas(c["model"], c["X"], c["target"], c["mask"]),
-        "before": lambda: ism_deltas(old, c["X"], c["target"], c["mask"], OLD_ISM_BATCH),
-        "naive": lambda: ism_naive(c["model"], c["X"], c["target"], c["few"]),
-    }, [("before", "now")], rounds=3, warmup=0)
+    r = compare(
+        {
+            "now": lambda: ism_deltas(c["model"], c["X"], c["target"], c["mask"]),
+            "before": lambda: ism_deltas(old, c["X"], c["target"], c["mask"], OLD_ISM_BATCH),
+            "naive": lambda: ism_naive(c["model"], c["X"], c["target"], c["few"]),
+        },
+        [("before", "now")],
+        rounds=3,
+        warmup=0,
+    )
     mutants = int(c["mask"].sum()) * 20
     for clock in ("wall", "cpu"):
         naive = getattr(r["naive"], f"{clock}_median") / (NAIVE_POSITIONS * 20)

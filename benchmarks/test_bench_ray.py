@@ -80,8 +80,16 @@ def test_bench_psl_default_job(benchmark, executor, tmp_path):
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_bench_overhead_per_chunk(benchmark, executor, tmp_path):
     torch.set_num_threads(1)
-    config = RunConfig(task="utr5", methods=["random"], metrics=["motif_recall"], n=N_CHUNKS,
-                       device="cpu", batch_size=1, chunk_size=1, progress=False)
+    config = RunConfig(
+        task="utr5",
+        methods=["random"],
+        metrics=["motif_recall"],
+        n=N_CHUNKS,
+        device="cpu",
+        batch_size=1,
+        chunk_size=1,
+        progress=False,
+    )
     ex = _ray(2) if executor == "ray" else LocalExecutor()
     _rounds(benchmark, config, ex, tmp_path, warm=True)
     benchmark.extra_info["chunks"] = N_CHUNKS
@@ -90,8 +98,16 @@ def test_bench_overhead_per_chunk(benchmark, executor, tmp_path):
 @pytest.mark.benchmark(group="ray-sleep")
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_bench_sleep_bound_plan(benchmark, workers, tmp_path):
-    config = RunConfig(task="utr5", methods=["sleep"], metrics=["motif_recall"], n=64, device="cpu", batch_size=4,
-                       chunk_size=4, progress=False)
+    config = RunConfig(
+        task="utr5",
+        methods=["sleep"],
+        metrics=["motif_recall"],
+        n=64,
+        device="cpu",
+        batch_size=4,
+        chunk_size=4,
+        progress=False,
+    )
     _rounds(benchmark, config, _ray(workers), tmp_path, warm=True)
     benchmark.extra_info["serial_seconds"] = 16 * 0.25
 

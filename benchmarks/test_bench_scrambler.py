@@ -34,16 +34,28 @@ def case(request) -> dict:
     X, mask = test.X[:n], test.mask[:n]
     with torch.no_grad():
         target = model(X).argmax(1)
-    return {"task": task, "train": train, "background": task.background(train), "model": model,
-            "X": X, "mask": mask, "target": target}
+    return {
+        "task": task,
+        "train": train,
+        "background": task.background(train),
+        "model": model,
+        "X": X,
+        "mask": mask,
+        "target": target,
+    }
 
 
 def _fitted(case: dict) -> dict:
     name = case["task"].name
     if name not in _STATE:
         method = METHODS.get("scrambler_inclusion")
-        _STATE[name] = method.fit(case["model"], case["train"], background=case["background"],
-                                  generator=torch.Generator().manual_seed(0), **method.defaults)
+        _STATE[name] = method.fit(
+            case["model"],
+            case["train"],
+            background=case["background"],
+            generator=torch.Generator().manual_seed(0),
+            **method.defaults,
+        )
     return _STATE[name]
 
 
@@ -67,6 +79,7 @@ def test_bench_scrambler_explain(benchmark, case, name):
         kwargs["baseline"] = method.reference(case["X"], case["background"], gen, **method.defaults)
     X, target, mask = case["X"], case["target"], case["mask"]
     benchmark.extra_info["sequences"] = len(X)
-    attr = benchmark.pedantic(method, args=(case["model"], X, target, mask), kwargs=kwargs,
-                              rounds=3, iterations=1)
+    attr = benchmark.pedantic(
+        method, args=(case["model"], X, target, mask), kwargs=kwargs, rounds=3, iterations=1
+    )
     assert attr.shape == X.shape

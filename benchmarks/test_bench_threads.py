@@ -38,8 +38,13 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "ATTRBE
 def run_workload(name: str, setting: dict) -> dict:
     """The workload's ``{"wall", "cpu", "threads"}`` in a fresh process with ``setting``."""
     env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
-    out = subprocess.run([sys.executable, str(WORKLOAD), name], env={**env, **setting},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(WORKLOAD), name],
+        env={**env, **setting},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

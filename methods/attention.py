@@ -45,8 +45,12 @@ def _own(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         return model.attention_weights(X).detach()
 
 
-@register_method("attention", needs_attention=True, deterministic=True,
-                 floor=lambda options, length, letters: (1, 0))
+@register_method(
+    "attention",
+    needs_attention=True,
+    deterministic=True,
+    floor=lambda options, length, letters: (1, 0),
+)
 def attention(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
@@ -72,10 +76,17 @@ def attention(
     return _as_attributions(X, _own(model, X))
 
 
-@register_method("attention_permuted", needs_attention=True, deterministic=False,
-                 floor=lambda options, length, letters: (1, 0))
+@register_method(
+    "attention_permuted",
+    needs_attention=True,
+    deterministic=False,
+    floor=lambda options, length, letters: (1, 0),
+)
 def attention_permuted(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The model's attention weights permuted over the real residues of each sequence (control).
@@ -98,13 +109,21 @@ def attention_permuted(
     return _as_attributions(X, weights)
 
 
-@register_method("attention_random", needs_attention=True, deterministic=False,
-                 defaults={"distribution": "softmax"},
-                 option_schema={"distribution": Option(str, choices=tuple(DISTRIBUTIONS))},
-                 floor=lambda options, length, letters: (0, 0))
+@register_method(
+    "attention_random",
+    needs_attention=True,
+    deterministic=False,
+    defaults={"distribution": "softmax"},
+    option_schema={"distribution": Option(str, choices=tuple(DISTRIBUTIONS))},
+    floor=lambda options, length, letters: (0, 0),
+)
 def attention_random(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    generator: torch.Generator | None = None, distribution: str = "softmax",
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator | None = None,
+    distribution: str = "softmax",
 ) -> torch.Tensor:
     """Random weights over the real residues, summing to 1 (control; model unused).
 
@@ -135,8 +154,12 @@ def attention_random(
     return _as_attributions(X, weights)
 
 
-@register_method("attention_uniform", needs_attention=True, deterministic=True,
-                 floor=lambda options, length, letters: (0, 0))
+@register_method(
+    "attention_uniform",
+    needs_attention=True,
+    deterministic=True,
+    floor=lambda options, length, letters: (0, 0),
+)
 def attention_uniform(
     model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:

@@ -46,12 +46,24 @@ __all__ = ["deeplift", "leave_clean", "CAPTUM_NONLINEAR"]
 
 #: The module types captum 0.9's DeepLift has a rule for (exact types, not subclasses).
 CAPTUM_NONLINEAR: tuple[type[nn.Module], ...] = (
-    nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus,
-    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+    nn.ReLU,
+    nn.ELU,
+    nn.LeakyReLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
 )
 _HOOK_DICTS = (
-    "_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-    "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called",
+    "_forward_hooks",
+    "_forward_pre_hooks",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_pre_hooks_with_kwargs",
+    "_forward_hooks_always_called",
 )
 
 
@@ -91,17 +103,35 @@ def _captum_why_not(model: nn.Module) -> str | None:
 
 
 @register_method(
-    "deeplift", complete=True, deterministic=True, reference=ig_reference, applicable=rescale_why_not,
+    "deeplift",
+    complete=True,
+    deterministic=True,
+    reference=ig_reference,
+    applicable=rescale_why_not,
     defaults={"baseline": "zeros", "implementation": "attrbench"},
-    option_schema={"baseline": Option((str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")), "hypothetical": Option(bool), "implementation": Option(str, choices=("attrbench", "captum")),
-                   "batch_size": POSITIVE_INT, "check": Option(bool)},
+    option_schema={
+        "baseline": Option(
+            (str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")
+        ),
+        "hypothetical": Option(bool),
+        "implementation": Option(str, choices=("attrbench", "captum")),
+        "batch_size": POSITIVE_INT,
+        "check": Option(bool),
+    },
     floor=lambda options, length, letters: (1, 1),
 )
 def deeplift(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    baseline: str | torch.Tensor = "zeros", implementation: str = "attrbench",
-    background: Background | None = None, check: bool = True, batch_size: int | None = 512,
-    hypothetical: bool = False, generator: torch.Generator | None = None,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    baseline: str | torch.Tensor = "zeros",
+    implementation: str = "attrbench",
+    background: Background | None = None,
+    check: bool = True,
+    batch_size: int | None = 512,
+    hypothetical: bool = False,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """DeepLIFT with the rescale rule (multiplied by ``X - x0``).
 
@@ -141,12 +171,21 @@ def deeplift(
         raise NotApplicable(f"deeplift: {reason}")
     x0 = ig_baseline(X, baseline, background, generator)
     if hypothetical and implementation == "attrbench":
-        m = rescale_attributions(model, X, x0[:, None], target, check=check, batch_size=batch_size,
-                                 method="deeplift", multipliers=True)[:, 0]
+        m = rescale_attributions(
+            model,
+            X,
+            x0[:, None],
+            target,
+            check=check,
+            batch_size=batch_size,
+            method="deeplift",
+            multipliers=True,
+        )[:, 0]
         return hypothetical_map(m, x0) * mask[:, None, :].to(m)
     if implementation == "attrbench":
-        attr = rescale_attributions(model, X, x0[:, None], target, check=check,
-                                    batch_size=batch_size, method="deeplift")[:, 0]
+        attr = rescale_attributions(
+            model, X, x0[:, None], target, check=check, batch_size=batch_size, method="deeplift"
+        )[:, 0]
     else:
         attr = _captum_deeplift(model, X, x0, target.to(X.device), check)
     return attr * mask[:, None, :].to(attr)

@@ -39,8 +39,12 @@ __all__ = [
 
 
 def deepshap_baselines(
-    X: torch.Tensor, mask: torch.Tensor, background: Background, generator: torch.Generator,
-    n_background: int = 20, shared: bool = True,
+    X: torch.Tensor,
+    mask: torch.Tensor,
+    background: Background,
+    generator: torch.Generator,
+    n_background: int = 20,
+    shared: bool = True,
 ) -> torch.Tensor:
     """The references of ``deepshap``: one-hot draws from the task background.
 
@@ -80,9 +84,14 @@ def deepshap_baselines(
 
 
 def deepshap_reference(
-    X: torch.Tensor, background: Background | None = None,
-    generator: torch.Generator | None = None, baseline: torch.Tensor | None = None,
-    n_background: int = 20, shared: bool = True, references: str = "background", **options,
+    X: torch.Tensor,
+    background: Background | None = None,
+    generator: torch.Generator | None = None,
+    baseline: torch.Tensor | None = None,
+    n_background: int = 20,
+    shared: bool = True,
+    references: str = "background",
+    **options,
 ) -> torch.Tensor:
     """The references ``deepshap`` uses with these options (its ``Method.reference``).
 
@@ -114,20 +123,38 @@ def deepshap_reference(
 
 
 @register_method(
-    "deepshap", complete=True, deterministic=False, reference=deepshap_reference, applicable=rescale_why_not,
+    "deepshap",
+    complete=True,
+    deterministic=False,
+    reference=deepshap_reference,
+    applicable=rescale_why_not,
     defaults={"n_background": 20, "shared": True},
-    option_schema={"n_background": POSITIVE_INT, "shared": Option(bool), "batch_size": POSITIVE_INT,
-                   "eps": Option(float, low=0), "check": Option(bool),
-                   "references": Option(str, choices=("background", "dinucleotide_shuffle")),
-                   "hypothetical": Option(bool)},
+    option_schema={
+        "n_background": POSITIVE_INT,
+        "shared": Option(bool),
+        "batch_size": POSITIVE_INT,
+        "eps": Option(float, low=0),
+        "check": Option(bool),
+        "references": Option(str, choices=("background", "dinucleotide_shuffle")),
+        "hypothetical": Option(bool),
+    },
     floor=lambda options, length, letters: (options["n_background"], options["n_background"]),
 )
 def deepshap(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    n_background: int = 20, shared: bool = True, baseline: torch.Tensor | None = None,
-    background: Background | None = None, generator: torch.Generator | None = None,
-    batch_size: int | None = 512, eps: float = 1e-6, check: bool = True,
-    references: str = "background", hypothetical: bool = False,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    n_background: int = 20,
+    shared: bool = True,
+    baseline: torch.Tensor | None = None,
+    background: Background | None = None,
+    generator: torch.Generator | None = None,
+    batch_size: int | None = 512,
+    eps: float = 1e-6,
+    check: bool = True,
+    references: str = "background",
+    hypothetical: bool = False,
 ) -> torch.Tensor:
     """DeepSHAP: DeepLIFT rescale attributions averaged over background references.
 
@@ -168,7 +195,9 @@ def deepshap(
     if reason:
         raise NotApplicable(f"deepshap: {reason}")
     if baseline is None:
-        baseline = deepshap_reference(X, background, generator, None, n_background, shared, references)
+        baseline = deepshap_reference(
+            X, background, generator, None, n_background, shared, references
+        )
     refs = deepshap_reference(X, baseline=baseline)
     if hypothetical:
         m = rescale_attributions(model, X, refs, target, eps, check, batch_size, multipliers=True)
@@ -176,4 +205,3 @@ def deepshap(
     else:
         phi = rescale_attributions(model, X, refs, target, eps, check, batch_size).mean(1)
     return phi * mask[:, None, :].to(phi)
-

@@ -22,12 +22,21 @@ __all__ = [
 ]
 
 
-@register_method("saliency", complete=False, deterministic=True, defaults={"correct": False},
-                 option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
-                 floor=lambda options, length, letters: (1, 1))
+@register_method(
+    "saliency",
+    complete=False,
+    deterministic=True,
+    defaults={"correct": False},
+    option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
+    floor=lambda options, length, letters: (1, 1),
+)
 def saliency(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    correct: bool = False, batch_size: int | None = None,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    correct: bool = False,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Gradient of the target logit with respect to the one-hot input.
 
@@ -58,12 +67,22 @@ def saliency(
     return G * mask[:, None, :].to(G.dtype)
 
 
-@register_method("grad_x_input", complete=False, deterministic=True, defaults={"correct": False},
-                 option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
-                 floor=lambda options, length, letters: (1, 1))
+@register_method(
+    "grad_x_input",
+    complete=False,
+    deterministic=True,
+    defaults={"correct": False},
+    option_schema={"correct": Option(bool), "batch_size": Option(int, low=1, none=True)},
+    floor=lambda options, length, letters: (1, 1),
+)
 def grad_x_input(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    correct: bool = False, batch_size: int | None = None, hypothetical: bool = False,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    correct: bool = False,
+    batch_size: int | None = None,
+    hypothetical: bool = False,
 ) -> torch.Tensor:
     """Gradient of the target logit times the input.
 

@@ -24,18 +24,34 @@ __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 
 
 @register_method(
-    "ig", complete=True, deterministic=True, reference=ig_reference,
+    "ig",
+    complete=True,
+    deterministic=True,
+    reference=ig_reference,
     defaults={"n_steps": 50, "baseline": "zeros", "method": "gausslegendre"},
-    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")), "hypothetical": Option(bool),
-                   "method": Option(str, choices=("gausslegendre", "riemann_trapezoid")),
-                   "internal_batch_size": Option(int, low=1, none=True)},
+    option_schema={
+        "n_steps": POSITIVE_INT,
+        "baseline": Option(
+            (str, torch.Tensor), choices=("zeros", "background", "dinucleotide_shuffle")
+        ),
+        "hypothetical": Option(bool),
+        "method": Option(str, choices=("gausslegendre", "riemann_trapezoid")),
+        "internal_batch_size": Option(int, low=1, none=True),
+    },
     floor=lambda options, length, letters: (options["n_steps"], options["n_steps"]),
 )
 def ig(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    n_steps: int = 50, baseline: str | torch.Tensor = "zeros", method: str = "gausslegendre",
-    internal_batch_size: int | None = 512, background: Background | None = None,
-    hypothetical: bool = False, generator: torch.Generator | None = None,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    n_steps: int = 50,
+    baseline: str | torch.Tensor = "zeros",
+    method: str = "gausslegendre",
+    internal_batch_size: int | None = 512,
+    background: Background | None = None,
+    hypothetical: bool = False,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Integrated gradients from ``baseline`` to ``X`` along the straight path.
 

@@ -12,7 +12,10 @@ __all__ = ["ism", "ism_deltas", "ism_naive"]
 
 
 def ism_deltas(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
     batch_size: int = 64,
 ) -> torch.Tensor:
     """Raw mutation effects ``d[i, a, l] = f_t(X[i] with letter a at l) - f_t(X[i])``.
@@ -64,11 +67,19 @@ def _counts(seq: torch.Tensor, n: int) -> list[int]:
     return torch.bincount(seq, minlength=n).tolist()
 
 
-@register_method("ism", complete=False, deterministic=True, defaults={"batch_size": 64},
-                 option_schema={"batch_size": POSITIVE_INT},
-                 floor=lambda options, length, letters: (1 + length * (letters - 1), 0))
+@register_method(
+    "ism",
+    complete=False,
+    deterministic=True,
+    defaults={"batch_size": 64},
+    option_schema={"batch_size": POSITIVE_INT},
+    floor=lambda options, length, letters: (1 + length * (letters - 1), 0),
+)
 def ism(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
     batch_size: int = 64,
 ) -> torch.Tensor:
     """Saturation mutagenesis, mean-centred per position.

@@ -42,7 +42,11 @@ def _with_embedding(model: nn.Module, value: torch.Tensor) -> torch.Tensor:
 
 
 def layer_ig_tokens(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, x0: torch.Tensor, n_steps: int = 50,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    x0: torch.Tensor,
+    n_steps: int = 50,
     internal_batch_size: int = 256,
 ) -> torch.Tensor:
     """Layer IG token scores (N, T): sums over the embedding dimensions.
@@ -68,13 +72,22 @@ def layer_ig_tokens(
 
 
 @register_method(
-    "layer_ig", needs_embedding=True, deterministic=True,
+    "layer_ig",
+    needs_embedding=True,
+    deterministic=True,
     defaults={"n_steps": 50, "baseline": "zeros"},
-    option_schema={"n_steps": POSITIVE_INT, "baseline": Option((str, torch.Tensor), choices=("zeros", "background"))},
+    option_schema={
+        "n_steps": POSITIVE_INT,
+        "baseline": Option((str, torch.Tensor), choices=("zeros", "background")),
+    },
 )
 def layer_ig(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    n_steps: int = 50, baseline: str | torch.Tensor = "zeros",
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    n_steps: int = 50,
+    baseline: str | torch.Tensor = "zeros",
     background: Background | None = None,
 ) -> torch.Tensor:
     """Integrated gradients on the token embeddings, mapped to nucleotides (module notes).

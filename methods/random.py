@@ -10,10 +10,14 @@ from attrbench.plugin import register_method
 __all__ = ["random"]
 
 
-@register_method("random", complete=False, deterministic=False,
-                 floor=lambda options, length, letters: (0, 0))
+@register_method(
+    "random", complete=False, deterministic=False, floor=lambda options, length, letters: (0, 0)
+)
 def random(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Independent standard-normal scores drawn from ``generator``, zero on padding.

@@ -25,16 +25,27 @@ __all__ = ["shift_smoothed"]
 
 
 @register_method(
-    "shift_smoothed", complete=False, deterministic=True,
+    "shift_smoothed",
+    complete=False,
+    deterministic=True,
     defaults={"n": 2, "base": "saliency", "fill": "background"},
-    option_schema={"n": Option(int, low=0), "base": Option(str),
-                   "fill": Option(str, choices=("background", "zeros"))},
+    option_schema={
+        "n": Option(int, low=0),
+        "base": Option(str),
+        "fill": Option(str, choices=("background", "zeros")),
+    },
     floor=lambda options, length, letters: (2 * options["n"] + 1, 2 * options["n"] + 1),
 )
 def shift_smoothed(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    n: int = 2, base: str = "saliency", fill: str = "background",
-    base_options: dict | None = None, background: Background | None = None,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    n: int = 2,
+    base: str = "saliency",
+    fill: str = "background",
+    base_options: dict | None = None,
+    background: Background | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Mean of the base attributions of ``X`` shifted by ``-n..n``, each shifted back.
@@ -81,8 +92,13 @@ def shift_smoothed(
         copies.append(torch.where(valid[:, None, :], moved, filler))
     S = len(copies)
     attr = METHODS.get(base)(
-        model, torch.cat(copies), target.repeat(S), mask.repeat(S, 1),
-        background=background, generator=generator, **(base_options or {}),
+        model,
+        torch.cat(copies),
+        target.repeat(S),
+        mask.repeat(S, 1),
+        background=background,
+        generator=generator,
+        **(base_options or {}),
     ).view(S, *X.shape)
     total, count = torch.zeros_like(attr[0]), torch.zeros_like(mask, dtype=attr.dtype)
     for a, s in zip(attr, shifts, strict=True):

@@ -81,9 +81,26 @@ from attrbench.plugin import ModelSpec, Task, register_task
 from attrbench_tasks.common.alphabets import DNA, PROTEIN
 
 __all__ = [
-    "SEED", "CLASSES", "SIZES", "SCAN_MAX_SAMPLES", "SCAN_MAX_BOUND", "Setting", "DNA_SETTING",
-    "PROTEIN_SETTING", "Additive", "ScanSum", "ScanMax", "Logic", "window_shapley",
-    "logic_shapley", "sampled_shapley", "exact_shapley", "class_factor", "background_probs", "TASK", "PROTEIN_TASK",
+    "SEED",
+    "CLASSES",
+    "SIZES",
+    "SCAN_MAX_SAMPLES",
+    "SCAN_MAX_BOUND",
+    "Setting",
+    "DNA_SETTING",
+    "PROTEIN_SETTING",
+    "Additive",
+    "ScanSum",
+    "ScanMax",
+    "Logic",
+    "window_shapley",
+    "logic_shapley",
+    "sampled_shapley",
+    "exact_shapley",
+    "class_factor",
+    "background_probs",
+    "TASK",
+    "PROTEIN_TASK",
 ]
 
 SEED = 29
@@ -221,8 +238,13 @@ class Logic(_TwoClass):
     """``g = 4 h(p) - 2`` of motif presences ``p`` (module docstring); all modules, no functional ops."""
 
     def __init__(
-        self, W: torch.Tensor, length: int, gates: list[tuple[float, float]], beta: float = 2.0,
-        tau: float = 6.0, gamma: float = 10.0,
+        self,
+        W: torch.Tensor,
+        length: int,
+        gates: list[tuple[float, float]],
+        beta: float = 2.0,
+        tau: float = 6.0,
+        gamma: float = 10.0,
     ) -> None:
         super().__init__()
         k, width = W.shape[0], W.shape[2]
@@ -297,7 +319,11 @@ def window_shapley(X: torch.Tensor, W: torch.Tensor, tau: float, p: torch.Tensor
     value = {}
     for S in itertools.product((False, True), repeat=k):
         absent = [i for i in range(k) if not S[i]]
-        c = obs[:, :, list(np.flatnonzero(S))].sum(2) if any(S) else torch.zeros(N, J, dtype=torch.float64)
+        c = (
+            obs[:, :, list(np.flatnonzero(S))].sum(2)
+            if any(S)
+            else torch.zeros(N, J, dtype=torch.float64)
+        )
         part, prob = torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
         for i in absent:
             part = (part[:, None] + Wd[:, i][None]).flatten()
@@ -342,7 +368,11 @@ def logic_shapley(head, p: torch.Tensor) -> torch.Tensor:
 
 
 def sampled_shapley(
-    score, X: torch.Tensor, p: torch.Tensor, n_samples: int, generator: torch.Generator,
+    score,
+    X: torch.Tensor,
+    p: torch.Tensor,
+    n_samples: int,
+    generator: torch.Generator,
 ) -> torch.Tensor:
     """Interventional Shapley values by permutation sampling (unbiased; see the module docstring).
 
@@ -382,7 +412,9 @@ def sampled_shapley(
     return out.float()
 
 
-def exact_shapley(model: nn.Module, X: torch.Tensor, target: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+def exact_shapley(
+    model: nn.Module, X: torch.Tensor, target: torch.Tensor, p: torch.Tensor
+) -> torch.Tensor:
     """Exact position values (N, L) of a built model's target logit (class 1: times -1/2)."""
     return model.exact(X.cpu(), p.cpu()) * class_factor(target)[:, None]
 
@@ -401,36 +433,53 @@ def _zoo(setting: Setting) -> dict[str, ModelSpec]:
     pwm = functools.partial(_pwm, setting)
     top = float(pwm(0).max(0).values.sum())
     specs = {
-        "additive": (lambda: Additive(_additive_weights(setting)),
-                     "Additive PWM over the whole sequence, g = sum_l w[x_l, l] + b with seeded "
-                     "normal weights. Exact Shapley value of position l: w[x_l, l] minus its "
-                     f"background mean sum_a p_a w[a, l] ({formula})."),
-        "scan_sum": (lambda: ScanSum(pwm(0), top - 5.0),
-                     "Sum-pooled motif scan, g = sum_j relu(s_j - tau) over the PWM log-odds s_j of "
-                     "every window (conv, ReLU, sum pool). Exact Shapley values by enumerating the "
-                     f"2^k coalitions of each window and the background letters of its absent positions ({formula})."),
+        "additive": (
+            lambda: Additive(_additive_weights(setting)),
+            "Additive PWM over the whole sequence, g = sum_l w[x_l, l] + b with seeded "
+            "normal weights. Exact Shapley value of position l: w[x_l, l] minus its "
+            f"background mean sum_a p_a w[a, l] ({formula}).",
+        ),
+        "scan_sum": (
+            lambda: ScanSum(pwm(0), top - 5.0),
+            "Sum-pooled motif scan, g = sum_j relu(s_j - tau) over the PWM log-odds s_j of "
+            "every window (conv, ReLU, sum pool). Exact Shapley values by enumerating the "
+            f"2^k coalitions of each window and the background letters of its absent positions ({formula}).",
+        ),
     }
     if setting.alphabet is DNA:
         specs["scan_max"] = (
             lambda: ScanMax(pwm(0), L),
             "Max-pooled motif scan, g = max_j s_j (conv, global max pool), so every position "
             f"interacts. Shapley values by {SCAN_MAX_SAMPLES} seeded permutation samples; "
-            f"Hoeffding bound {SCAN_MAX_BOUND:.3f} D at delta 0.05, D the largest letter range of a PWM column ({formula}).")
+            f"Hoeffding bound {SCAN_MAX_BOUND:.3f} D at delta 0.05, D the largest letter range of a PWM column ({formula}).",
+        )
         gates = {
             "logic_and": ([(1.0, 1.5)], 2, "AND: h = sigmoid(gamma (p1 + p2 - 1.5))"),
             "logic_or": ([(1.0, 0.5)], 2, "OR: h = sigmoid(gamma (p1 + p2 - 0.5))"),
-            "logic_xor": ([(1.0, 0.5), (-1.0, 1.5)], 2,
-                          "XOR: h = sigmoid(gamma (p1 + p2 - 0.5)) - sigmoid(gamma (p1 + p2 - 1.5))"),
-            "logic_and3": ([(1.0, 2.5)], 3, "AND of three: h = sigmoid(gamma (p1 + p2 + p3 - 2.5))"),
+            "logic_xor": (
+                [(1.0, 0.5), (-1.0, 1.5)],
+                2,
+                "XOR: h = sigmoid(gamma (p1 + p2 - 0.5)) - sigmoid(gamma (p1 + p2 - 1.5))",
+            ),
+            "logic_and3": (
+                [(1.0, 2.5)],
+                3,
+                "AND of three: h = sigmoid(gamma (p1 + p2 + p3 - 2.5))",
+            ),
         }
         for name, (g, K, text) in gates.items():
             specs[name] = (
-                functools.partial(lambda g, K: Logic(torch.stack([pwm(m) for m in range(K)]), L, g), g, K),
+                functools.partial(
+                    lambda g, K: Logic(torch.stack([pwm(m) for m in range(K)]), L, g), g, K
+                ),
                 f"Logic of motif presences p_m = sigmoid(beta (max_j s^m_j - tau)), {text}, g = 4 h - 2. "
                 "Exact Shapley values over the motifs (absent: p = 0) by enumerating 2^K coalitions, "
-                f"each motif's value spread evenly over its best window ({formula}).")
-    return {n: ModelSpec(n, build, {"arch": n, "seed": SEED}, text, trained=False)
-            for n, (build, text) in specs.items()}
+                f"each motif's value spread evenly over its best window ({formula}).",
+            )
+    return {
+        n: ModelSpec(n, build, {"arch": n, "seed": SEED}, text, trained=False)
+        for n, (build, text) in specs.items()
+    }
 
 
 # --------------------------------------------------------------------------- data
@@ -449,9 +498,11 @@ def _generate(setting: Setting, split: str) -> Dataset:
         codes[r, starts[r, m] : starts[r, m] + k] = cons[m]
         motifs[r].append(Motif(f"m{m + 1}", int(starts[r, m]), int(starts[r, m]) + k))
     return Dataset(
-        codes=torch.from_numpy(codes.astype(np.int8)), n_letters=len(setting.alphabet),
+        codes=torch.from_numpy(codes.astype(np.int8)),
+        n_letters=len(setting.alphabet),
         y=torch.from_numpy(planted[:, 0].astype(np.int64)),
-        ids=[f"{split}-{i:03d}" for i in range(n)], ground_truth=GroundTruth(motifs),
+        ids=[f"{split}-{i:03d}" for i in range(n)],
+        ground_truth=GroundTruth(motifs),
     )
 
 
@@ -482,13 +533,18 @@ class ExactValues:
     def __init__(self) -> None:
         self._cache: dict[tuple, torch.Tensor] = {}
 
-    def __call__(self, model: nn.Module, X: torch.Tensor, target: torch.Tensor,
-                 probs: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, model: nn.Module, X: torch.Tensor, target: torch.Tensor, probs: torch.Tensor
+    ) -> torch.Tensor:
         if not hasattr(model, "exact"):
             from attrbench.plugin import NotApplicable
 
             raise NotApplicable(f"{type(model).__name__} has no exact attributions")
-        key = (getattr(model, "checkpoint_hash", id(model)), content_hash(X.cpu()), content_hash(probs.cpu()))
+        key = (
+            getattr(model, "checkpoint_hash", id(model)),
+            content_hash(X.cpu()),
+            content_hash(probs.cpu()),
+        )
         if key not in self._cache:
             self._cache[key] = model.exact(X.cpu(), probs.cpu())
         return self._cache[key] * class_factor(target)[:, None]
@@ -501,17 +557,28 @@ _SCRAMBLER = {"steps": 60, "finetune_steps": 20, "channels": 16}
 def _task(name: str, setting: Setting, what: str) -> Task:
     probs = background_probs(setting)
     return Task(
-        name=name, version="1", alphabet=setting.alphabet, classes=CLASSES,
-        data=functools.partial(_data, setting), models=_zoo(setting), default_model="additive",
+        name=name,
+        version="1",
+        alphabet=setting.alphabet,
+        classes=CLASSES,
+        data=functools.partial(_data, setting),
+        models=_zoo(setting),
+        default_model="additive",
         checkpoint_dir=Path(__file__).parent / "checkpoints" / name,
-        ground_truth=_ground_truth, background=lambda train: Background(probs.clone()),
+        ground_truth=_ground_truth,
+        background=lambda train: Background(probs.clone()),
         default_n=SIZES["test"],
-        method_options={"ig": {"baseline": "background"}, "deeplift": {"baseline": "background"},
-                        **{s: _SCRAMBLER for s in ("scrambler_inclusion", "scrambler_occlusion")}},
+        method_options={
+            "ig": {"baseline": "background"},
+            "deeplift": {"baseline": "background"},
+            **{s: _SCRAMBLER for s in ("scrambler_inclusion", "scrambler_occlusion")},
+        },
         resources={"exact_attributions": ExactValues},
-        description=(f"Built (untrained) {what} models with known exact Shapley values against a "
-                     "uniform background: additive PWM, motif scans and motif logic; metric "
-                     "exact_error measures each method's error directly."),
+        description=(
+            f"Built (untrained) {what} models with known exact Shapley values against a "
+            "uniform background: additive PWM, motif scans and motif logic; metric "
+            "exact_error measures each method's error directly."
+        ),
     )
 
 

@@ -89,16 +89,30 @@ from attrbench.plugin import ModelSpec, Task, register_task
 from attrbench_tasks.common.alphabets import DNA
 
 __all__ = [
-    "UTR_LEN", "CLASSES", "LOGIC_SETS", "SEED", "SIZES", "TEST_PER_SET", "TASK",
-    "oracle", "deciding_codons", "generate_logic_set", "data", "ground_truth",
-    "background", "UTR5CNN",
+    "UTR_LEN",
+    "CLASSES",
+    "LOGIC_SETS",
+    "SEED",
+    "SIZES",
+    "TEST_PER_SET",
+    "TASK",
+    "oracle",
+    "deciding_codons",
+    "generate_logic_set",
+    "data",
+    "ground_truth",
+    "background",
+    "UTR5CNN",
 ]
 
 UTR_LEN = 50
 CLASSES = ("none", "uorf", "oorf")
 #: logic set -> (planted starts, planted stops), seed 004 Fig. S4.
 LOGIC_SETS = {
-    "1start_1stop": (1, 1), "1start_2stop": (1, 2), "2start_1stop": (2, 1), "2start_2stop": (2, 2),
+    "1start_1stop": (1, 1),
+    "1start_2stop": (1, 2),
+    "2start_1stop": (2, 1),
+    "2start_2stop": (2, 2),
 }
 SEED = 5
 SIZES = {"train": 40_000, "valid": 4_000}
@@ -265,8 +279,12 @@ def _stray(codes: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarr
 
 
 def _repair(
-    rng: np.random.Generator, codes: np.ndarray, fixed: np.ndarray, starts: np.ndarray,
-    stops: np.ndarray, rounds: int = 40,
+    rng: np.random.Generator,
+    codes: np.ndarray,
+    fixed: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    rounds: int = 40,
 ) -> np.ndarray:
     """Resample the free letters of stray codons (:func:`_stray`) until none is left; in place.
 
@@ -397,8 +415,12 @@ def _mixture(rng: np.random.Generator, n: int) -> np.ndarray:
 def _dataset(codes: np.ndarray, ids: list[str], extra: dict | None = None) -> Dataset:
     gt = GroundTruth(_motifs(*_deciding(codes)))
     return Dataset(
-        codes=torch.from_numpy(codes.astype(np.int8)), n_letters=len(DNA),
-        y=torch.from_numpy(_labels(codes)), ids=ids, ground_truth=gt, extra=extra or {},
+        codes=torch.from_numpy(codes.astype(np.int8)),
+        n_letters=len(DNA),
+        y=torch.from_numpy(_labels(codes)),
+        ids=ids,
+        ground_truth=gt,
+        extra=extra or {},
     )
 
 
@@ -478,17 +500,26 @@ class UTR5CNN(nn.Module):
     kind = "cnn"
 
     def __init__(
-        self, channels: int = 32, dilations: Sequence[int] = (1, 3, 9, 27), hidden: int = 32,
-        length: int = UTR_LEN, n_classes: int = len(CLASSES),
+        self,
+        channels: int = 32,
+        dilations: Sequence[int] = (1, 3, 9, 27),
+        hidden: int = 32,
+        length: int = UTR_LEN,
+        n_classes: int = len(CLASSES),
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for i, d in enumerate(dilations):
-            layers += [nn.Conv1d(len(DNA) if i == 0 else channels, channels, 3, dilation=d,
-                                 padding=d), nn.ReLU()]
+            layers += [
+                nn.Conv1d(len(DNA) if i == 0 else channels, channels, 3, dilation=d, padding=d),
+                nn.ReLU(),
+            ]
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(channels * length, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+            nn.Flatten(),
+            nn.Linear(channels * length, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, n_classes),
         )
         for module in self.modules():  # He init: a deep plain ReLU stack trains from it
             if isinstance(module, (nn.Conv1d, nn.Linear)):
@@ -520,7 +551,9 @@ TASK = register_task(
         data=data,
         models={
             "cnn": ModelSpec(
-                "cnn", _build_cnn, CNN_CONFIG,
+                "cnn",
+                _build_cnn,
+                CNN_CONFIG,
                 "codon conv + dilated (3, 9, 27) frame convs + dense head, trained on oracle labels",
             )
         },

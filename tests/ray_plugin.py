@@ -27,7 +27,9 @@ def counter(path: str) -> types.SimpleNamespace:
     return types.SimpleNamespace(hash="counter-1", scale=1.0)
 
 
-register_task(dataclasses.replace(TASKS.get("utr5"), name="utr5_kb", resources={"counter": counter}))
+register_task(
+    dataclasses.replace(TASKS.get("utr5"), name="utr5_kb", resources={"counter": counter})
+)
 
 
 @register_metric("counted", needs_resources=("counter",), higher_is_better=True)

@@ -38,8 +38,13 @@ _PATTERN = textwrap.dedent("""
 
 
 def _faults(**env: str) -> int:
-    run = subprocess.run([sys.executable, "-c", _PATTERN], capture_output=True, text=True,
-                         env={**os.environ, **env}, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", _PATTERN],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
     return int(run.stdout)
 
 
@@ -51,11 +56,14 @@ def test_import_keeps_freed_blocks_for_reuse_instead_of_faulting_them_back():
 
 
 @glibc
-@pytest.mark.parametrize("env", [
-    {"ATTRBENCH_MALLOC": "default"},
-    {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1000000"},
-    {"MALLOC_TRIM_THRESHOLD_": "1000000"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ATTRBENCH_MALLOC": "default"},
+        {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1000000"},
+        {"MALLOC_TRIM_THRESHOLD_": "1000000"},
+    ],
+)
 def test_user_malloc_settings_are_left_alone(monkeypatch, env):
     for name, value in env.items():
         monkeypatch.setenv(name, value)

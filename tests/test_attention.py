@@ -91,8 +91,13 @@ def test_random_weights_sum_to_one_over_real_positions_and_follow_the_seed():
     assert (a[~mask] == 0).all() and (a[mask] > 0).all()
 
 
-HAND_MASK = torch.tensor([[True, True, True, False, False], [True, False, False, False, False],
-                          [True, True, True, True, True]])
+HAND_MASK = torch.tensor(
+    [
+        [True, True, True, False, False],
+        [True, False, False, False, False],
+        [True, True, True, True, True],
+    ]
+)
 
 
 @pytest.mark.parametrize("distribution", ["softmax", "dirichlet"])
@@ -113,13 +118,25 @@ def test_attention_random_defaults_to_the_authors_softmax():
     assert method.defaults == {"distribution": "softmax"}
     for distribution in ("softmax", "dirichlet"):
         opts = {} if distribution == "softmax" else {"distribution": distribution}
-        attr = method(ToyAttention(A=4), X, torch.zeros(3, dtype=torch.int64), HAND_MASK,
-                      generator=torch.Generator().manual_seed(7), **opts)
+        attr = method(
+            ToyAttention(A=4),
+            X,
+            torch.zeros(3, dtype=torch.int64),
+            HAND_MASK,
+            generator=torch.Generator().manual_seed(7),
+            **opts,
+        )
         expected = random_weights(HAND_MASK, torch.Generator().manual_seed(7), distribution)
         torch.testing.assert_close(position_scores(attr, X), expected)
     with pytest.raises(ValueError, match="unknown distribution 'gauss'"):
-        method(ToyAttention(A=4), X, torch.zeros(3, dtype=torch.int64), HAND_MASK,
-               generator=torch.Generator(), distribution="gauss")
+        method(
+            ToyAttention(A=4),
+            X,
+            torch.zeros(3, dtype=torch.int64),
+            HAND_MASK,
+            generator=torch.Generator(),
+            distribution="gauss",
+        )
 
 
 def test_softmax_and_dirichlet_differ_in_their_tails():
@@ -128,8 +145,10 @@ def test_softmax_and_dirichlet_differ_in_their_tails():
     # flat Dirichlet: Exp(1) draws, P(E > 3) = exp(-3)
     mask = torch.ones(200, 1000, dtype=torch.bool)
     e = math.e
-    limit = {"softmax": 1 - math.log(e - 1 + 2 * math.sqrt((e * e - 1) / 2 - (e - 1) ** 2)),
-             "dirichlet": math.exp(-3)}
+    limit = {
+        "softmax": 1 - math.log(e - 1 + 2 * math.sqrt((e * e - 1) / 2 - (e - 1) ** 2)),
+        "dirichlet": math.exp(-3),
+    }
     for distribution, share in limit.items():
         w = random_weights(mask, torch.Generator().manual_seed(0), distribution)
         above = w > (w.mean(1, keepdim=True) + 2 * w.std(1, correction=0, keepdim=True))
@@ -150,7 +169,9 @@ def test_stochastic_controls_need_a_generator(name):
         run(name, ToyAttention(), X, mask, seed=None)
 
 
-@pytest.mark.parametrize("name", ["attention", "attention_permuted", "attention_random", "attention_uniform"])
+@pytest.mark.parametrize(
+    "name", ["attention", "attention_permuted", "attention_random", "attention_uniform"]
+)
 def test_declared_capabilities_and_models_without_attention(name):
     method = METHODS.get(name)
     assert method.needs_attention

@@ -22,12 +22,15 @@ def _X(n: int = 5) -> torch.Tensor:
     return torch.eye(4)[torch.randint(0, 4, (n, 24), generator=g)].transpose(1, 2).contiguous()
 
 
-@pytest.mark.parametrize("name, options, expected", [
-    ("saliency", {}, (1.0, 1.0)),
-    ("ig", {"n_steps": 8}, (8.0, 8.0)),
-    ("ism", {}, (1.0 + 24 * 3, 0.0)),
-    ("random", {}, (0.0, 0.0)),
-])
+@pytest.mark.parametrize(
+    "name, options, expected",
+    [
+        ("saliency", {}, (1.0, 1.0)),
+        ("ig", {"n_steps": 8}, (8.0, 8.0)),
+        ("ism", {}, (1.0 + 24 * 3, 0.0)),
+        ("random", {}, (0.0, 0.0)),
+    ],
+)
 def test_counted_passes_match_the_floor(device, name, options, expected):
     setup, X = _setup(device), _X()
     method = METHODS.get(name)
@@ -51,13 +54,32 @@ def test_bench_cli_writes_cost_records(tmp_path):
     from attrbench.cli import main
     from attrbench.results import ResultStore
 
-    code = main(["bench", "--task", "utr5", "--method", "saliency,attention", "--n", "8",
-                 "--batch-size", "4", "--threads", "1", "--results", str(tmp_path)])
+    code = main(
+        [
+            "bench",
+            "--task",
+            "utr5",
+            "--method",
+            "saliency,attention",
+            "--n",
+            "8",
+            "--batch-size",
+            "4",
+            "--threads",
+            "1",
+            "--results",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
-    recs = {r.key.method: r for r in ResultStore(tmp_path).records() if r.key.metric == BENCH_METRIC}
+    recs = {
+        r.key.method: r for r in ResultStore(tmp_path).records() if r.key.metric == BENCH_METRIC
+    }
     assert recs["attention"].status == "not_applicable" and "attention" in recs["attention"].reason
     sal = recs["saliency"]
-    assert sal.columns["forward_per_seq"]["mean"] == 1.0 and sal.columns["floor_ratio"]["mean"] == 1.0
+    assert (
+        sal.columns["forward_per_seq"]["mean"] == 1.0 and sal.columns["floor_ratio"]["mean"] == 1.0
+    )
     assert sal.extra["forward_calls"] == 2 and sal.value > 0
     assert len(sal.extra["examples"]["ids"]) == 3
 

@@ -33,7 +33,12 @@ def test_options_are_layered_method_then_task_then_user():
     task = dataclasses.replace(TASKS.get("utr5"), method_options={"toy": {"b": 20, "c": 30}})
     method = _toy_method(a=1, b=2)
     assert resolve_method_options(task, method) == {"a": 1, "b": 20, "c": 30}
-    assert resolve_method_options(task, method, {"c": 300, "d": 4}) == {"a": 1, "b": 20, "c": 300, "d": 4}
+    assert resolve_method_options(task, method, {"c": 300, "d": 4}) == {
+        "a": 1,
+        "b": 20,
+        "c": 300,
+        "d": 4,
+    }
     assert resolve_method_options(None, method, {"a": 10}) == {"a": 10, "b": 2}
     assert method.defaults == {"a": 1, "b": 2}, "resolving must not change the method's defaults"
 
@@ -49,9 +54,16 @@ def test_call_method_draws_the_reference_and_returns_it():
     target = torch.tensor([0, 1, 2])
     ig = METHODS.get("ig")
     options = resolve_method_options(None, ig, {"n_steps": 16})
-    out = call_method(model, ig, X, target, mask, options=options,
-                      background=Background(torch.full((4,), 0.25)),
-                      generator=torch.Generator().manual_seed(0))
+    out = call_method(
+        model,
+        ig,
+        X,
+        target,
+        mask,
+        options=options,
+        background=Background(torch.full((4,), 0.25)),
+        generator=torch.Generator().manual_seed(0),
+    )
     assert torch.equal(out.baseline, torch.zeros_like(X))
     # Linear model: IG from the zero baseline is w * x exactly (padding columns are zero in X)
     expected = model.weight[target] * X
@@ -66,7 +78,9 @@ def options_task(monkeypatch):
     return task
 
 
-def test_bench_explain_and_scored_records_carry_the_same_options(options_task, tmp_path, monkeypatch):
+def test_bench_explain_and_scored_records_carry_the_same_options(
+    options_task, tmp_path, monkeypatch
+):
     from attrbench.bench import run_bench
     from attrbench.explain import explain, prepare, task_sequence
     from attrbench.plan import COST
@@ -75,8 +89,15 @@ def test_bench_explain_and_scored_records_carry_the_same_options(options_task, t
 
     expected = {**METHODS.get("ig").defaults, **TASK_IG}
     store = ResultStore(tmp_path / "results")
-    config = RunConfig(task=options_task.name, methods=["ig"], metrics=["completeness"], n=4,
-                       batch_size=4, progress=False, device="cpu")
+    config = RunConfig(
+        task=options_task.name,
+        methods=["ig"],
+        metrics=["completeness"],
+        n=4,
+        batch_size=4,
+        progress=False,
+        device="cpu",
+    )
     scored = [r for r in run(config, store) if r.key.method == "ig"]
     assert {r.key.metric for r in scored} == {"completeness", COST}
     assert all(r.key.method_options == expected for r in scored)

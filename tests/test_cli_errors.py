@@ -27,22 +27,25 @@ def user_error(capsys, *args: str) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--option", "ig.n_stepz=100"], "--option ig.n_stepz"),
-    (["--option", "ig.n_steps=abc"], "--option ig.n_steps"),
-    (["--option", "nosuch.k=1"], "--option nosuch.k=1"),
-    (["--option", "ig=1"], "--option"),
-    (["--format", "xlsx"], "--format 'xlsx'"),
-    (["--seed", "-1"], "--seed -1"),
-    (["--seed", "x"], "--seed"),
-    (["--batch-size", "0"], "--batch-size 0"),
-    (["--threads", "0"], "--threads 0"),
-    (["--n", "0"], "--n"),
-    (["--method", ","], "--method"),
-    (["--metric", ","], "--metric"),
-    (["--device", "tpu"], "--device 'tpu'"),
-    (["--checkpoints", "/nonexistent/ckpts"], "--checkpoints /nonexistent/ckpts"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--option", "ig.n_stepz=100"], "--option ig.n_stepz"),
+        (["--option", "ig.n_steps=abc"], "--option ig.n_steps"),
+        (["--option", "nosuch.k=1"], "--option nosuch.k=1"),
+        (["--option", "ig=1"], "--option"),
+        (["--format", "xlsx"], "--format 'xlsx'"),
+        (["--seed", "-1"], "--seed -1"),
+        (["--seed", "x"], "--seed"),
+        (["--batch-size", "0"], "--batch-size 0"),
+        (["--threads", "0"], "--threads 0"),
+        (["--n", "0"], "--n"),
+        (["--method", ","], "--method"),
+        (["--metric", ","], "--metric"),
+        (["--device", "tpu"], "--device 'tpu'"),
+        (["--checkpoints", "/nonexistent/ckpts"], "--checkpoints /nonexistent/ckpts"),
+    ],
+)
 def test_run_arguments_are_checked_before_work(capsys, tmp_path, args, named):
     line = user_error(capsys, "run", "--task", "utr5", "--results", str(tmp_path / "r"), *args)
     assert named in line
@@ -71,26 +74,52 @@ def test_binary_and_empty_files_are_named(capsys, tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     empty = tmp_path / "empty.tsv"
     empty.write_text("")
-    assert f"--kb {binary}: is not a text file" in user_error(capsys, "run", "--task", "psl", "--kb", str(binary))
-    assert f"--data {binary}: is not a text file" in user_error(capsys, "run", "--task", "psl", "--data", str(binary))
-    assert f"--kb {empty}: the file is empty" in user_error(capsys, "run", "--task", "psl", "--kb", str(empty))
+    assert f"--kb {binary}: is not a text file" in user_error(
+        capsys, "run", "--task", "psl", "--kb", str(binary)
+    )
+    assert f"--data {binary}: is not a text file" in user_error(
+        capsys, "run", "--task", "psl", "--data", str(binary)
+    )
+    assert f"--kb {empty}: the file is empty" in user_error(
+        capsys, "run", "--task", "psl", "--kb", str(empty)
+    )
     missing = tmp_path / "missing.fasta"
-    assert f"--data {missing}: no such file" in user_error(capsys, "train", "--task", "psl", "--data", str(missing),
-                                                          "--out", str(tmp_path))
+    assert f"--data {missing}: no such file" in user_error(
+        capsys, "train", "--task", "psl", "--data", str(missing), "--out", str(tmp_path)
+    )
 
 
 def test_resources_of_tasks_that_do_not_read_them(capsys, tmp_path):
     f = tmp_path / "x.fasta"
     f.write_text(">a\nACGT\n")
-    assert f"--data {f}: task 'utr5' does not read" in user_error(capsys, "run", "--task", "utr5", "--data", str(f))
-    assert f"--kb {f}: task 'utr5' has no knowledge base" in user_error(capsys, "run", "--task", "utr5", "--kb", str(f))
+    assert f"--data {f}: task 'utr5' does not read" in user_error(
+        capsys, "run", "--task", "utr5", "--data", str(f)
+    )
+    assert f"--kb {f}: task 'utr5' has no knowledge base" in user_error(
+        capsys, "run", "--task", "utr5", "--kb", str(f)
+    )
 
 
 def test_kb_with_missing_columns_is_reported_before_any_cell(capsys, tmp_path):
     kb = tmp_path / "kb.tsv"
     kb.write_text("Entry\tSequence\nP00001\tMKVLA\n")
-    line = user_error(capsys, "run", "--task", "psl", "--results", str(tmp_path / "r"), "--kb", str(kb),
-                      "--metric", "hit_rate", "--method", "attention", "--n", "2", "--quiet")
+    line = user_error(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--results",
+        str(tmp_path / "r"),
+        "--kb",
+        str(kb),
+        "--metric",
+        "hit_rate",
+        "--method",
+        "attention",
+        "--n",
+        "2",
+        "--quiet",
+    )
     assert str(kb) in line
     assert not list((tmp_path / "r").rglob("*.json"))  # not even the model-quality records
 
@@ -107,9 +136,12 @@ def test_report_string_where_a_list_is_expected_is_one_name():
     from attrbench_tasks.psl.reports import REPORT as models_report
 
     assert validate.report_options(models_report, {"models": "mlp_uniform"}, "models") == {
-        "models": ["mlp_uniform"]}
+        "models": ["mlp_uniform"]
+    }
     assert validate.report_options(models_report, {"models": ["a", "b"], "seed": 3}, "models") == {
-        "models": ["a", "b"], "seed": 3}
+        "models": ["a", "b"],
+        "seed": 3,
+    }
 
 
 def test_train_never_writes_the_shipped_checkpoints_unasked(capsys, tmp_path):
@@ -119,7 +151,9 @@ def test_train_never_writes_the_shipped_checkpoints_unasked(capsys, tmp_path):
     fasta.write_text(">P1 Nucleus-S\nMKV\n")
     line = user_error(capsys, "train", "--task", "psl", "--data", str(fasta), "--overwrite-shipped")
     assert f"--data {fasta}" in line and "--out DIR" in line
-    assert "--epochs 0" in user_error(capsys, "train", "--task", "utr5", "--epochs", "0", "--out", str(tmp_path))
+    assert "--epochs 0" in user_error(
+        capsys, "train", "--task", "utr5", "--epochs", "0", "--out", str(tmp_path)
+    )
 
 
 def test_refused_checkpoint_hint_carries_data_and_out():
@@ -128,11 +162,18 @@ def test_refused_checkpoint_hint_carries_data_and_out():
 
     task = TASKS.get("utr5")
     spec = task.model(task.default_model)
-    ckpt = {"task": task.name, "model": spec.name, "task_version": task.version, "config": spec.config,
-            "data_hash": "0" * 16}
+    ckpt = {
+        "task": task.name,
+        "model": spec.name,
+        "task_version": task.version,
+        "config": spec.config,
+        "data_hash": "0" * 16,
+    }
     with pytest.raises(CheckpointError) as err:
         _check(ckpt, task, spec, "1" * 16, "x.pt")
-    assert f"attrbench train --task {task.name} --model {spec.name} --data PATH --out DIR" in str(err.value)
+    assert f"attrbench train --task {task.name} --model {spec.name} --data PATH --out DIR" in str(
+        err.value
+    )
 
 
 def test_unwritable_results_and_out(capsys, tmp_path):
@@ -144,7 +185,9 @@ def test_unwritable_results_and_out(capsys, tmp_path):
             pytest.skip("running as root: chmod does not make a directory read-only")
         line = user_error(capsys, "run", "--task", "utr5", "--results", str(ro), *FAST)
         assert f"--results {ro}" in line and "permission denied" in line
-        line = user_error(capsys, "leaderboard", "--results", str(tmp_path), "--out", str(ro / "t.md"))
+        line = user_error(
+            capsys, "leaderboard", "--results", str(tmp_path), "--out", str(ro / "t.md")
+        )
         assert "--out" in line
     finally:
         ro.chmod(0o755)
@@ -160,8 +203,9 @@ def test_validate_writable_dir_refuses_a_file(tmp_path):
 
 def test_unknown_names_are_one_line(capsys):
     assert "did you mean 'utr5'" in user_error(capsys, "run", "--task", "utr55")
-    assert "unknown method 'salency'" in user_error(capsys, "run", "--task", "utr5", "--method", "salency",
-                                                   "--quiet")
+    assert "unknown method 'salency'" in user_error(
+        capsys, "run", "--task", "utr5", "--method", "salency", "--quiet"
+    )
 
 
 def test_help_does_not_import_torch():
@@ -205,7 +249,9 @@ def test_a_broken_plugin_is_reported_once_and_left_out(tmp_path):
         assert main(["run", "--task", "utr5", "--method", "broken_ep_method", "--quiet"]) == 2
     """)
     env = {**os.environ, "ATTRBENCH_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert "| saliency" not in out.stdout and "saliency" in out.stdout
     assert "ASKED:" in out.stdout and "no_such_dependency_of_a_plugin" in out.stdout
@@ -221,7 +267,9 @@ def test_unwritable_results_reported_when_access_is_denied(capsys, tmp_path, mon
     monkeypatch.setattr(validate.os, "access", lambda path, mode: False)
     line = user_error(capsys, "run", "--task", "utr5", "--results", str(tmp_path / "r"), *FAST)
     assert f"--results {tmp_path / 'r'}" in line and "permission denied" in line
-    line = user_error(capsys, "leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "t.md"))
+    line = user_error(
+        capsys, "leaderboard", "--results", str(tmp_path), "--out", str(tmp_path / "t.md")
+    )
     assert f"--out {tmp_path}" in line
 
 
@@ -248,8 +296,13 @@ def test_warnings_are_one_counted_line_each(capsys):
 def test_rst_markup_is_removed_from_listings():
     from attrbench.cli.catalog import plain
 
-    assert plain("Integrated gradients from ``baseline`` to *X*, see :func:`~attrbench.ops.shift`\n and "
-                 ":class:`Dataset`.") == "Integrated gradients from baseline to X, see shift and Dataset."
+    assert (
+        plain(
+            "Integrated gradients from ``baseline`` to *X*, see :func:`~attrbench.ops.shift`\n and "
+            ":class:`Dataset`."
+        )
+        == "Integrated gradients from baseline to X, see shift and Dataset."
+    )
 
 
 def test_list_wraps_at_word_boundaries():
@@ -269,8 +322,10 @@ def test_list_reads_the_catalog_without_importing_plugins(tmp_path):
         print(sorted(m for m in ("torch", "attrbench_tasks", "attrbench_methods") if m in sys.modules))
     """)
     env = {**os.environ, "ATTRBENCH_CACHE": str(tmp_path), "OMP_NUM_THREADS": "1"}
-    runs = [subprocess.run([sys.executable, "-c", code, what], capture_output=True, text=True, env=env)
-            for what in ("methods", "methods", "models")]
+    runs = [
+        subprocess.run([sys.executable, "-c", code, what], capture_output=True, text=True, env=env)
+        for what in ("methods", "methods", "models")
+    ]
     for out in runs:
         assert out.returncode == 0, out.stderr
     assert runs[0].stdout.splitlines()[-1] != "[]"  # the first run builds the catalog

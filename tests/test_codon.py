@@ -30,8 +30,10 @@ def test_splits_balanced_and_ground_truth_matches_labels(test_split):
     assert test_split.X.shape[1:] == (4, 70)
     assert torch.bincount(test_split.y).tolist() == [500] * 4
     kinds = [{m.kind for m in ms} for ms in test_split.ground_truth.motifs]
-    expect = [{"neither": set(), "ATG": {"ATG"}, "TAA": {"TAA"}, "both": {"ATG", "TAA"}}[C.CLASSES[y]]
-              for y in test_split.y.tolist()]
+    expect = [
+        {"neither": set(), "ATG": {"ATG"}, "TAA": {"TAA"}, "both": {"ATG", "TAA"}}[C.CLASSES[y]]
+        for y in test_split.y.tolist()
+    ]
     assert kinds == expect
 
 
@@ -39,11 +41,20 @@ def test_ig_beats_random_on_codon_recall(tmp_path):
     # The lenient definition (a codon found when one of its letters is among the top K = the
     # sequence's motif length); the paper's default (whole codons in the top 6) leaves
     # both near 0 on 60 windows with several ATG/TAA each.
-    config = RunConfig(task="codon", methods=["ig", "random"], metrics=["motif_recall"], n=60,
-                       progress=False, method_options={"ig": {"n_steps": 16}},
-                       metric_options={"motif_recall": {"definition": "lenient", "k": None}})
-    records = {r.key.method: r for r in run(config, ResultStore(tmp_path))
-               if r.key.metric == "motif_recall"}
+    config = RunConfig(
+        task="codon",
+        methods=["ig", "random"],
+        metrics=["motif_recall"],
+        n=60,
+        progress=False,
+        method_options={"ig": {"n_steps": 16}},
+        metric_options={"motif_recall": {"definition": "lenient", "k": None}},
+    )
+    records = {
+        r.key.method: r
+        for r in run(config, ResultStore(tmp_path))
+        if r.key.metric == "motif_recall"
+    }
     ig, rnd = records["ig"], records["random"]
     assert ig.n_scored == rnd.n_scored > 30
     assert ig.low > rnd.high, (ig.value, rnd.value)

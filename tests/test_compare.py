@@ -12,11 +12,18 @@ from tests.test_leaderboard import BASE, COMPLETE, FLIP, IDS, cost, na, ok
 
 
 def _records():
-    return [ok("ig", "score", BASE + 1.0), ok("saliency", "score", BASE + 0.98 + FLIP),
-            ok("ig", "kl", BASE, hib=False), ok("saliency", "kl", BASE + 0.25, hib=False),
-            ok("ig", "completeness", BASE, hib=False), na("saliency", "completeness", COMPLETE),
-            ok("ig", "old", BASE, per_sequence=False), ok("saliency", "old", BASE),
-            cost("ig", 0.1), cost("saliency", 0.01)]
+    return [
+        ok("ig", "score", BASE + 1.0),
+        ok("saliency", "score", BASE + 0.98 + FLIP),
+        ok("ig", "kl", BASE, hib=False),
+        ok("saliency", "kl", BASE + 0.25, hib=False),
+        ok("ig", "completeness", BASE, hib=False),
+        na("saliency", "completeness", COMPLETE),
+        ok("ig", "old", BASE, per_sequence=False),
+        ok("saliency", "old", BASE),
+        cost("ig", 0.1),
+        cost("saliency", 0.01),
+    ]
 
 
 def test_compare_gives_the_paired_difference_of_every_metric():
@@ -25,9 +32,13 @@ def test_compare_gives_the_paired_difference_of_every_metric():
     expected = paired_difference(IDS, BASE + 1.0, IDS, BASE + 0.98 + FLIP, seed=0)
     assert rows["score"].difference == expected and rows["score"].favours("ig", "saliency") == "tie"
     kl = rows["kl"].difference
-    assert np.allclose([kl.mean, kl.low, kl.high, kl.n], [-0.25, -0.25, -0.25, 50], rtol=0, atol=1e-12)
+    assert np.allclose(
+        [kl.mean, kl.low, kl.high, kl.n], [-0.25, -0.25, -0.25, 50], rtol=0, atol=1e-12
+    )
     assert rows["kl"].favours("ig", "saliency") == "ig"  # lower is better
-    assert rows["completeness"].difference is None and "saliency does not" in rows["completeness"].note
+    assert (
+        rows["completeness"].difference is None and "saliency does not" in rows["completeness"].note
+    )
     assert rows["old"].difference is None and "no per-sequence values" in rows["old"].note
 
 
@@ -35,7 +46,9 @@ def test_compare_command_prints_differences_and_intervals(tmp_path, capsys):
     store = ResultStore(tmp_path)
     for rec in _records():
         store.put(rec)
-    code = main(["compare", "--task", "t", "--model", "m", "ig", "saliency", "--results", str(tmp_path)])
+    code = main(
+        ["compare", "--task", "t", "--model", "m", "ig", "saliency", "--results", str(tmp_path)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("kl"))
@@ -48,5 +61,7 @@ def test_compare_unknown_method_names_close_ones(tmp_path, capsys):
     store = ResultStore(tmp_path)
     for rec in _records():
         store.put(rec)
-    code = main(["compare", "--task", "t", "--model", "m", "ig", "salency", "--results", str(tmp_path)])
+    code = main(
+        ["compare", "--task", "t", "--model", "m", "ig", "salency", "--results", str(tmp_path)]
+    )
     assert code == 2 and "did you mean 'saliency'" in capsys.readouterr().err

@@ -30,12 +30,39 @@ def counted_sleep(model, X, target, mask, log: str = "") -> torch.Tensor:
 
 
 def _command(results: Path, plugin: Path, log: Path) -> list[str]:
-    return [sys.executable, "-c", "import sys; from attrbench.cli import main; sys.exit(main(sys.argv[1:]))",
-            "run", "--task", "utr5", "--plugin", str(SLEEP), "--plugin", str(plugin),
-            "--method", "counted_sleep,sleep,saliency,random", "--metric", "motif_recall,motif_auroc",
-            "--n", "16", "--batch-size", "8", "--chunk-size", "8", "--option", "sleep.seconds=0.3",
-            "--option", f"counted_sleep.log={log}", "--quiet", "--threads", "1", "--device", "cpu",
-            "--results", str(results)]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from attrbench.cli import main; sys.exit(main(sys.argv[1:]))",
+        "run",
+        "--task",
+        "utr5",
+        "--plugin",
+        str(SLEEP),
+        "--plugin",
+        str(plugin),
+        "--method",
+        "counted_sleep,sleep,saliency,random",
+        "--metric",
+        "motif_recall,motif_auroc",
+        "--n",
+        "16",
+        "--batch-size",
+        "8",
+        "--chunk-size",
+        "8",
+        "--option",
+        "sleep.seconds=0.3",
+        "--option",
+        f"counted_sleep.log={log}",
+        "--quiet",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--results",
+        str(results),
+    ]
 
 
 def _same(records) -> dict:
@@ -45,8 +72,14 @@ def _same(records) -> dict:
         if r.key.metric == "seconds_per_seq":
             continue
         v = r.sequence_values()
-        out[r.key.digest] = (r.status, r.value, r.low, r.high, r.n_scored,
-                             v and {c: x.tolist() for c, x in v.columns.items()})
+        out[r.key.digest] = (
+            r.status,
+            r.value,
+            r.low,
+            r.high,
+            r.n_scored,
+            v and {c: x.tolist() for c, x in v.columns.items()},
+        )
     return out
 
 
@@ -55,8 +88,16 @@ def test_two_concurrent_runs_share_one_folder_and_agree(tmp_path):
     plugin.write_text(COUNTED)
     shared_log, alone_log = tmp_path / "shared.log", tmp_path / "alone.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen(_command(results, plugin, shared_log), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            _command(results, plugin, shared_log),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=240) for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
@@ -68,19 +109,30 @@ def test_two_concurrent_runs_share_one_folder_and_agree(tmp_path):
     assert all(r.status == "ok" for r in records), [r.reason for r in records if r.status != "ok"]
     assert not any((results / ".chunks").rglob("*.npz")), "no chunk file left behind"
     # a third, sequential run finds every cell and agrees with what the two wrote
-    third = subprocess.run(_command(tmp_path / "alone", plugin, alone_log), env=env, capture_output=True, text=True,
-                           timeout=240)
+    third = subprocess.run(
+        _command(tmp_path / "alone", plugin, alone_log),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert third.returncode == 0, third.stderr
     alone = ResultStore(tmp_path / "alone").records("utr5")
-    assert len(shared_log.read_text().splitlines()) == len(alone_log.read_text().splitlines()), \
+    assert len(shared_log.read_text().splitlines()) == len(alone_log.read_text().splitlines()), (
         "the two concurrent runs explained each batch once between them"
+    )
     assert _without_log(alone) == _without_log(records)
 
 
 def _without_log(records) -> dict:
     """:func:`_same` keyed by the cell without its options (the log option is a path)."""
-    return {(r.key.model, r.key.method, r.key.metric, r.key.n, r.key.data_hash): _same([r])[r.key.digest]
-            for r in records if r.key.metric != "seconds_per_seq"}
+    return {
+        (r.key.model, r.key.method, r.key.metric, r.key.n, r.key.data_hash): _same([r])[
+            r.key.digest
+        ]
+        for r in records
+        if r.key.metric != "seconds_per_seq"
+    }
 
 
 def test_a_held_lock_is_not_taken_twice(tmp_path):

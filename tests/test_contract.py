@@ -28,21 +28,37 @@ _FITTED: dict[str, object] = {}
 def _state(method: Method, model, X, mask):
     """The method's fitted state on the toy sequences, as the runner passes it (once per method)."""
     if method.name not in _FITTED:
-        train = Dataset(X=X, mask=mask, y=torch.zeros(len(X), dtype=torch.long),
-                        ids=[str(i) for i in range(len(X))])
+        train = Dataset(
+            X=X,
+            mask=mask,
+            y=torch.zeros(len(X), dtype=torch.long),
+            ids=[str(i) for i in range(len(X))],
+        )
         short = {k: v for k, v in SHORT_FIT.items() if k in method.defaults}
-        _FITTED[method.name] = method.fit(model, train, background=BACKGROUND,
-                                          generator=torch.Generator().manual_seed(0),
-                                          **{**method.defaults, **short})
+        _FITTED[method.name] = method.fit(
+            model,
+            train,
+            background=BACKGROUND,
+            generator=torch.Generator().manual_seed(0),
+            **{**method.defaults, **short},
+        )
     return _FITTED[method.name]
 
 
 def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
     """The method called as the runner calls it (:func:`attrbench.calling.call_method`)."""
     state = _state(method, model, X, mask) if method.fit is not None else None
-    return call_method(model, method, X, target, mask, options=resolve_method_options(None, method),
-                       background=Background(BACKGROUND.probs.to(X.device)),
-                       generator=torch.Generator().manual_seed(seed), state=state).attributions
+    return call_method(
+        model,
+        method,
+        X,
+        target,
+        mask,
+        options=resolve_method_options(None, method),
+        background=Background(BACKGROUND.probs.to(X.device)),
+        generator=torch.Generator().manual_seed(seed),
+        state=state,
+    ).attributions
 
 
 @pytest.fixture()
@@ -94,10 +110,20 @@ def _explanation(toy, attributions=None) -> Explanation:
     attr = _saliency(model, X, target, mask) if attributions is None else attributions
     gt = GroundTruth([[Motif("start", 2, 5), Motif("stop", 11, 14)]] * (len(X) - 1) + [[]])
     return Explanation(
-        X=X, mask=mask, y=target, target=target, attributions=attr, model=model,
-        explain=lambda x, t, m: _saliency(model, x, t, m), method=method, background=background,
-        generator=torch.Generator().manual_seed(0), dataset=None, ground_truth=gt,
-        baseline=torch.zeros_like(X), device=X.device,
+        X=X,
+        mask=mask,
+        y=target,
+        target=target,
+        attributions=attr,
+        model=model,
+        explain=lambda x, t, m: _saliency(model, x, t, m),
+        method=method,
+        background=background,
+        generator=torch.Generator().manual_seed(0),
+        dataset=None,
+        ground_truth=gt,
+        baseline=torch.zeros_like(X),
+        device=X.device,
     )
 
 
@@ -116,7 +142,9 @@ def test_metric_contract(name, toy, device):
     scores = metric(ex)
     assert scores.shape == (len(X), max(1, len(metric.columns)))
     assert (torch.isfinite(scores) | torch.isnan(scores)).all()
-    assert torch.isfinite(scores[:-1]).any(), "a metric must score sequences that have what it needs"
+    assert torch.isfinite(scores[:-1]).any(), (
+        "a metric must score sequences that have what it needs"
+    )
     assert torch.equal(X, X0)
     again = metric(_explanation(toy))
     torch.testing.assert_close(again, scores, equal_nan=True, rtol=0, atol=0)

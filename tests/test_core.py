@@ -45,7 +45,9 @@ def test_background_fill_keeps_kept_and_padding():
     out = bg.fill(X, keep, torch.Generator().manual_seed(0))
     assert DNA.decode(out) == ["ATAT", "TA"]
     assert out[1, :, 2:].sum() == 0
-    torch.testing.assert_close(bg.mean(X)[1, :, :2], torch.tensor([[0.0, 0], [0, 0], [0, 0], [1, 1]]))
+    torch.testing.assert_close(
+        bg.mean(X)[1, :, :2], torch.tensor([[0.0, 0], [0, 0], [0, 0], [1, 1]])
+    )
 
 
 def test_bootstrap_mean_ignores_nan_and_covers_mean():
@@ -78,6 +80,7 @@ def test_interleaved_rotates_sides_and_counts_page_faults():
         def run():
             order.append(pages)
             return bytearray(pages * 4096)  # zero-filled: every page touched once
+
         return run
 
     big = 10240  # 40 MiB: above glibc's mmap threshold, fresh pages on every call
@@ -115,8 +118,11 @@ def test_vectorised_encode_equals_the_loop_on_scl2205_like_proteins():
 
 
 def test_bad_letters_are_named_with_record_and_position():
-    with pytest.raises(SequenceError, match=r"record 'P2': letter 'J' at position 4 is not in the "
-                                            r"protein alphabet"):
+    with pytest.raises(
+        SequenceError,
+        match=r"record 'P2': letter 'J' at position 4 is not in the "
+        r"protein alphabet",
+    ):
         PROTEIN.codes(["MKVL", "MKVJL"], ids=["P1", "P2"])
     with pytest.raises(SequenceError, match=r"sequence 1: letter 'é' at position 2"):
         PROTEIN.encode(["Aé"], 5)  # a non-ASCII letter keeps its position

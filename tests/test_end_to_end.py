@@ -9,8 +9,17 @@ from attrbench.cli import main
 from attrbench.results import ResultStore
 from attrbench.runner import RunConfig, run
 
-FAST = ["--n", "12", "--quiet", "--option", "ig.n_steps=8", "--option", "inclusion_kl.n_samples=4",
-        "--option", "occlusion_kl.n_samples=4"]
+FAST = [
+    "--n",
+    "12",
+    "--quiet",
+    "--option",
+    "ig.n_steps=8",
+    "--option",
+    "inclusion_kl.n_samples=4",
+    "--option",
+    "occlusion_kl.n_samples=4",
+]
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:
@@ -20,23 +29,45 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_run_then_leaderboard_in_every_format(tmp_path, capsys):
-    code, out, _ = cli(capsys, "run", "--task", "utr5", "--method", "saliency,ig,random",
-                       "--results", str(tmp_path), *FAST)
+    code, out, _ = cli(
+        capsys,
+        "run",
+        "--task",
+        "utr5",
+        "--method",
+        "saliency,ig,random",
+        "--results",
+        str(tmp_path),
+        *FAST,
+    )
     assert code == 0
     assert "| saliency" in out and "motif_recall ↑" in out and "s/seq ↓" in out
     assert "completeness" in out and "n/a [" in out  # saliency claims no completeness
     records = ResultStore(tmp_path).records("utr5")
     assert {r.key.method for r in records} == {"(model)", "saliency", "ig", "random"}
     assert all(r.status in ("ok", "not_applicable") for r in records)
-    for fmt, marker in [("markdown", "| method"), ("html", "<table"), ("latex", "\\begin{tabular}"),
-                        ("csv", "task,task_version,model,method")]:
+    for fmt, marker in [
+        ("markdown", "| method"),
+        ("html", "<table"),
+        ("latex", "\\begin{tabular}"),
+        ("csv", "task,task_version,model,method"),
+    ]:
         code, out, _ = cli(capsys, "leaderboard", "--results", str(tmp_path), "--format", fmt)
         assert code == 0 and marker in out, fmt
     assert "**" in cli(capsys, "leaderboard", "--results", str(tmp_path))[1]
 
 
 def test_interrupted_run_resumes_without_redoing_cells(tmp_path, capsys, monkeypatch):
-    args = ["run", "--task", "utr5", "--method", "saliency,grad_x_input", "--results", str(tmp_path), *FAST]
+    args = [
+        "run",
+        "--task",
+        "utr5",
+        "--method",
+        "saliency,grad_x_input",
+        "--results",
+        str(tmp_path),
+        *FAST,
+    ]
     real, calls = cell._score, []
 
     def interrupt_third(*a, **kw):
@@ -56,7 +87,7 @@ def test_interrupted_run_resumes_without_redoing_cells(tmp_path, capsys, monkeyp
     assert len(after) > len(first)
     assert all(after[p] == t for p, t in first.items()), "finished cells must not be recomputed"
     full = tmp_path / "full"
-    assert cli(capsys, *args[:-len(FAST) - 2], "--results", str(full), *FAST)[0] == 0
+    assert cli(capsys, *args[: -len(FAST) - 2], "--results", str(full), *FAST)[0] == 0
     assert len(list(full.rglob("*.json"))) == len(after)
 
 
@@ -81,9 +112,22 @@ def edge(model, X, target, mask):
 def test_plugin_file_method_runs_and_inapplicable_is_reported(tmp_path, capsys):
     path = tmp_path / "plugin.py"
     path.write_text(PLUGIN)
-    code, out, err = cli(capsys, "run", "--plugin", str(path), "--task", "utr5", "--method",
-                         "edge_method,needs_attention_method", "--metric", "motif_recall",
-                         "--results", str(tmp_path / "r"), *FAST[:2], "--quiet")
+    code, out, err = cli(
+        capsys,
+        "run",
+        "--plugin",
+        str(path),
+        "--task",
+        "utr5",
+        "--method",
+        "edge_method,needs_attention_method",
+        "--metric",
+        "motif_recall",
+        "--results",
+        str(tmp_path / "r"),
+        *FAST[:2],
+        "--quiet",
+    )
     assert code == 0, err
     assert "| edge_method" in out and "needs a model with attention" in out
 
@@ -98,7 +142,12 @@ def test_bad_names_are_errors_with_close_names(capsys):
 
 
 def test_list_commands(capsys):
-    for what, name in [("tasks", "utr5"), ("methods", "deepshap"), ("metrics", "motif_recall"), ("models", "cnn")]:
+    for what, name in [
+        ("tasks", "utr5"),
+        ("methods", "deepshap"),
+        ("metrics", "motif_recall"),
+        ("models", "cnn"),
+    ]:
         code, out, _ = cli(capsys, "list", what)
         assert code == 0 and name in out
 
@@ -107,8 +156,15 @@ def test_list_commands(capsys):
 def recall(tmp_path_factory):
     """motif_recall of ig, deeplift and random on 200 test sequences of the shipped utr5 model."""
     store = ResultStore(tmp_path_factory.mktemp("recall"))
-    config = RunConfig(task="utr5", methods=["ig", "deeplift", "random"], metrics=["motif_recall"],
-                       n=200, seed=0, device="cpu", progress=False)
+    config = RunConfig(
+        task="utr5",
+        methods=["ig", "deeplift", "random"],
+        metrics=["motif_recall"],
+        n=200,
+        seed=0,
+        device="cpu",
+        progress=False,
+    )
     return {r.key.method: r for r in run(config, store) if r.key.metric == "motif_recall"}
 
 
@@ -117,7 +173,9 @@ def test_gradient_methods_find_the_planted_codons_better_than_random(recall, met
     ours, rand = recall[method], recall["random"]
     # only sequences explained for their truth's class are scored (the cnn misclassifies 1 of 200)
     assert ours.status == "ok" and ours.n_scored + ours.n_missing == 200 and ours.n_scored >= 190
-    assert ours.low > rand.high, f"{method} {ours.value:.3f} [{ours.low:.3f}, {ours.high:.3f}] vs random {rand.value:.3f} [{rand.low:.3f}, {rand.high:.3f}]"
+    assert ours.low > rand.high, (
+        f"{method} {ours.value:.3f} [{ours.low:.3f}, {ours.high:.3f}] vs random {rand.value:.3f} [{rand.low:.3f}, {rand.high:.3f}]"
+    )
 
 
 FITTED = '''
@@ -146,22 +204,60 @@ def test_fitted_method_fits_once_and_is_cached(tmp_path, capsys):
     load_plugin_file(path)
     try:
         module = METHODS.get("fitted_method").fit.__globals__
-        args = ["run", "--task", "utr5", "--method", "fitted_method", "--metric", "motif_recall",
-                "--results", str(tmp_path / "r"), "--n", "8", "--quiet"]
+        args = [
+            "run",
+            "--task",
+            "utr5",
+            "--method",
+            "fitted_method",
+            "--metric",
+            "motif_recall",
+            "--results",
+            str(tmp_path / "r"),
+            "--n",
+            "8",
+            "--quiet",
+        ]
         assert cli(capsys, *args)[0] == 0
         assert cli(capsys, *args, "--metric", "motif_auroc")[0] == 0
-        assert module["FITS"] == [40_000], "fit runs once on the training split, then comes from the cache"
+        assert module["FITS"] == [40_000], (
+            "fit runs once on the training split, then comes from the cache"
+        )
         assert len(list((tmp_path / "r" / "fits").rglob("*.pt"))) == 1
-        bench = ["bench", "--task", "utr5", "--method", "fitted_method", "--n", "8", "--threads", "1",
-                 "--results", str(tmp_path / "r")]
+        bench = [
+            "bench",
+            "--task",
+            "utr5",
+            "--method",
+            "fitted_method",
+            "--n",
+            "8",
+            "--threads",
+            "1",
+            "--results",
+            str(tmp_path / "r"),
+        ]
         assert cli(capsys, *bench)[0] == 0
         assert module["FITS"] == [40_000], "attrbench bench reads the run's fit"
         assert cli(capsys, *bench[:-1], str(tmp_path / "other"))[0] == 0
         assert module["FITS"] == [40_000, 40_000], "another results directory fits anew"
         assert len(list((tmp_path / "other" / "fits").rglob("*.pt"))) == 1
         out = tmp_path / "fitted.png"
-        assert cli(capsys, "explain", "--task", "utr5", "--method", "fitted_method", "--sequence",
-                   "2start_2stop-001", "--out", str(out))[0] == 0
+        assert (
+            cli(
+                capsys,
+                "explain",
+                "--task",
+                "utr5",
+                "--method",
+                "fitted_method",
+                "--sequence",
+                "2start_2stop-001",
+                "--out",
+                str(out),
+            )[0]
+            == 0
+        )
         assert module["FITS"] == [40_000] * 3 and out.stat().st_size > 0
     finally:
         METHODS._items.pop("fitted_method", None)
@@ -188,12 +284,32 @@ def test_refusals_and_failures_are_recorded_not_fatal(tmp_path, capsys):
     path = tmp_path / "broken.py"
     path.write_text(BROKEN)
     try:
-        code, out, err = cli(capsys, "run", "--plugin", str(path), "--task", "utr5", "--method",
-                             "refusing_method,saliency", "--metric", "broken_metric,motif_recall",
-                             "--results", str(tmp_path / "r"), "--n", "8", "--quiet")
+        code, out, err = cli(
+            capsys,
+            "run",
+            "--plugin",
+            str(path),
+            "--task",
+            "utr5",
+            "--method",
+            "refusing_method,saliency",
+            "--metric",
+            "broken_metric,motif_recall",
+            "--results",
+            str(tmp_path / "r"),
+            "--n",
+            "8",
+            "--quiet",
+        )
         assert code == 0
-        assert "never explains a dilated CNN" in out and "failed [" in out and "ZeroDivisionError: boom" in out
-        status = {(r.key.method, r.key.metric): r.status for r in ResultStore(tmp_path / "r").records()}
+        assert (
+            "never explains a dilated CNN" in out
+            and "failed [" in out
+            and "ZeroDivisionError: boom" in out
+        )
+        status = {
+            (r.key.method, r.key.metric): r.status for r in ResultStore(tmp_path / "r").records()
+        }
         assert status[("refusing_method", "motif_recall")] == "not_applicable"
         assert status[("saliency", "broken_metric")] == "failed"
         assert status[("saliency", "motif_recall")] == "ok"
@@ -207,14 +323,29 @@ def test_task_caps_a_costly_method_on_the_default_n_only(tmp_path, capsys, monke
 
     task = TASKS.get("utr5")
     monkeypatch.setattr(task, "method_n", {"ism": 3})
-    args = ["run", "--task", "utr5", "--method", "saliency,ism", "--metric", "motif_recall", "--quiet"]
+    args = [
+        "run",
+        "--task",
+        "utr5",
+        "--method",
+        "saliency,ism",
+        "--metric",
+        "motif_recall",
+        "--quiet",
+    ]
     code, out, _ = cli(capsys, *args, "--results", str(tmp_path / "default"))
     assert code == 0
-    n = {r.key.method: r.key.n for r in ResultStore(tmp_path / "default").records("utr5")
-         if r.key.metric == "motif_recall"}
+    n = {
+        r.key.method: r.key.n
+        for r in ResultStore(tmp_path / "default").records("utr5")
+        if r.key.metric == "motif_recall"
+    }
     assert n == {"saliency": task.default_n, "ism": 3}
     assert "ism (n=3) [1]" in out and "explained a seeded subset" in out
     code, out, _ = cli(capsys, *args, "--n", "5", "--results", str(tmp_path / "explicit"))
-    n = {r.key.method: r.key.n for r in ResultStore(tmp_path / "explicit").records("utr5")
-         if r.key.metric == "motif_recall"}
+    n = {
+        r.key.method: r.key.n
+        for r in ResultStore(tmp_path / "explicit").records("utr5")
+        if r.key.metric == "motif_recall"
+    }
     assert n == {"saliency": 5, "ism": 5} and "ism (n=" not in out

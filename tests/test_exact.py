@@ -148,7 +148,9 @@ def test_ism_equals_the_additive_terms(task):
     method = METHODS.get("ism")
     scores = method.position_scores(method(model, X, target, mask), X)
     probs = t.background(ds).probs_for(X.shape[2])[:, 0]
-    torch.testing.assert_close(scores, exact.exact_shapley(model, X, target, probs), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        scores, exact.exact_shapley(model, X, target, probs), atol=1e-5, rtol=0
+    )
 
 
 _CELLS = [(t, m) for t in ("exact", "exact_protein") for m in TASKS.get(t).models]
@@ -172,8 +174,9 @@ def test_every_method_runs_on_every_exact_model(task, model_name):
         try:
             if method.fit is not None:
                 short = {k: 2 for k in ("steps", "finetune_steps") if k in opts}
-                kwargs["state"] = method.fit(model, ds.subset(range(8)), background=bg,
-                                             generator=gen, **{**opts, **short})
+                kwargs["state"] = method.fit(
+                    model, ds.subset(range(8)), background=bg, generator=gen, **{**opts, **short}
+                )
             if method.reference is not None:
                 kwargs["baseline"] = method.reference(X, bg, gen, **opts)
             attr = method(model, X, target, mask, **kwargs)
@@ -197,7 +200,10 @@ def test_correlations_known_answers():
 
 def test_metric_is_declared_and_applies_only_where_exact_values_exist():
     metric = METRICS.get("exact_error")
-    assert metric.columns[0] == "spearman" and metric.column_directions == {"l2": False, "summed_l2": False}
+    assert metric.columns[0] == "spearman" and metric.column_directions == {
+        "l2": False,
+        "summed_l2": False,
+    }
     ig = METHODS.get("ig")
     assert metric.why_not(TASKS.get("exact"), ig, True) is None
     assert "exact_attributions" in metric.why_not(TASKS.get("utr5"), ig, True)

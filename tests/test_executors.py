@@ -22,9 +22,18 @@ def _per_sequence_metrics() -> list[str]:
 
 
 def _config(**kw) -> RunConfig:
-    base = dict(task="utr5", methods=["saliency", "random", "ig"], metrics=_per_sequence_metrics(), n=24, seed=3,
-                device="cpu", batch_size=8, method_options=OPTIONS, metric_options=QOPTIONS,
-                progress=False)
+    base = dict(
+        task="utr5",
+        methods=["saliency", "random", "ig"],
+        metrics=_per_sequence_metrics(),
+        n=24,
+        seed=3,
+        device="cpu",
+        batch_size=8,
+        method_options=OPTIONS,
+        metric_options=QOPTIONS,
+        progress=False,
+    )
     return RunConfig(**{**base, **kw})
 
 
@@ -41,8 +50,13 @@ def _table(records) -> dict:
             continue
         values = r.sequence_values()
         cols = {c: _nan_safe(v.tolist()) for c, v in values.columns.items()} if values else None
-        out[r.key.digest] = (r.status, *_nan_safe([r.value, r.low, r.high]), r.n_scored, cols,
-                             values and values.ids)
+        out[r.key.digest] = (
+            r.status,
+            *_nan_safe([r.value, r.low, r.high]),
+            r.n_scored,
+            cols,
+            values and values.ids,
+        )
     return out
 
 
@@ -93,7 +107,9 @@ def test_a_chunk_that_raises_is_recorded_failed_and_the_run_goes_on(tmp_path, mo
         return real(chunk)
 
     monkeypatch.setattr("attrbench.executors.execute", broken)
-    records = run(_config(methods=["saliency", "random"], metrics=["motif_recall"]), ResultStore(tmp_path))
+    records = run(
+        _config(methods=["saliency", "random"], metrics=["motif_recall"]), ResultStore(tmp_path)
+    )
     status = {(r.key.method, r.key.metric): r for r in records}
     assert status[("random", "motif_recall")].status == "failed"
     assert "boom" in status[("random", "motif_recall")].reason

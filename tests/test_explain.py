@@ -9,7 +9,9 @@ from attrbench.explain import parse_region
 
 
 def _explain(tmp_path, *args) -> int:
-    return main(["explain", "--task", "utr5", "--method", "saliency,ig,attention", "--threads", "1", *args])
+    return main(
+        ["explain", "--task", "utr5", "--method", "saliency,ig,attention", "--threads", "1", *args]
+    )
 
 
 def test_explain_task_sequence_png(tmp_path):
@@ -29,7 +31,18 @@ def test_explain_fasta_svg_with_region(tmp_path):
 def test_explain_fasta_bad_letter_names_record_and_position(tmp_path, capsys):
     fasta = tmp_path / "bad.fa"
     fasta.write_text(">first\n" + "A" * 50 + "\n>second\nACGTJ\n")
-    assert _explain(tmp_path, "--fasta", str(fasta), "--sequence", "second", "--out", str(tmp_path / "x.png")) == 2
+    assert (
+        _explain(
+            tmp_path,
+            "--fasta",
+            str(fasta),
+            "--sequence",
+            "second",
+            "--out",
+            str(tmp_path / "x.png"),
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "'second'" in err and "position 5" in err
 

@@ -16,12 +16,17 @@ SPACING = 25_000
 
 
 def _tss_list() -> list[tuple[int, str]]:
-    return [(p, "+" if i % 2 == 0 else "-") for i, p in enumerate(range(10_000, LENGTH - 10_000, SPACING))]
+    return [
+        (p, "+" if i % 2 == 0 else "-")
+        for i, p in enumerate(range(10_000, LENGTH - 10_000, SPACING))
+    ]
 
 
 def _write(tmp_path, seq: str, gz: bool = True):
     fasta = tmp_path / ("toy.fa.gz" if gz else "toy.fa")
-    body = ">chrT toy chromosome\n" + "\n".join(seq[i : i + 80] for i in range(0, len(seq), 80)) + "\n"
+    body = (
+        ">chrT toy chromosome\n" + "\n".join(seq[i : i + 80] for i in range(0, len(seq), 80)) + "\n"
+    )
     if gz:
         with gzip.open(fasta, "wt") as f:
             f.write(body)
@@ -131,8 +136,14 @@ def test_gc_matched_per_split(windows):
 
 def test_gc_matched_draws_the_target_histogram():
     rng = np.random.default_rng(1)
-    idx = G.gc_matched(np.array([0.1, 0.1, 0.5]), np.array([0.1, 0.5, 0.11, 0.9, 0.51, 0.1]), rng, bins=10)
-    assert sorted(np.array([0.1, 0.5, 0.11, 0.9, 0.51, 0.1])[idx].round(1).tolist()) == [0.1, 0.1, 0.5]
+    idx = G.gc_matched(
+        np.array([0.1, 0.1, 0.5]), np.array([0.1, 0.5, 0.11, 0.9, 0.51, 0.1]), rng, bins=10
+    )
+    assert sorted(np.array([0.1, 0.5, 0.11, 0.9, 0.51, 0.1])[idx].round(1).tolist()) == [
+        0.1,
+        0.1,
+        0.5,
+    ]
 
 
 def test_block_splits_are_disjoint_and_never_straddle(windows):

@@ -55,8 +55,9 @@ def test_embedding_is_multilinear_in_each_column():
     a[0, :, 4] = torch.tensor([1.0, 0, 0, 0])
     b[0, :, 4] = torch.tensor([0, 0, 1.0, 0])
     mix = 0.3 * a + 0.7 * b
-    assert torch.allclose(emb.multilinear(mix), 0.3 * emb.multilinear(a) + 0.7 * emb.multilinear(b),
-                          atol=1e-6)
+    assert torch.allclose(
+        emb.multilinear(mix), 0.3 * emb.multilinear(a) + 0.7 * emb.multilinear(b), atol=1e-6
+    )
     zero = X.clone()
     zero[0, :, 4] = 0
     out = emb.multilinear(zero)[0]

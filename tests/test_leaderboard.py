@@ -22,28 +22,53 @@ def key(method: str, metric: str, model: str = "m", task: str = "t", n: int = 50
     return CellKey(task, "1", "d", model, "c", method, {}, metric, {}, n, 0)
 
 
-def ok(method: str, metric: str, values, hib: bool = True, per_sequence: bool = True,
-       model: str = "m", columns: tuple[str, ...] = (), **extra) -> Record:
+def ok(
+    method: str,
+    metric: str,
+    values,
+    hib: bool = True,
+    per_sequence: bool = True,
+    model: str = "m",
+    columns: tuple[str, ...] = (),
+    **extra,
+) -> Record:
     """A record of per-sequence ``values`` (N,) or (N, K) for ``columns``."""
     v = np.asarray(values, float).reshape(len(IDS), -1)
     names = columns or (metric,)
-    cols = {c: {**vars(bootstrap_mean(v[:, j], seed=0)), "higher_is_better": hib}
-            for j, c in enumerate(names)}
+    cols = {
+        c: {**vars(bootstrap_mean(v[:, j], seed=0)), "higher_is_better": hib}
+        for j, c in enumerate(names)
+    }
     main = cols[names[0]]
-    return Record(key(method, metric, model), "ok", hib, main["mean"], main["low"], main["high"],
-                  main["n"], main["n_missing"], cols, extra=extra,
-                  per_sequence=pack_values(IDS, v, names) if per_sequence else {},
-                  date="2026-01-01")
+    return Record(
+        key(method, metric, model),
+        "ok",
+        hib,
+        main["mean"],
+        main["low"],
+        main["high"],
+        main["n"],
+        main["n_missing"],
+        cols,
+        extra=extra,
+        per_sequence=pack_values(IDS, v, names) if per_sequence else {},
+        date="2026-01-01",
+    )
 
 
 def na(method: str, metric: str, reason: str, model: str = "m") -> Record:
-    return Record(key(method, metric, model), "not_applicable", reason=reason.format(method),
-                  date="2026-01-01")
+    return Record(
+        key(method, metric, model),
+        "not_applicable",
+        reason=reason.format(method),
+        date="2026-01-01",
+    )
 
 
 def cost(method: str, seconds: float, model: str = "m") -> Record:
-    return Record(key(method, "seconds_per_seq", model), "ok", False, seconds, n_scored=50,
-                  date="2026-01-01")
+    return Record(
+        key(method, "seconds_per_seq", model), "ok", False, seconds, n_scored=50, date="2026-01-01"
+    )
 
 
 def _cells(table, column: str) -> dict:
@@ -52,8 +77,12 @@ def _cells(table, column: str) -> dict:
 
 
 def test_ties_with_the_best_are_the_paired_bootstrap_intervals_containing_zero():
-    records = [ok("a", "score", BASE + 1.0), ok("b", "score", BASE + 0.98 + FLIP),
-               ok("c", "score", BASE + 0.9), ok("d", "score", BASE + 0.99, per_sequence=False)]
+    records = [
+        ok("a", "score", BASE + 1.0),
+        ok("b", "score", BASE + 0.98 + FLIP),
+        ok("c", "score", BASE + 0.9),
+        ok("d", "score", BASE + 0.99, per_sequence=False),
+    ]
     (table,) = tables(records)
     cells = _cells(table, "score")
     assert [cells[m].best for m in "abcd"] == [True, False, False, False]
@@ -65,51 +94,75 @@ def test_ties_with_the_best_are_the_paired_bootstrap_intervals_containing_zero()
 
 
 def test_lower_is_better_ties_use_the_lowest_mean():
-    records = [ok("a", "kl", BASE + 1.0, hib=False), ok("b", "kl", BASE + 1.01 + FLIP, hib=False),
-               ok("c", "kl", BASE + 2.0, hib=False)]
+    records = [
+        ok("a", "kl", BASE + 1.0, hib=False),
+        ok("b", "kl", BASE + 1.01 + FLIP, hib=False),
+        ok("c", "kl", BASE + 2.0, hib=False),
+    ]
     cells = _cells(tables(records)[0], "kl")
     assert (cells["a"].best, cells["b"].tied, cells["c"].tied) == (True, True, False)
 
 
 def test_one_footnote_per_distinct_reason():
-    records = [ok("ig", "completeness", BASE, hib=False), na("saliency", "completeness", COMPLETE),
-               na("random", "completeness", COMPLETE), na("ism", "completeness", COMPLETE),
-               ok("ig", "score", BASE), ok("saliency", "score", BASE), ok("random", "score", BASE),
-               ok("ism", "score", BASE)]
+    records = [
+        ok("ig", "completeness", BASE, hib=False),
+        na("saliency", "completeness", COMPLETE),
+        na("random", "completeness", COMPLETE),
+        na("ism", "completeness", COMPLETE),
+        ok("ig", "score", BASE),
+        ok("saliency", "score", BASE),
+        ok("random", "score", BASE),
+        ok("ism", "score", BASE),
+    ]
     (table,) = tables(records)
     assert [n.text for n in table.notes] == [
         "completeness applies to methods that claim completeness; the method does not "
-        "(saliency, ism, random)"]  # registry order
+        "(saliency, ism, random)"
+    ]  # registry order
     text = render(records)
     assert text.count("[1]") == 4  # three cells and the footnote itself
 
 
 def test_empty_columns_and_inapplicable_methods_are_one_line_each():
     attention = "{} needs a model with attention; m has none"
-    records = [ok("ig", "score", BASE), ok("random", "score", BASE),
-               na("ig", "hit_rate", "hit_rate needs knowledge_base; task 't' has none"),
-               na("random", "hit_rate", "hit_rate needs knowledge_base; task 't' has none"),
-               ok("ig", "motif_recall", np.full(50, np.nan)), ok("random", "motif_recall", np.full(50, np.nan)),
-               na("attention", "score", attention), na("attention", "hit_rate", attention),
-               na("attention", "motif_recall", attention), na("attention_random", "score", attention),
-               na("attention_random", "hit_rate", attention), na("attention_random", "motif_recall", attention)]
+    records = [
+        ok("ig", "score", BASE),
+        ok("random", "score", BASE),
+        na("ig", "hit_rate", "hit_rate needs knowledge_base; task 't' has none"),
+        na("random", "hit_rate", "hit_rate needs knowledge_base; task 't' has none"),
+        ok("ig", "motif_recall", np.full(50, np.nan)),
+        ok("random", "motif_recall", np.full(50, np.nan)),
+        na("attention", "score", attention),
+        na("attention", "hit_rate", attention),
+        na("attention", "motif_recall", attention),
+        na("attention_random", "score", attention),
+        na("attention_random", "hit_rate", attention),
+        na("attention_random", "motif_recall", attention),
+    ]
     (table,) = tables(records)
     assert [c.metric for c in table.columns] == ["score"]
     assert [r.label for r in table.rows] == ["ig", "random"]
     assert table.omitted_columns == [
         ("hit_rate", "no value in any row: hit_rate needs knowledge_base; task 't' has none"),
-        ("motif_recall", "no value in any row: no explained sequence has a score (n=0 in every row)")]
+        (
+            "motif_recall",
+            "no value in any row: no explained sequence has a score (n=0 in every row)",
+        ),
+    ]
     assert table.omitted_methods == [
-        ("attention, attention_random",
-         "the method needs a model with attention; m has none")]
+        ("attention, attention_random", "the method needs a model with attention; m has none")
+    ]
     text = render(records)
     assert "| attention" not in text and text.count("not shown:") == 1
     assert "left out: hit_rate (no value in any row" in text
 
 
 def test_invalid_and_missing_cells_carry_a_footnote_mark():
-    records = [ok("ig", "completeness", BASE + 1, hib=False, invalid=True, invalid_above=0.05),
-               ok("deeplift", "completeness", BASE * 0, hib=False), ok("ig", "score", BASE)]
+    records = [
+        ok("ig", "completeness", BASE + 1, hib=False, invalid=True, invalid_above=0.05),
+        ok("deeplift", "completeness", BASE * 0, hib=False),
+        ok("ig", "score", BASE),
+    ]
     (table,) = tables(records)
     # rows in registry order (deeplift, then ig), notes numbered in reading order
     assert [r.label for r in table.rows] == ["deeplift", "ig"]
@@ -124,8 +177,11 @@ def test_invalid_and_missing_cells_carry_a_footnote_mark():
 
 def _wide_records() -> list[Record]:
     metrics = [f"metric_number_{i}" for i in range(10)]
-    return [ok(m, q, BASE + k / 10 + j / 100) for k, m in enumerate(["saliency", "integrated", "random"])
-            for j, q in enumerate(metrics)] + [cost(m, 1e-3) for m in ["saliency", "integrated", "random"]]
+    return [
+        ok(m, q, BASE + k / 10 + j / 100)
+        for k, m in enumerate(["saliency", "integrated", "random"])
+        for j, q in enumerate(metrics)
+    ] + [cost(m, 1e-3) for m in ["saliency", "integrated", "random"]]
 
 
 def test_terminal_table_fits_160_columns_and_files_keep_the_full_one():
@@ -148,24 +204,37 @@ def test_html_is_a_complete_standalone_page():
 
 
 def test_summary_ranks_methods_across_tables_with_their_counts():
-    records = [ok("a", "score", BASE + 1.0), ok("b", "score", BASE), ok("c", "score", BASE - 1),
-               ok("a", "kl", BASE, hib=False), ok("b", "kl", BASE + 1, hib=False),
-               ok("a", "score", BASE, model="m2"), ok("b", "score", BASE + 1, model="m2"),
-               ok("c", "score", BASE + 1, model="m2")]
+    records = [
+        ok("a", "score", BASE + 1.0),
+        ok("b", "score", BASE),
+        ok("c", "score", BASE - 1),
+        ok("a", "kl", BASE, hib=False),
+        ok("b", "kl", BASE + 1, hib=False),
+        ok("a", "score", BASE, model="m2"),
+        ok("b", "score", BASE + 1, model="m2"),
+        ok("c", "score", BASE + 1, model="m2"),
+    ]
     table = summary(records)
     assert [c.metric for c in table.columns] == ["kl", "score", "all"]  # unregistered: by name
-    got = {r.label: [(c.mean, c.n) if c.kind == "value" else None for c in r.cells] for r in table.rows}
+    got = {
+        r.label: [(c.mean, c.n) if c.kind == "value" else None for c in r.cells] for r in table.rows
+    }
     # m: score a 1, b 2, c 3; kl a 1, b 2; m2: score b and c tie (1.5 each), a 3
-    assert got == {"a": [(1.0, 1), (2.0, 2), (5 / 3, 3)],
-                   "b": [(2.0, 1), (1.75, 2), (5.5 / 3, 3)],
-                   "c": [None, (2.25, 2), (2.25, 2)]}
+    assert got == {
+        "a": [(1.0, 1), (2.0, 2), (5 / 3, 3)],
+        "b": [(2.0, 1), (1.75, 2), (5.5 / 3, 3)],
+        "c": [None, (2.25, 2), (2.25, 2)],
+    }
     assert "| a " in render_table(table) and "1.67 (3)" in render_table(table)
 
 
 def test_detail_tables_show_every_column_of_a_multi_column_metric():
     values = np.stack([BASE, BASE + 1], 1)
-    records = [ok("ig", "kl", values, columns=("mean", "q2"), hib=False),
-               na("saliency", "kl", "{} has no option for it"), ok("saliency", "score", BASE)]
+    records = [
+        ok("ig", "kl", values, columns=("mean", "q2"), hib=False),
+        na("saliency", "kl", "{} has no option for it"),
+        ok("saliency", "score", BASE),
+    ]
     (table,) = tables(records, detail=True)
     assert [c.header for c in table.columns] == ["kl:mean ↓", "kl:q2 ↓", "score ↑"]
     assert _cells(table, "kl")["saliency"].kind == "n/a"

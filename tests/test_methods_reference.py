@@ -20,6 +20,7 @@ from attrbench_methods.ism import ism_deltas, ism_naive
 N, L, PAD = 6, 24, 4
 TARGET = torch.tensor([0, 1, 2, 0, 1, 2])
 
+
 @pytest.fixture
 def data() -> tuple[torch.Tensor, torch.Tensor]:
     return random_onehot(N, L, seed=1, pad=PAD)
@@ -43,8 +44,13 @@ def delta_f(
 def hook_state(model: nn.Module) -> list:
     """Everything captum or our hooks could leave behind on a model."""
     return [
-        (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks),
-         len(m._backward_pre_hooks), sorted(vars(m)))
+        (
+            len(m._forward_hooks),
+            len(m._forward_pre_hooks),
+            len(m._backward_hooks),
+            len(m._backward_pre_hooks),
+            sorted(vars(m)),
+        )
         for m in model.modules()
     ]
 
@@ -107,8 +113,17 @@ def test_ig_agrees_with_captum(data, background, how, baseline):
     X, mask = data
     model = TinyCNN().eval()
     x0 = ig_baseline(X, baseline, background)
-    ours = method("ig")(model, X, TARGET, mask, n_steps=32, method=how, baseline=baseline,
-                        background=background, internal_batch_size=50)
+    ours = method("ig")(
+        model,
+        X,
+        TARGET,
+        mask,
+        n_steps=32,
+        method=how,
+        baseline=baseline,
+        background=background,
+        internal_batch_size=50,
+    )
     ref = IntegratedGradients(model).attribute(X, x0, target=TARGET, n_steps=32, method=how)
     assert ours.dtype == torch.float32
     torch.testing.assert_close(ours, ref * mask[:, None, :], atol=1e-6, rtol=0)
@@ -143,9 +158,16 @@ class ActCNN(nn.Module):
         safe = [nn.MaxPool1d(2), nn.Conv1d(6, 6, 1), nn.ELU()]
         first = safe if captum_safe else [nn.ELU(), nn.MaxPool1d(2)]
         self.body = nn.Sequential(
-            nn.Conv1d(4, 6, 5, padding=2), *first,
-            nn.Conv1d(6, 6, 3, padding=1), act2(), nn.Conv1d(6, 5, 3), nn.Softplus(),
-            nn.Flatten(), nn.Linear(5 * 10, 8), nn.Sigmoid(), nn.Linear(8, 3),
+            nn.Conv1d(4, 6, 5, padding=2),
+            *first,
+            nn.Conv1d(6, 6, 3, padding=1),
+            act2(),
+            nn.Conv1d(6, 5, 3),
+            nn.Softplus(),
+            nn.Flatten(),
+            nn.Linear(5 * 10, 8),
+            nn.Sigmoid(),
+            nn.Linear(8, 3),
         )
 
     def forward(self, X):
@@ -202,8 +224,15 @@ def test_deeplift_equals_captum_and_leaves_model_clean(data, background, baselin
     X, mask = data
     model = TinyCNN().eval()
     before = hook_state(model)
-    ours = method("deeplift")(model, X, TARGET, mask, baseline=baseline, background=background,
-                              implementation=implementation)
+    ours = method("deeplift")(
+        model,
+        X,
+        TARGET,
+        mask,
+        baseline=baseline,
+        background=background,
+        implementation=implementation,
+    )
     assert hook_state(model) == before
     x0 = ig_baseline(X, baseline, background)
     with warnings.catch_warnings():
@@ -217,8 +246,11 @@ def test_deeplift_is_right_where_captum_is_not(data):
     """conv -> ReLU -> MaxPool1d: captum 0.9 breaks summation-to-delta (captum #1104)."""
     X, mask = data
     model = nn.Sequential(
-        nn.Conv1d(4, 6, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
-        nn.Flatten(), nn.Linear(6 * 12, 3),
+        nn.Conv1d(4, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Flatten(),
+        nn.Linear(6 * 12, 3),
     ).eval()
     x0 = torch.full_like(X, 0.25) * mask[:, None, :]
     ours = method("deeplift")(model, X, TARGET, mask, baseline=x0)
@@ -245,7 +277,9 @@ def test_deeplift_relu_input_equal_to_reference_takes_the_derivative():
     x0[:, :, 5] = X[:, :, 5].roll(1, dims=1)  # another letter at position 5 only
     with torch.no_grad():
         pre, pre0 = conv(X), conv(x0)
-    assert torch.equal(pre[:, :4, 4], pre0[:, :4, 4]) and not torch.equal(pre[:, 4:, 4], pre0[:, 4:, 4])
+    assert torch.equal(pre[:, :4, 4], pre0[:, :4, 4]) and not torch.equal(
+        pre[:, 4:, 4], pre0[:, 4:, 4]
+    )
     target = torch.tensor([0, 1, 2, 0])
     ours = method("deeplift")(model, X, target, torch.ones(4, 10, dtype=torch.bool), baseline=x0)
     with warnings.catch_warnings():
@@ -253,6 +287,7 @@ def test_deeplift_relu_input_equal_to_reference_takes_the_derivative():
         ref = DeepLift(model).attribute(X, x0, target=target).detach()
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
     assert ours[:, :, 5].abs().sum() > 0
+
 
 def test_deepshap_agrees_with_captum_and_shap(background):
     """Same references for every sequence and no padding: the set-up captum and shap support."""
@@ -301,8 +336,16 @@ def test_deepshap_is_complete(data, background, model_cls, shared):
     X, mask = data
     model = model_cls().eval()
     before = hook_state(model)
-    attr = method("deepshap")(model, X, TARGET, mask, background=background, n_background=8,
-                              shared=shared, generator=torch.Generator().manual_seed(1))
+    attr = method("deepshap")(
+        model,
+        X,
+        TARGET,
+        mask,
+        background=background,
+        n_background=8,
+        shared=shared,
+        generator=torch.Generator().manual_seed(1),
+    )
     assert hook_state(model) == before
     refs = deepshap_baselines(X, mask, background, torch.Generator().manual_seed(1), 8, shared)
     f_ref = target_logits(model, refs.flatten(0, 1), TARGET.repeat_interleave(8)).view(N, 8)
@@ -317,8 +360,14 @@ def test_deepshap_is_complete(data, background, model_cls, shared):
 def test_rescale_methods_refuse_recurrent_models(data, background, name):
     X, mask = data
     with pytest.raises(NotApplicable, match="LSTM"):
-        method(name)(LSTMModel(), X, TARGET, mask, background=background,
-                     generator=torch.Generator().manual_seed(0))
+        method(name)(
+            LSTMModel(),
+            X,
+            TARGET,
+            mask,
+            background=background,
+            generator=torch.Generator().manual_seed(0),
+        )
 
 
 @pytest.mark.parametrize("name", ["deeplift", "deepshap"])
@@ -327,8 +376,14 @@ def test_rescale_methods_refuse_unseen_nonlinearity(data, background, name):
     model = FunctionalReLU().eval()
     before = hook_state(model)
     with pytest.raises(NotApplicable, match="summation-to-delta"):
-        method(name)(model, X, TARGET, mask, background=background,
-                     generator=torch.Generator().manual_seed(0))
+        method(name)(
+            model,
+            X,
+            TARGET,
+            mask,
+            background=background,
+            generator=torch.Generator().manual_seed(0),
+        )
     assert hook_state(model) == before
 
 

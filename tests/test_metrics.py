@@ -163,11 +163,14 @@ def test_motif_recall_paper_definition_on_hand_examples():
     """Whole start + whole stop among the top 6 -> 1; a codon cut by the top 6 -> 0."""
     X, mask = random_onehot(3, L12, seed=2)
     gt = GroundTruth([[Motif("start", 1, 4), Motif("stop", 7, 10)]] * 3)
-    scores = torch.tensor([
-        [0, 9, 9, 9, 0, 0, 0, 8, 8, 8, 0, 0],  # both whole: 1
-        [0, 9, 9, 9, 7, 0, 0, 8, 8, 0, 0, 0],  # stop 7:10 has 2 of 3 in the top 6: 0
-        [0, 9, 9, 0, 0, 0, 0, 8, 8, 0, 7, 7],  # letters of both codons, neither whole: 0
-    ], dtype=torch.float32)
+    scores = torch.tensor(
+        [
+            [0, 9, 9, 9, 0, 0, 0, 8, 8, 8, 0, 0],  # both whole: 1
+            [0, 9, 9, 9, 7, 0, 0, 8, 8, 0, 0, 0],  # stop 7:10 has 2 of 3 in the top 6: 0
+            [0, 9, 9, 0, 0, 0, 0, 8, 8, 0, 7, 7],  # letters of both codons, neither whole: 0
+        ],
+        dtype=torch.float32,
+    )
     ex = make_ex(X, mask, scores=scores, gt=gt)
     assert_values(motif_recall(ex, k=6), [1, 0, 0])
     assert_values(motif_recall(ex, k=6, definition="lenient"), [1, 1, 1])
@@ -179,10 +182,13 @@ def test_motif_recall_other_kinds():
     mask[1, 10:] = False
     X[1, :, 10:] = 0
     gt = GroundTruth([[Motif("er", 8, 12)], [Motif("pts1", 7, 10)]])
-    scores = torch.tensor([
-        [5, 5, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4],
-        [5, 5, 5, 5, 0, 0, 0, 4, 4, 0, 9, 9],  # padding (9) is never ranked; 9 not in top 6
-    ], dtype=torch.float32)
+    scores = torch.tensor(
+        [
+            [5, 5, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4],
+            [5, 5, 5, 5, 0, 0, 0, 4, 4, 0, 9, 9],  # padding (9) is never ranked; 9 not in top 6
+        ],
+        dtype=torch.float32,
+    )
     ex = make_ex(X, mask, scores=scores, gt=gt)
     assert_values(motif_recall(ex, k=6), [1, 0])
     # default K = truth length (4 and 3): top 4 of row 0 are 0, 1, 8, 9; top 3 of row 1 are 0-2

@@ -74,7 +74,11 @@ def test_match_bh_qvalues_known_answer():
 
 def test_metric_is_registered_as_set_level():
     m = METRICS.get("motif_discovery")
-    assert m.set_level and m.columns[0] == "recall" and m.column_directions["false_discoveries"] is False
+    assert (
+        m.set_level
+        and m.columns[0] == "recall"
+        and m.column_directions["false_discoveries"] is False
+    )
     assert m.needs_ground_truth
 
 
@@ -84,8 +88,24 @@ def test_runner_scores_a_set_level_metric_once_per_cell(tmp_path):
 
     from attrbench.cli import main
 
-    main(["run", "--task", "utr5", "--method", "grad_x_input", "--metric", "motif_discovery",
-          "--n", "120", "--batch-size", "40", "--results", str(tmp_path), "--quiet"])
+    main(
+        [
+            "run",
+            "--task",
+            "utr5",
+            "--method",
+            "grad_x_input",
+            "--metric",
+            "motif_discovery",
+            "--n",
+            "120",
+            "--batch-size",
+            "40",
+            "--results",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     (path,) = (tmp_path / "utr5").glob("cnn/grad_x_input/motif_discovery-*.json")
     record = json.loads(path.read_text())
     assert record["status"] == "ok" and record["n_scored"] == 1 and record["n_missing"] == 119
@@ -97,8 +117,22 @@ def test_too_few_seqlets_makes_the_cell_na_with_the_count(tmp_path):
 
     from attrbench.cli import main
 
-    main(["run", "--task", "utr5", "--method", "saliency", "--metric", "motif_discovery",
-          "--n", "6", "--results", str(tmp_path), "--quiet"])
+    main(
+        [
+            "run",
+            "--task",
+            "utr5",
+            "--method",
+            "saliency",
+            "--metric",
+            "motif_discovery",
+            "--n",
+            "6",
+            "--results",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     (path,) = (tmp_path / "utr5").glob("cnn/saliency/motif_discovery-*.json")
     record = json.loads(path.read_text())
     assert record["status"] == "not_applicable" and "seqlets in 6 sequences" in record["reason"]

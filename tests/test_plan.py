@@ -28,16 +28,30 @@ def _metric(name: str, **fields) -> Metric:
 def _test_split() -> Dataset:
     X, mask = random_onehot(n=N_TEST, pad=2, seed=5)
     gt = GroundTruth([[Motif("m", 2, 4)] if i in CARRYING else [] for i in range(N_TEST)])
-    return Dataset(X=X, mask=mask, y=torch.zeros(N_TEST, dtype=torch.long),
-                   ids=[f"s{i}" for i in range(N_TEST)], ground_truth=gt)
+    return Dataset(
+        X=X,
+        mask=mask,
+        y=torch.zeros(N_TEST, dtype=torch.long),
+        ids=[f"s{i}" for i in range(N_TEST)],
+        ground_truth=gt,
+    )
 
 
 def _task(**fields) -> Task:
     spec = ModelSpec("cnn", TinyCNN)
-    return Task(name="toy", version="1", alphabet=Alphabet("dna", "ACGT"), classes=("a", "b", "c"),
-                data=lambda split: _test_split(), models={"cnn": spec}, default_model="cnn",
-                checkpoint_dir=Path("."), ground_truth=lambda ds: ds.ground_truth, default_n=6,
-                **fields)
+    return Task(
+        name="toy",
+        version="1",
+        alphabet=Alphabet("dna", "ACGT"),
+        classes=("a", "b", "c"),
+        data=lambda split: _test_split(),
+        models={"cnn": spec},
+        default_model="cnn",
+        checkpoint_dir=Path("."),
+        ground_truth=lambda ds: ds.ground_truth,
+        default_n=6,
+        **fields,
+    )
 
 
 IG = _method("ig", complete=True, defaults={"n_steps": 50, "baseline": "zeros"})
@@ -48,19 +62,29 @@ MODELS = {"cnn": TinyCNN(), "attn": TinyAttention()}
 
 
 def test_cells_options_sets_and_applicability():
-    task = _task(method_options={"ig": {"baseline": "background"}}, metric_options={"recall": {"k": 3}},
-                 ground_truth_n=3, method_n={"ig": 2})
+    task = _task(
+        method_options={"ig": {"baseline": "background"}},
+        metric_options={"recall": {"k": 3}},
+        ground_truth_n=3,
+        method_n={"ig": 2},
+    )
     config = RunConfig(task="toy", seed=7, method_options={"ig": {"n_steps": 4}})
     cells = make_plan(task, _test_split(), MODELS, [IG, ATT], [RECALL, COMPLETE], config)
     assert [(c.model, c.method.name, c.set_name) for c in cells] == [
-        ("cnn", "ig", "sample"), ("cnn", "ig", "ground_truth"),
-        ("cnn", "att", "sample"), ("cnn", "att", "ground_truth"),
-        ("attn", "ig", "sample"), ("attn", "ig", "ground_truth"),
-        ("attn", "att", "sample"), ("attn", "att", "ground_truth"),
+        ("cnn", "ig", "sample"),
+        ("cnn", "ig", "ground_truth"),
+        ("cnn", "att", "sample"),
+        ("cnn", "att", "ground_truth"),
+        ("attn", "ig", "sample"),
+        ("attn", "ig", "ground_truth"),
+        ("attn", "att", "sample"),
+        ("attn", "att", "ground_truth"),
     ]
     ig_sample, ig_gt, att_sample = cells[0], cells[1], cells[2]
     assert ig_sample.method_options == {"n_steps": 4, "baseline": "background"}
-    assert ig_gt.metric_options == {"recall": {"k": 3}} and ig_sample.metric_options == {"completeness": {}}
+    assert ig_gt.metric_options == {"recall": {"k": 3}} and ig_sample.metric_options == {
+        "completeness": {}
+    }
     # sample: default_n = 6 drawn by the seed, then ig's cap of 2 drawn from those
     sample = select_index(N_TEST, 6, 7)
     assert torch.equal(ig_sample.index, sample[select_index(6, 2, 7)])
@@ -78,17 +102,31 @@ def test_cells_options_sets_and_applicability():
 
 def test_an_explicit_n_applies_to_every_method_and_no_ground_truth_set_without_its_metrics():
     task = _task(ground_truth_n=3, method_n={"ig": 2})
-    cells = make_plan(task, _test_split(), {"cnn": MODELS["cnn"]}, [IG], [COMPLETE],
-                      RunConfig(task="toy", n=-1, seed=0))
+    cells = make_plan(
+        task,
+        _test_split(),
+        {"cnn": MODELS["cnn"]},
+        [IG],
+        [COMPLETE],
+        RunConfig(task="toy", n=-1, seed=0),
+    )
     assert [(c.set_name, len(c.index), c.cost) for c in cells] == [("sample", N_TEST, True)]
     assert cells[0].method_options == IG.defaults
 
 
 def test_the_plan_is_a_function_of_its_arguments():
     task = _task(ground_truth_n=3)
-    args = (task, _test_split(), MODELS, [IG, ATT], [RECALL, COMPLETE], RunConfig(task="toy", seed=3))
+    args = (
+        task,
+        _test_split(),
+        MODELS,
+        [IG, ATT],
+        [RECALL, COMPLETE],
+        RunConfig(task="toy", seed=3),
+    )
     first, second = make_plan(*args), make_plan(*args)
-    assert [(c.model, c.method.name, c.set_name, c.index.tolist()) for c in first] == \
-        [(c.model, c.method.name, c.set_name, c.index.tolist()) for c in second]
+    assert [(c.model, c.method.name, c.set_name, c.index.tolist()) for c in first] == [
+        (c.model, c.method.name, c.set_name, c.index.tolist()) for c in second
+    ]
     other = make_plan(*args[:-1], RunConfig(task="toy", seed=4))
     assert [c.index.tolist() for c in other] != [c.index.tolist() for c in first]

@@ -45,7 +45,11 @@ def _imports(path: Path, root: Path) -> list[tuple[int, str]]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            names = [f"{base}.{a.name}" for a in node.names] if not node.module or node.level else [base]
+            names = (
+                [f"{base}.{a.name}" for a in node.names]
+                if not node.module or node.level
+                else [base]
+            )
             found += [(node.lineno, n) for n in names]
     return found
 
@@ -85,9 +89,11 @@ def test_the_scan_sees_relative_and_absolute_plugin_imports(tmp_path):
     """The scan finds the imports the rule forbids (it must be able to fail)."""
     (tmp_path / "methods" / "pkg").mkdir(parents=True)
     bad = tmp_path / "methods" / "mine.py"
-    bad.write_text("from .ig import ig_baseline\nimport attrbench_methods.deepshap\n"
-                   "from attrbench_tasks.psl import data\nfrom attrbench.data import Background\n"
-                   "from attrbench_tasks.common.alphabets import DNA\n")
+    bad.write_text(
+        "from .ig import ig_baseline\nimport attrbench_methods.deepshap\n"
+        "from attrbench_tasks.psl import data\nfrom attrbench.data import Background\n"
+        "from attrbench_tasks.common.alphabets import DNA\n"
+    )
     init = tmp_path / "methods" / "pkg" / "__init__.py"
     init.write_text("from .inner import x\nfrom .. import gradients\n")
     assert [v.split(" imports ")[1] for v in _violations(bad, tmp_path)] == [

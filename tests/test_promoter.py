@@ -53,12 +53,26 @@ def test_ig_beats_random_on_tata_recall(task, test_split, tmp_path, monkeypatch)
     called = predict(load_model(task, "cnn"), test_split.X).argmax(1)
     carriers = [i for i, m in enumerate(test_split.ground_truth.motifs) if m and called[i] == 1]
     real = task.data
-    monkeypatch.setattr(task, "data", lambda split, **kw: (
-        real(split, **kw).subset(carriers) if split == "test" else real(split, **kw)))
-    config = RunConfig(task="promoter", methods=["ig", "random"], metrics=["motif_recall"],
-                       n=-1, progress=False, method_options={"ig": {"n_steps": 16}})
-    records = {r.key.method: r for r in run(config, ResultStore(tmp_path))
-               if r.key.metric == "motif_recall"}
+    monkeypatch.setattr(
+        task,
+        "data",
+        lambda split, **kw: (
+            real(split, **kw).subset(carriers) if split == "test" else real(split, **kw)
+        ),
+    )
+    config = RunConfig(
+        task="promoter",
+        methods=["ig", "random"],
+        metrics=["motif_recall"],
+        n=-1,
+        progress=False,
+        method_options={"ig": {"n_steps": 16}},
+    )
+    records = {
+        r.key.method: r
+        for r in run(config, ResultStore(tmp_path))
+        if r.key.metric == "motif_recall"
+    }
     ig, rnd = records["ig"], records["random"]
     assert ig.n_scored == rnd.n_scored == len(carriers) > 100
     # On the shipped CNN (test positives with a TATA box that it calls promoters, n = 187)
@@ -71,5 +85,9 @@ def test_deeplift_is_not_applicable_on_the_transformer(task):
 
     model = task.models["transformer"].build()
     assert "LayerNorm" in METHODS.get("deeplift").why_not(model)
-    X = torch.nn.functional.one_hot(torch.zeros(1, 251, dtype=torch.long), 4).permute(0, 2, 1).float()
+    X = (
+        torch.nn.functional.one_hot(torch.zeros(1, 251, dtype=torch.long), 4)
+        .permute(0, 2, 1)
+        .float()
+    )
     assert model.attention_weights(X).shape == (1, 251)

@@ -92,7 +92,9 @@ def test_deeploc_loader_splits_labels_and_suffixes(tmp_path):
     for acc in non_test:  # valid: a fixed tenth by accession hash
         is_valid = int(content_hash(acc), 16) % 10 == 0
         assert (acc in splits["valid"].ids) == is_valid
-    everything = {i: loc for s in splits.values() for i, loc in zip(s.ids, s.extra["locations"], strict=True)}
+    everything = {
+        i: loc for s in splits.values() for i, loc in zip(s.ids, s.extra["locations"], strict=True)
+    }
     assert everything["P00003"] == ("Cytoplasm", "Nucleus")
     assert everything["P00006"] == ("Secreted",)
     test = splits["test"]
@@ -112,18 +114,29 @@ def test_task_data_reads_a_deeploc_file(tmp_path):
         TASK.data("heldout")
 
 
-@pytest.mark.parametrize("text, error, match", [
-    ("", ValueError, "no FASTA records"),
-    ("\n\n", ValueError, "no FASTA records"),
-    (">P1 Nucleus-U\nMKV\n>P1 Cytoplasm-S test\nMKL\n", ValueError, r"duplicate accession 'P1' \(first at line 1\)"),
-    (">P1 Golgi-U\nMKV\n", ValueError, "unknown location 'Golgi'"),
-    (">P1 Nucleus\nMKV\n", ValueError, "is not 'Location-M'"),
-    (">P1 Nucleus-U train\nMKV\n", ValueError, "unexpected header fields"),
-    (">P1 Nucleus;Plastid-U\nMKV\n", ValueError, "is not a class of the task"),
-    ("MKV\n>P1 Nucleus-U\nMKV\n", ValueError, "before the first '>'"),
-    (">P1 Nucleus-U\n>P2 Nucleus-U\nMKV\n", ValueError, "'P1' has no sequence"),
-    (">P1 Nucleus-U\nMKV\n>P2 Cytoplasm-S\nMKVL\nAA1A\n", SequenceError, r"record 'P2'.*'1' at position 7"),
-])
+@pytest.mark.parametrize(
+    "text, error, match",
+    [
+        ("", ValueError, "no FASTA records"),
+        ("\n\n", ValueError, "no FASTA records"),
+        (
+            ">P1 Nucleus-U\nMKV\n>P1 Cytoplasm-S test\nMKL\n",
+            ValueError,
+            r"duplicate accession 'P1' \(first at line 1\)",
+        ),
+        (">P1 Golgi-U\nMKV\n", ValueError, "unknown location 'Golgi'"),
+        (">P1 Nucleus\nMKV\n", ValueError, "is not 'Location-M'"),
+        (">P1 Nucleus-U train\nMKV\n", ValueError, "unexpected header fields"),
+        (">P1 Nucleus;Plastid-U\nMKV\n", ValueError, "is not a class of the task"),
+        ("MKV\n>P1 Nucleus-U\nMKV\n", ValueError, "before the first '>'"),
+        (">P1 Nucleus-U\n>P2 Nucleus-U\nMKV\n", ValueError, "'P1' has no sequence"),
+        (
+            ">P1 Nucleus-U\nMKV\n>P2 Cytoplasm-S\nMKVL\nAA1A\n",
+            SequenceError,
+            r"record 'P2'.*'1' at position 7",
+        ),
+    ],
+)
 def test_deeploc_bad_input(tmp_path, text, error, match):
     with pytest.raises(error, match=match):
         D.load_deeploc(write(tmp_path, text))
@@ -141,21 +154,32 @@ def test_deeploc_unknown_letters_can_map_to_x(tmp_path):
 
 def test_ground_truth_c_terminal_signals(tmp_path):
     long_er = "M" + "A" * 1495 + "HDEL"  # 1500 residues: trimmed, the signal stays at the end
-    text = "".join(f">P{i} {loc}-U test\n{seq}\n" for i, (loc, seq) in enumerate([
-        ("Endoplasmic.reticulum", "MKLLAVKDEL"),     # ER retention
-        ("Endoplasmic.reticulum", "MKLLAVKDEA"),     # ER without the signal
-        ("Peroxisome", "MAAGSKL"),                   # PTS1
-        ("Peroxisome", "MAAGAHM"),                   # PTS1 variant
-        ("Nucleus", "MKLLAVKDEL"),                   # signal in the wrong location
-        ("Cytoplasm", "MAAGSKL"),
-        ("Endoplasmic.reticulum", long_er),
-        ("Peroxisome", "KL"),                        # shorter than the signal
-    ]))
+    text = "".join(
+        f">P{i} {loc}-U test\n{seq}\n"
+        for i, (loc, seq) in enumerate(
+            [
+                ("Endoplasmic.reticulum", "MKLLAVKDEL"),  # ER retention
+                ("Endoplasmic.reticulum", "MKLLAVKDEA"),  # ER without the signal
+                ("Peroxisome", "MAAGSKL"),  # PTS1
+                ("Peroxisome", "MAAGAHM"),  # PTS1 variant
+                ("Nucleus", "MKLLAVKDEL"),  # signal in the wrong location
+                ("Cytoplasm", "MAAGSKL"),
+                ("Endoplasmic.reticulum", long_er),
+                ("Peroxisome", "KL"),  # shorter than the signal
+            ]
+        )
+    )
     test = D.load_deeploc(write(tmp_path, text))["test"]
     gt = TASK.ground_truth(test)
     assert gt.motifs == [
-        [Motif("ER_retention", 6, 10)], [], [Motif("PTS1", 4, 7)], [Motif("PTS1", 4, 7)],
-        [], [], [Motif("ER_retention", 996, 1000)], [],
+        [Motif("ER_retention", 6, 10)],
+        [],
+        [Motif("PTS1", 4, 7)],
+        [Motif("PTS1", 4, 7)],
+        [],
+        [],
+        [Motif("ER_retention", 996, 1000)],
+        [],
     ]
     assert PROTEIN.decode(test.X[6:7, :, 996:])[0] == "HDEL"
 
@@ -215,7 +239,9 @@ def test_zoo_model_contract(untrained, name):
         # padding is ignored: more padding, another batch, the same logits
         torch.testing.assert_close(model(onehot(SEQS, 64)), logits, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(model(X[1:3]), logits[1:3], atol=1e-5, rtol=1e-5)
-    assert hasattr(model, "attention_weights") == (name in M.ARCHS and M.ARCHS[name]["head"] != "last")
+    assert hasattr(model, "attention_weights") == (
+        name in M.ARCHS and M.ARCHS[name]["head"] != "last"
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, a in M.ARCHS.items() if a["head"] != "last"])
@@ -285,7 +311,9 @@ def test_scl2205_splits(scl):
     assert TASK.classes == D.CLASSES and len(D.CLASSES) == 13
     multi = [i for i, c in enumerate(test.y.tolist()) if ";" in D.CLASSES[c]]
     assert len(multi) > 0
-    assert all(test.extra["locations"][i] == tuple(D.CLASSES[int(test.y[i])].split(";")) for i in multi)
+    assert all(
+        test.extra["locations"][i] == tuple(D.CLASSES[int(test.y[i])].split(";")) for i in multi
+    )
     assert TASK.data("test") is not test  # a fresh record per call (shared tensors)
 
 
@@ -309,19 +337,32 @@ def test_shipped_checkpoints_reproduce_their_recorded_subset_accuracy(scl):
 
 def test_objective_is_read_from_the_train_config():
     assert R.objective({"class_weights": True}) == (
-        "cross-entropy, inverse-frequency class weights; epoch of best validation loss")
+        "cross-entropy, inverse-frequency class weights; epoch of best validation loss"
+    )
     assert R.objective({"class_weights": False, "select": "accuracy"}) == (
-        "plain cross-entropy; epoch of best validation accuracy")
+        "plain cross-entropy; epoch of best validation accuracy"
+    )
 
 
 def test_model_report_states_objectives_table_1_and_the_note(monkeypatch):
     def row(model, attention="own", micro=0.5, macro=0.4, objective="plain cross-entropy"):
-        return {"model": model, "kind": "lstm", "attention": attention, "accuracy": micro,
-                "f1_micro": micro, "f1_macro": macro, "n": 2631, "train_seconds": 600.0,
-                "objective": objective}
+        return {
+            "model": model,
+            "kind": "lstm",
+            "attention": attention,
+            "accuracy": micro,
+            "f1_micro": micro,
+            "f1_macro": macro,
+            "n": 2631,
+            "train_seconds": 600.0,
+            "objective": objective,
+        }
 
-    rows = [row("bilstm_att", micro=0.557), row("bilstm_att", "uniform", 0.301, 0.2),
-            row("bilstm_uniform", "-", 0.384, 0.25, "cross-entropy, inverse-frequency class weights")]
+    rows = [
+        row("bilstm_att", micro=0.557),
+        row("bilstm_att", "uniform", 0.301, 0.2),
+        row("bilstm_uniform", "-", 0.384, 0.25, "cross-entropy, inverse-frequency class weights"),
+    ]
     monkeypatch.setattr(R, "model_rows", lambda **options: rows)
     text = TASK.reports["models"].render([])
     assert "plain cross-entropy" in text and "inverse-frequency class weights" in text

@@ -15,8 +15,15 @@ from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl.hit_rate_metric import COLUMNS
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
-FAST = ["--quiet", "--option", "inclusion_kl.n_samples=4", "--option", "occlusion_kl.n_samples=4",
-        "--option", "shift_invariance.n_shift=1"]
+FAST = [
+    "--quiet",
+    "--option",
+    "inclusion_kl.n_samples=4",
+    "--option",
+    "occlusion_kl.n_samples=4",
+    "--option",
+    "shift_invariance.n_shift=1",
+]
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:
@@ -26,17 +33,31 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_run_psl_on_the_default_model(tmp_path, capsys):
-    code, out, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric",
-                         "completeness,inclusion_kl,shift_invariance,hit_rate",
-                         "--method", "saliency,attention,attention_uniform,deeplift,deepshap",
-                         "--results", str(tmp_path), *FAST)
+    code, out, err = cli(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--n",
+        "3",
+        "--metric",
+        "completeness,inclusion_kl,shift_invariance,hit_rate",
+        "--method",
+        "saliency,attention,attention_uniform,deeplift,deepshap",
+        "--results",
+        str(tmp_path),
+        *FAST,
+    )
     assert code == 0, err
     assert "| attention " in out and "| attention_uniform" in out
     records = ResultStore(tmp_path).records("psl")
     by = {(r.key.method, r.key.metric): r for r in records}
     assert {r.key.model for r in records} == {"bilstm_att"}
     assert by[("(model)", "accuracy")].status == "ok" and by[("(model)", "accuracy")].key.n == 2631
-    for method in ("deeplift", "deepshap"):  # they cannot see inside an LSTM: refused, with the reason
+    for method in (
+        "deeplift",
+        "deepshap",
+    ):  # they cannot see inside an LSTM: refused, with the reason
         rec = by[(method, "completeness")]
         assert rec.status == "not_applicable" and "LSTM" in rec.reason, rec.reason
     for method in ("saliency", "attention", "attention_uniform"):
@@ -50,20 +71,57 @@ def test_run_psl_on_the_default_model(tmp_path, capsys):
 
     # --kb: another knowledge base is another cell (its content hash is in the key)
     kb = tmp_path / "kb.fasta"
-    kb.write_text(">P0KB01 Nucleus\nMKVLAAGIVALLLAAGCSSA\n>P0KB02 Cytoplasm;Nucleus\nMSTNPKPQRKTKRNTNRRPQ\n")
-    code, _, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric", "hit_rate", "--method",
-                       "attention", "--kb", str(kb), "--results", str(tmp_path), *FAST)
+    kb.write_text(
+        ">P0KB01 Nucleus\nMKVLAAGIVALLLAAGCSSA\n>P0KB02 Cytoplasm;Nucleus\nMSTNPKPQRKTKRNTNRRPQ\n"
+    )
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--n",
+        "3",
+        "--metric",
+        "hit_rate",
+        "--method",
+        "attention",
+        "--kb",
+        str(kb),
+        "--results",
+        str(tmp_path),
+        *FAST,
+    )
     assert code == 0, err
-    hits = [r for r in ResultStore(tmp_path).records("psl") if r.key.metric == "hit_rate"
-            and r.key.method == "attention"]
+    hits = [
+        r
+        for r in ResultStore(tmp_path).records("psl")
+        if r.key.metric == "hit_rate" and r.key.method == "attention"
+    ]
     assert len({r.key.metric_options["resources"]["knowledge_base"] for r in hits}) == 2
     # --resource knowledge_base=PATH is what --kb stands for: the same cell, found, not recomputed
-    code, _, err = cli(capsys, "run", "--task", "psl", "--n", "3", "--metric", "hit_rate", "--method",
-                       "attention", "--resource", f"knowledge_base={kb}", "--results", str(tmp_path),
-                       *FAST)
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--n",
+        "3",
+        "--metric",
+        "hit_rate",
+        "--method",
+        "attention",
+        "--resource",
+        f"knowledge_base={kb}",
+        "--results",
+        str(tmp_path),
+        *FAST,
+    )
     assert code == 0, err
-    again = [r for r in ResultStore(tmp_path).records("psl") if r.key.metric == "hit_rate"
-             and r.key.method == "attention"]
+    again = [
+        r
+        for r in ResultStore(tmp_path).records("psl")
+        if r.key.metric == "hit_rate" and r.key.method == "attention"
+    ]
     assert sorted(r.date for r in again) == sorted(r.date for r in hits)
 
 
@@ -71,15 +129,23 @@ def test_resource_files_are_checked_before_any_work(tmp_path, capsys):
     bad = tmp_path / "bad.fasta"
     bad.write_text(">P0KB01 Nucleus\nMKV1AAG\n")
     for args, message in [
-        (["--resource", f"knowledge_base={bad}"], "bad.fasta:2: entry 'P0KB01': letter '1' at position 4"),
+        (
+            ["--resource", f"knowledge_base={bad}"],
+            "bad.fasta:2: entry 'P0KB01': letter '1' at position 4",
+        ),
         (["--kb", str(bad)], "letter '1' at position 4"),
         (["--resource", f"knowledge_bse={bad}"], "did you mean 'knowledge_base'"),
         (["--resource", "knowledge_base"], "expected NAME=PATH"),
         (["--kb", str(tmp_path / "none.tsv")], "--kb .*none.tsv: no such file"),
         (["--kb", str(bad), "--resource", f"knowledge_base={bad}"], "given twice"),
     ]:
-        for command in (["run", "--task", "psl", "--metric", "hit_rate"], ["report", "--task", "psl", "hit_rate"]):
-            code, _, err = cli(capsys, *command, *args, "--results", str(tmp_path / "res"), "--quiet")
+        for command in (
+            ["run", "--task", "psl", "--metric", "hit_rate"],
+            ["report", "--task", "psl", "hit_rate"],
+        ):
+            code, _, err = cli(
+                capsys, *command, *args, "--results", str(tmp_path / "res"), "--quiet"
+            )
             assert code == 2 and re.search(message, err), (command, args, err)
     assert not (tmp_path / "res").exists()  # nothing ran
 
@@ -105,26 +171,73 @@ def test_deeploc_file_train_then_run(tmp_path, capsys):
         splits = D.load_deeploc(fasta)
     assert len(splits["test"]) == 8 and len(splits["train"]) + len(splits["valid"]) == 60
 
-    code, out, err = cli(capsys, "train", "--task", "psl", "--model", "mlp_uniform", "--data", str(fasta),
-                         "--out", str(ckpts), "--epochs", "2", "--device", "cpu")
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--task",
+        "psl",
+        "--model",
+        "mlp_uniform",
+        "--data",
+        str(fasta),
+        "--out",
+        str(ckpts),
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert code == 0, err
     ckpt = torch.load(ckpts / "mlp_uniform.pt", weights_only=True)
     assert ckpt["data_hash"] == splits["train"].hash and ckpt["subset_check"]["n"] == 8
 
     # the shipped checkpoints were trained on SCL2205: refused on this file, with the reason
-    code, _, err = cli(capsys, "run", "--task", "psl", "--data", str(fasta), "--model", "mlp_uniform",
-                       "--results", str(results), "--n", "4", "--quiet")
+    code, _, err = cli(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--data",
+        str(fasta),
+        "--model",
+        "mlp_uniform",
+        "--results",
+        str(results),
+        "--n",
+        "4",
+        "--quiet",
+    )
     assert code == 2 and "trained on data" in err
 
-    code, out, err = cli(capsys, "run", "--task", "psl", "--data", str(fasta), "--checkpoints", str(ckpts),
-                         "--model", "mlp_uniform", "--method", "saliency,attention", "--metric",
-                         "completeness,inclusion_kl", "--n", "4", "--results", str(results), *FAST)
+    code, out, err = cli(
+        capsys,
+        "run",
+        "--task",
+        "psl",
+        "--data",
+        str(fasta),
+        "--checkpoints",
+        str(ckpts),
+        "--model",
+        "mlp_uniform",
+        "--method",
+        "saliency,attention",
+        "--metric",
+        "completeness,inclusion_kl",
+        "--n",
+        "4",
+        "--results",
+        str(results),
+        *FAST,
+    )
     assert code == 0, err
     records = ResultStore(results).records("psl")
     explained = select(splits["test"], 4, seed=0)
     assert {r.key.data_hash for r in records if r.key.method != "(model)"} == {explained.hash}
     ok = [r for r in records if r.key.metric == "inclusion_kl"]
-    assert {r.key.method for r in ok} == {"saliency", "attention"} and all(r.status == "ok" for r in ok)
+    assert {r.key.method for r in ok} == {"saliency", "attention"} and all(
+        r.status == "ok" for r in ok
+    )
     assert all(r.n_scored == 4 for r in ok)
 
 
@@ -138,6 +251,10 @@ def test_psl_turns_the_randomization_cascade_off_unless_asked():
     default = RunConfig(task="psl", methods=["saliency"], metrics=["randomization"])
     assert metric_options(TASKS.get("psl"), metric, default)["cascade"] is False
     assert metric_options(TASKS.get("utr5"), metric, default)["cascade"] is True
-    asked = RunConfig(task="psl", methods=["saliency"], metrics=["randomization"],
-                      metric_options={"randomization": {"cascade": True}})
+    asked = RunConfig(
+        task="psl",
+        methods=["saliency"],
+        metrics=["randomization"],
+        metric_options={"randomization": {"cascade": True}},
+    )
     assert metric_options(TASKS.get("psl"), metric, asked) == {**metric.defaults, "cascade": True}

@@ -148,8 +148,9 @@ CLASSES = ("Nucleus", "Cytoplasm")
 @pytest.fixture
 def kb() -> KnowledgeBase:
     accessions = list(ENTRIES)
-    return KnowledgeBase(accessions, [ENTRIES[a][0] for a in accessions],
-                         [ENTRIES[a][1] for a in accessions])
+    return KnowledgeBase(
+        accessions, [ENTRIES[a][0] for a in accessions], [ENTRIES[a][1] for a in accessions]
+    )
 
 
 def queries(peaks: list[int], L: int = 60):
@@ -185,8 +186,9 @@ def test_hit_rates_by_hand(kb):
 def test_literal_weights_by_hand(kb):
     X, mask, scores = queries([32, 22, 47])
     true = [("Nucleus",), ("Nucleus",), ("Cytoplasm",)]
-    rates = hit_rates(kb, X, scores, mask, ["Q1", "Q2", "Q3"], (true, ["Cytoplasm"] * 3),
-                      weight="literal")
+    rates = hit_rates(
+        kb, X, scores, mask, ["Q1", "Q2", "Q3"], (true, ["Cytoplasm"] * 3), weight="literal"
+    )
     # Q1: w = 1 (E1), 1/(40-30) = 0.1 (E2), 1/(10-30) = -0.05 (E3): sum 1.05
     #   true:      (1 - 0.05) / 1.05 = 0.904761...; predicted: (0.1 - 0.05) / 1.05 = 0.047619...
     # Q3: 1/(30-45) = -1/15 (Q1 and E1 each), 1/(40-45) = -0.2 (E2), 1/(60-45) = 1/15 (E3):
@@ -226,8 +228,15 @@ def test_trimmed_query_positions_are_original(kb):
     X = PROTEIN.encode([encoded], 40)
     scores = torch.zeros(1, 40)
     scores[0, 22] = 10.0
-    rates = hit_rates(kb, X, scores, X.sum(1) > 0, ["T1"], ([("Nucleus",)], ["Nucleus"]),
-                      lengths=torch.tensor([100]))
+    rates = hit_rates(
+        kb,
+        X,
+        scores,
+        X.sum(1) > 0,
+        ["T1"],
+        ([("Nucleus",)], ["Nucleus"]),
+        lengths=torch.tensor([100]),
+    )
     np.testing.assert_allclose(rates.true, [0.45 / 0.575], atol=1e-12)
 
 
@@ -237,13 +246,21 @@ def test_trimmed_query_positions_are_original(kb):
 def make_ex(kb, X, mask, scores, y, target, ids, classes=CLASSES) -> Explanation:
     N = X.shape[0]
     locations = [(CLASSES[int(c)],) for c in y]
-    ds = Dataset(X, mask, y, ids, extra={"locations": locations,
-                                         "length": mask.sum(1).long()})
+    ds = Dataset(X, mask, y, ids, extra={"locations": locations, "length": mask.sum(1).long()})
     method = Method("toy", lambda *a, **k: None, position_level=True)
     ex = Explanation(
-        X=X, mask=mask, y=y, target=target, attributions=scores[:, None].expand(N, 21, -1).clone(),
-        model=None, explain=None, method=method, background=None,
-        generator=torch.Generator().manual_seed(0), dataset=ds, resources={"knowledge_base": kb},
+        X=X,
+        mask=mask,
+        y=y,
+        target=target,
+        attributions=scores[:, None].expand(N, 21, -1).clone(),
+        model=None,
+        explain=None,
+        method=method,
+        background=None,
+        generator=torch.Generator().manual_seed(0),
+        dataset=ds,
+        resources={"knowledge_base": kb},
     )
     if classes is not None:
         ex.classes = classes
@@ -257,20 +274,19 @@ def test_metric_columns_by_hand(kb):
     assert out.shape == (3, len(COLUMNS)) and out.dtype == torch.float64
     expected = [
         # hit_rate (true)  correct  wrong_predicted  wrong_true    no_match
-        [1.25 / 1.75,      NAN,     0.75 / 1.75,     1.25 / 1.75,  0.0],  # Q1: Nucleus, not Cytopl.
-        [NAN,              NAN,     NAN,             NAN,          1.0],  # Q2: no match but itself
-        [2 / 3,            2 / 3,   NAN,             NAN,          0.0],  # Q3: Cytoplasm, right
+        [1.25 / 1.75, NAN, 0.75 / 1.75, 1.25 / 1.75, 0.0],  # Q1: Nucleus, not Cytopl.
+        [NAN, NAN, NAN, NAN, 1.0],  # Q2: no match but itself
+        [2 / 3, 2 / 3, NAN, NAN, 0.0],  # Q3: Cytoplasm, right
     ]
     # chance: the share of the other entries with the location. Q1 (itself left out): Nucleus
     # in E1, E3, Q2 of 4, Cytoplasm (predicted) in E2, E3 of 4; Q2: Nucleus in Q1, E1, E3 of 4;
     # Q3 (not in the base): Cytoplasm in E2, E3 of 5
     #           chance  chance_correct  chance_wrong_predicted  chance_wrong_true
-    chance = [[0.75,    NAN,            0.5,                    0.75],
-              [0.75,    0.75,           NAN,                    NAN],
-              [0.4,     0.4,            NAN,                    NAN]]
+    chance = [[0.75, NAN, 0.5, 0.75], [0.75, 0.75, NAN, NAN], [0.4, 0.4, NAN, NAN]]
     expected = [row + extra for row, extra in zip(expected, chance, strict=True)]
-    torch.testing.assert_close(out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12,
-                               equal_nan=True)
+    torch.testing.assert_close(
+        out, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12, equal_nan=True
+    )
 
 
 def test_metric_warns_with_the_short_count(kb):
@@ -314,7 +330,10 @@ def test_psl_declares_the_knowledge_base_and_the_report():
 
     task = TASKS.get("psl")
     assert task.resources["knowledge_base"] is knowledge.knowledge_base
-    assert task.reports["hit_rate"] is hit_rate_report.REPORT and hit_rate_report.REPORT.plan is hit_rate_report.plan
+    assert (
+        task.reports["hit_rate"] is hit_rate_report.REPORT
+        and hit_rate_report.REPORT.plan is hit_rate_report.plan
+    )
 
 
 def _record(model: str, method: str, values: dict[str, list[float]], status: str = "ok"):
@@ -322,26 +341,62 @@ def _record(model: str, method: str, values: dict[str, list[float]], status: str
     from attrbench.stats import bootstrap_mean
 
     ids = ["a", "b", "c", "d"]
-    key = CellKey("psl", "1", "h", model, "c", method, {}, "hit_rate",
-                  {"resources": {"knowledge_base": "kbhash"}}, 4, 0)
+    key = CellKey(
+        "psl",
+        "1",
+        "h",
+        model,
+        "c",
+        method,
+        {},
+        "hit_rate",
+        {"resources": {"knowledge_base": "kbhash"}},
+        4,
+        0,
+    )
     if status != "ok":
         return Record(key, status, reason="no attention")
     table = np.array([values.get(c, [NAN] * 4) for c in COLUMNS], dtype=float).T
-    cols = {c: {**vars(bootstrap_mean(table[:, j])), "higher_is_better": True}
-            for j, c in enumerate(COLUMNS)}
+    cols = {
+        c: {**vars(bootstrap_mean(table[:, j])), "higher_is_better": True}
+        for j, c in enumerate(COLUMNS)
+    }
     main = cols["hit_rate"]
-    return Record(key, "ok", True, main["mean"], main["low"], main["high"], n_scored=main["n"],
-                  n_missing=main["n_missing"], columns=cols,
-                  per_sequence=pack_values(ids, table, COLUMNS))
+    return Record(
+        key,
+        "ok",
+        True,
+        main["mean"],
+        main["low"],
+        main["high"],
+        n_scored=main["n"],
+        n_missing=main["n_missing"],
+        columns=cols,
+        per_sequence=pack_values(ids, table, COLUMNS),
+    )
 
 
 # proteins a, b, c predicted correctly (b without a match for attention), d wrongly
-CHANCE = {"chance_correct": [0.3, 0.3, 0.3, NAN], "chance_wrong_predicted": [NAN, NAN, NAN, 0.1],
-          "chance_wrong_true": [NAN, NAN, NAN, 0.5], "chance": [0.3, 0.3, 0.3, 0.5]}
-ATTENTION = {"correct": [0.6, NAN, 0.8, NAN], "wrong_predicted": [NAN, NAN, NAN, 0.2],
-             "wrong_true": [NAN, NAN, NAN, 0.4], "hit_rate": [0.6, NAN, 0.8, 0.4], **CHANCE}
-PERMUTED = {"correct": [0.4, 0.5, 0.5, NAN], "wrong_predicted": [NAN, NAN, NAN, 0.3],
-            "wrong_true": [NAN, NAN, NAN, 0.1], "hit_rate": [0.4, 0.5, 0.5, 0.1], **CHANCE}
+CHANCE = {
+    "chance_correct": [0.3, 0.3, 0.3, NAN],
+    "chance_wrong_predicted": [NAN, NAN, NAN, 0.1],
+    "chance_wrong_true": [NAN, NAN, NAN, 0.5],
+    "chance": [0.3, 0.3, 0.3, 0.5],
+}
+ATTENTION = {
+    "correct": [0.6, NAN, 0.8, NAN],
+    "wrong_predicted": [NAN, NAN, NAN, 0.2],
+    "wrong_true": [NAN, NAN, NAN, 0.4],
+    "hit_rate": [0.6, NAN, 0.8, 0.4],
+    **CHANCE,
+}
+PERMUTED = {
+    "correct": [0.4, 0.5, 0.5, NAN],
+    "wrong_predicted": [NAN, NAN, NAN, 0.3],
+    "wrong_true": [NAN, NAN, NAN, 0.1],
+    "hit_rate": [0.4, 0.5, 0.5, 0.1],
+    **CHANCE,
+}
 
 
 def test_paired_difference_pairs_on_the_proteins_both_score():
@@ -362,15 +417,19 @@ def test_report_plan_and_render():
 
     configs = hit_rate_report.plan()
     assert [(c.models, c.methods, c.n) for c in configs] == [
-        (list(hit_rate_report.TABLE2_MODELS), ["ig"], -1), (list(hit_rate_report.TABLE2_MODELS), ["saliency", "random"], -1),
-        (list(hit_rate_report.TABLE3_MODELS), list(hit_rate_report.TABLE3_METHODS), -1)]
+        (list(hit_rate_report.TABLE2_MODELS), ["ig"], -1),
+        (list(hit_rate_report.TABLE2_MODELS), ["saliency", "random"], -1),
+        (list(hit_rate_report.TABLE3_MODELS), list(hit_rate_report.TABLE3_METHODS), -1),
+    ]
     assert all(c.metrics == ["hit_rate"] and c.task == "psl" for c in configs)
     assert [c.n for c in hit_rate_report.plan(n=100, n_ig=20)] == [20, 100, 100]
 
-    records = [_record("bilstm_att", "attention", ATTENTION),
-               _record("bilstm_att", "attention_permuted", PERMUTED),
-               _record("bilstm_att", "random", PERMUTED),
-               _record("cnn_bilstm_big_att", "attention", {}, status="not_applicable")]
+    records = [
+        _record("bilstm_att", "attention", ATTENTION),
+        _record("bilstm_att", "attention_permuted", PERMUTED),
+        _record("bilstm_att", "random", PERMUTED),
+        _record("cnn_bilstm_big_att", "attention", {}, status="not_applicable"),
+    ]
     text = hit_rate_report.render(records)
     assert "kbhash" in text and "Table 2" in text and "Table 3" in text
     assert "0.700 [0.600, 0.800] (n=2); no match 33.3% of 3" in text  # attention, correct row

@@ -45,27 +45,35 @@ def small_kb(cache: bool = True) -> KnowledgeBase:
 # --------------------------------------------------------------------------- locations
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Cytoplasm, cytosol", {"Cytoplasm"}),
-    ("Nucleus", {"Nucleus"}),
-    ("Endoplasmic reticulum membrane", {"ER", "Membrane"}),
-    ("Cell membrane", {"Membrane"}),
-    ("Mitochondrion inner membrane", {"Mitochondrion", "Membrane"}),
-    ("Plastid, chloroplast stroma", {"Plastid"}),
-    ("Secreted", {"Secreted"}),
-    ("Peroxisome matrix", {"Peroxisome"}),
-    ("Cell projection, cilium", {"Cell projection"}),
-    ("Cytoplasm, cytoskeleton", {"Cytoplasm", "Cytoskeleton"}),
-    ("Cytoplasm, cytoskeleton, microtubule organizing center, centrosome",
-     {"Cytoplasm", "Cytoskeleton", "Microtubule organizing center", "Centrosome"}),
-    # SCL2205 and DeepLoc spellings meet the same names
-    ("ER", {"ER"}), ("Microtubule organizing center", {"Microtubule organizing center"}),
-    ("Cell.membrane", {"Membrane"}), ("Extracellular", {"Secreted"}),
-    # no SCL2205 location: the first level is kept as written, host levels never map
-    ("Golgi apparatus, trans-Golgi network membrane", {"Golgi apparatus", "Membrane"}),
-    ("Lysosome", {"Lysosome"}), ("Host cell membrane", {"Host cell membrane"}),
-    ("", set()),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Cytoplasm, cytosol", {"Cytoplasm"}),
+        ("Nucleus", {"Nucleus"}),
+        ("Endoplasmic reticulum membrane", {"ER", "Membrane"}),
+        ("Cell membrane", {"Membrane"}),
+        ("Mitochondrion inner membrane", {"Mitochondrion", "Membrane"}),
+        ("Plastid, chloroplast stroma", {"Plastid"}),
+        ("Secreted", {"Secreted"}),
+        ("Peroxisome matrix", {"Peroxisome"}),
+        ("Cell projection, cilium", {"Cell projection"}),
+        ("Cytoplasm, cytoskeleton", {"Cytoplasm", "Cytoskeleton"}),
+        (
+            "Cytoplasm, cytoskeleton, microtubule organizing center, centrosome",
+            {"Cytoplasm", "Cytoskeleton", "Microtubule organizing center", "Centrosome"},
+        ),
+        # SCL2205 and DeepLoc spellings meet the same names
+        ("ER", {"ER"}),
+        ("Microtubule organizing center", {"Microtubule organizing center"}),
+        ("Cell.membrane", {"Membrane"}),
+        ("Extracellular", {"Secreted"}),
+        # no SCL2205 location: the first level is kept as written, host levels never map
+        ("Golgi apparatus, trans-Golgi network membrane", {"Golgi apparatus", "Membrane"}),
+        ("Lysosome", {"Lysosome"}),
+        ("Host cell membrane", {"Host cell membrane"}),
+        ("", set()),
+    ],
+)
 def test_normalize_location(text, expected):
     assert normalize_location(text) == frozenset(expected)
 
@@ -196,8 +204,12 @@ def test_cache_round_trip(cache, monkeypatch):
 def test_hash_depends_on_content_only(cache):
     a = small_kb(cache=False)
     assert a.hash == small_kb(cache=True).hash
-    b = KnowledgeBase(["P1", "P2", "P3"], ["MKTAYIAKMKTAY", "GGMKTAY", "AXAA"],
-                      ["Nucleus", "Cytoplasm;Nucleus", "Secreted"], cache=False)
+    b = KnowledgeBase(
+        ["P1", "P2", "P3"],
+        ["MKTAYIAKMKTAY", "GGMKTAY", "AXAA"],
+        ["Nucleus", "Cytoplasm;Nucleus", "Secreted"],
+        cache=False,
+    )
     assert b.hash != a.hash  # another location set
 
 
@@ -248,8 +260,12 @@ def test_read_uniprot_tsv(tmp_path, monkeypatch):
 def test_read_fasta(tmp_path):
     kb = read_fasta(write(tmp_path, "kb.fasta", FASTA))
     assert kb.accessions == ["P04637", "Q9XYZ1", "Q8ABC2", "Q8ABC3"]
-    assert kb.locations == [{"Cytoplasm", "Nucleus"}, {"ER", "Membrane"}, {"Membrane"},
-                            {"Mitochondrion"}]
+    assert kb.locations == [
+        {"Cytoplasm", "Nucleus"},
+        {"ER", "Membrane"},
+        {"Membrane"},
+        {"Mitochondrion"},
+    ]
     assert kb.sequences[:2] == ["MEEPQSDPSVEPPLSQETFS", "MSTAVLLLAG"]
     # M E E P Q S D P S V | E P P ...: "SVEPP" starts at 8, across the FASTA line break
     assert kb.find("SVEPP").position.tolist() == [8]
@@ -264,49 +280,102 @@ def test_read_knowledge_base_chooses_the_format(tmp_path):
         read_knowledge_base(tmp_path / "missing.tsv")
 
 
-@pytest.mark.parametrize("text, error, message", [
-    ("Entry\tSequence\nP1\tMKT\n", KnowledgeBaseError,
-     r"kb.tsv:1: no column 'Subcellular location \[CC\]'"),
-    ("Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP2\tNucleus.\n",
-     KnowledgeBaseError, r"kb.tsv:3: 2 tab-separated fields, the header has 3"),
-    ("Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP2\tNucleus.\tMK1T\n",
-     SequenceError, r"kb.tsv:3: entry 'P2': letter '1' at position 3"),
-    ("Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP1\tNucleus.\tMKT\n",
-     KnowledgeBaseError, r"kb.tsv:3: duplicate accession 'P1' \(first at line 2\)"),
-    ("Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\t\n", KnowledgeBaseError,
-     r"kb.tsv:2: entry 'P1' has no sequence"),
-    ("", KnowledgeBaseError, r"kb.tsv:1: empty file"),
-])
+@pytest.mark.parametrize(
+    "text, error, message",
+    [
+        (
+            "Entry\tSequence\nP1\tMKT\n",
+            KnowledgeBaseError,
+            r"kb.tsv:1: no column 'Subcellular location \[CC\]'",
+        ),
+        (
+            "Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP2\tNucleus.\n",
+            KnowledgeBaseError,
+            r"kb.tsv:3: 2 tab-separated fields, the header has 3",
+        ),
+        (
+            "Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP2\tNucleus.\tMK1T\n",
+            SequenceError,
+            r"kb.tsv:3: entry 'P2': letter '1' at position 3",
+        ),
+        (
+            "Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\tMKT\nP1\tNucleus.\tMKT\n",
+            KnowledgeBaseError,
+            r"kb.tsv:3: duplicate accession 'P1' \(first at line 2\)",
+        ),
+        (
+            "Entry\tSubcellular location [CC]\tSequence\nP1\tNucleus.\t\n",
+            KnowledgeBaseError,
+            r"kb.tsv:2: entry 'P1' has no sequence",
+        ),
+        ("", KnowledgeBaseError, r"kb.tsv:1: empty file"),
+    ],
+)
 def test_bad_tsv_names_the_line(tmp_path, text, error, message):
     with pytest.raises(error, match=message):
         read_uniprot_tsv(write(tmp_path, "kb.tsv", text))
 
 
-@pytest.mark.parametrize("text, error, message", [
-    (">P1 Nucleus\nMKT\n>P2\nMKT\n", KnowledgeBaseError, r"kb.fa:3: header 'P2' has no location"),
-    (">P1 Nucleus\nMKTAA\nGG-A\n", SequenceError, r"kb.fa:3: entry 'P1': letter '-' at position 8"),
-    ("MKT\n>P1 Nucleus\nMKT\n", KnowledgeBaseError, r"kb.fa:1: sequence before the first"),
-    (">P1 Nucleus\n>P2 Nucleus\nMKT\n", KnowledgeBaseError, r"kb.fa:1: entry 'P1' has no sequence"),
-    (">P1 Nucleus\nMKT\n>P1 ER\nMKT\n", KnowledgeBaseError,
-     r"kb.fa:3: duplicate accession 'P1' \(first at line 1\)"),
-    ("\n\n", KnowledgeBaseError, r"no FASTA records"),
-])
+@pytest.mark.parametrize(
+    "text, error, message",
+    [
+        (
+            ">P1 Nucleus\nMKT\n>P2\nMKT\n",
+            KnowledgeBaseError,
+            r"kb.fa:3: header 'P2' has no location",
+        ),
+        (
+            ">P1 Nucleus\nMKTAA\nGG-A\n",
+            SequenceError,
+            r"kb.fa:3: entry 'P1': letter '-' at position 8",
+        ),
+        ("MKT\n>P1 Nucleus\nMKT\n", KnowledgeBaseError, r"kb.fa:1: sequence before the first"),
+        (
+            ">P1 Nucleus\n>P2 Nucleus\nMKT\n",
+            KnowledgeBaseError,
+            r"kb.fa:1: entry 'P1' has no sequence",
+        ),
+        (
+            ">P1 Nucleus\nMKT\n>P1 ER\nMKT\n",
+            KnowledgeBaseError,
+            r"kb.fa:3: duplicate accession 'P1' \(first at line 1\)",
+        ),
+        ("\n\n", KnowledgeBaseError, r"no FASTA records"),
+    ],
+)
 def test_bad_fasta_names_the_line(tmp_path, text, error, message):
     with pytest.raises(error, match=message):
         read_fasta(write(tmp_path, "kb.fa", text))
 
 
-@pytest.mark.parametrize("args, error, message", [
-    ((["P1", "P2"], ["MKT"], ["ER", "ER"]), KnowledgeBaseError, "must be as many"),
-    ((["P1", "P1"], ["MKT", "MKT"], ["ER", "ER"]), KnowledgeBaseError, "duplicate accession 'P1'"),
-    ((["P1", "P2"], ["MKT", ""], ["ER", "ER"]), KnowledgeBaseError, "entry 'P2' has no sequence"),
-    ((["P1", "P2"], ["MKT", "MK#"], ["ER", "ER"]), SequenceError,
-     "record 'P2': letter '#' at position 3"),
-    ((["P1", "P2"], ["MK\nT", "MKT"], ["ER", "ER"]), SequenceError,
-     r"record 'P1': letter '\\n' at position 3"),
-    ((["P1", "P2"], ["MKT", "MKT"], ["ER", ""]), KnowledgeBaseError, "without a location"),
-    (([], [], []), KnowledgeBaseError, "at least one entry"),
-])
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((["P1", "P2"], ["MKT"], ["ER", "ER"]), KnowledgeBaseError, "must be as many"),
+        (
+            (["P1", "P1"], ["MKT", "MKT"], ["ER", "ER"]),
+            KnowledgeBaseError,
+            "duplicate accession 'P1'",
+        ),
+        (
+            (["P1", "P2"], ["MKT", ""], ["ER", "ER"]),
+            KnowledgeBaseError,
+            "entry 'P2' has no sequence",
+        ),
+        (
+            (["P1", "P2"], ["MKT", "MK#"], ["ER", "ER"]),
+            SequenceError,
+            "record 'P2': letter '#' at position 3",
+        ),
+        (
+            (["P1", "P2"], ["MK\nT", "MKT"], ["ER", "ER"]),
+            SequenceError,
+            r"record 'P1': letter '\\n' at position 3",
+        ),
+        ((["P1", "P2"], ["MKT", "MKT"], ["ER", ""]), KnowledgeBaseError, "without a location"),
+        (([], [], []), KnowledgeBaseError, "at least one entry"),
+    ],
+)
 def test_bad_records(args, error, message):
     with pytest.raises(error, match=message):
         KnowledgeBase(*args, cache=False)

@@ -81,8 +81,9 @@ def test_mutant_scores_are_the_attention_scores_up_to_a_constant():
     positions, letters = torch.tensor([3, 3, 17, 39]), torch.tensor([0, 20, 5, 9])
     bb, att = model.backbone, model.attention
     with torch.no_grad():
-        states = mutants.mutant_features(bb.embed, bb.convs, bb.lstm, bb.base_states(X[0]),
-                                         positions, letters)
+        states = mutants.mutant_features(
+            bb.embed, bb.convs, bb.lstm, bb.base_states(X[0]), positions, letters
+        )
         got = att.mutant_scores(states)
         mutated = X.repeat(4, 1, 1)
         mutated[torch.arange(4), :, positions] = 0
@@ -104,13 +105,20 @@ def test_mutant_states_give_what_the_features_give(positions):
         base = backbone.base_states(X[0])
         states = backbone.mutant_features(base, torch.tensor(positions), torch.tensor([3, 7, 20]))
         M = len(positions)
-        H = torch.cat([torch.cat([base.hf[: states.lo].expand(M, -1, -1), states.f], 1),
-                       torch.cat([states.b, base.hb[states.hi + 1 :].expand(M, -1, -1)], 1)], 2)
+        H = torch.cat(
+            [
+                torch.cat([base.hf[: states.lo].expand(M, -1, -1), states.f], 1),
+                torch.cat([states.b, base.hb[states.hi + 1 :].expand(M, -1, -1)], 1),
+            ],
+            2,
+        )
         assert tuple(H.shape) == states.shape == (3, 25, 64)
         assert 0 <= states.lo <= min(positions) and max(positions) <= states.hi <= 24
         proj, c = model.attention.proj, model.attention.context.weight[0]
         scores = states.sigmoid_scores(proj.weight, proj.bias, c)
         torch.testing.assert_close(scores, torch.sigmoid(proj(H)) @ c, atol=ATOL, rtol=0)
         w = torch.softmax(torch.randn(3, 25, generator=torch.Generator().manual_seed(0)), 1)
-        torch.testing.assert_close(states.pool(w), torch.einsum("mt,mtd->md", w, H), atol=ATOL, rtol=0)
+        torch.testing.assert_close(
+            states.pool(w), torch.einsum("mt,mtd->md", w, H), atol=ATOL, rtol=0
+        )
         torch.testing.assert_close(states.ends(), torch.cat([H[:, -1, :32], H[:, 0, 32:]], 1))

@@ -42,16 +42,28 @@ def _explanation(model, method: Method, n: int = 8, pad: int = 3, seed: int = 0)
     gen = torch.Generator().manual_seed(seed)
     attr = method(model, X, target, mask, generator=gen, background=BACKGROUND)
     return Explanation(
-        X=X, mask=mask, y=target, target=target, attributions=attr, model=model,
-        explain=lambda x, t, m: method(model, x, t, m, generator=gen), method=method,
-        background=BACKGROUND, generator=torch.Generator().manual_seed(seed + 1), dataset=None)
+        X=X,
+        mask=mask,
+        y=target,
+        target=target,
+        attributions=attr,
+        model=model,
+        explain=lambda x, t, m: method(model, x, t, m, generator=gen),
+        method=method,
+        background=BACKGROUND,
+        generator=torch.Generator().manual_seed(seed + 1),
+        dataset=None,
+    )
 
 
 def test_registered_as_a_check_with_its_cascade_columns():
     metric = METRICS.get("randomization")
     assert metric.higher_is_better is True  # drop: the map must change
-    assert metric.columns == ("drop", "cascade_auc", "same_model", "top_1", "top_25%", "top_50%",
-                              "top_75%", "full") == COLUMNS
+    assert (
+        metric.columns
+        == ("drop", "cascade_auc", "same_model", "top_1", "top_25%", "top_50%", "top_75%", "full")
+        == COLUMNS
+    )
     assert metric.defaults["draws"] >= 3
 
 
@@ -80,9 +92,15 @@ def test_a_sign_flipped_map_is_not_a_changed_map():
 
     ex = _explanation(base, Method("flipped", flipped), n=4, pad=0)
     scores = randomization(ex)
-    torch.testing.assert_close(scores[:, 0], torch.zeros(4, dtype=torch.float64), rtol=0, atol=1e-12)
-    torch.testing.assert_close(randomization(ex, absolute=False)[:, 1],
-                               -torch.ones(4, dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        scores[:, 0], torch.zeros(4, dtype=torch.float64), rtol=0, atol=1e-12
+    )
+    torch.testing.assert_close(
+        randomization(ex, absolute=False)[:, 1],
+        -torch.ones(4, dtype=torch.float64),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_the_random_control_is_compared_with_its_own_redraw_and_fails():
@@ -168,8 +186,10 @@ def test_metric_loads_without_scipy():
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['scipy'] = None; "
-            "import attrbench.metrics.randomization, attrbench_tasks.common.baselines; print('ok')")
+    code = (
+        "import sys; sys.modules['scipy'] = None; "
+        "import attrbench.metrics.randomization, attrbench_tasks.common.baselines; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
 
@@ -193,8 +213,15 @@ def test_on_the_trained_utr5_model_saliency_passes_and_the_random_control_fails(
     from attrbench.runner import RunConfig, run
     from attrbench.tables import tables
 
-    config = RunConfig(task="utr5", methods=["saliency", "random"], metrics=["randomization"], n=20,
-                       seed=0, device="cpu", progress=False)
+    config = RunConfig(
+        task="utr5",
+        methods=["saliency", "random"],
+        metrics=["randomization"],
+        n=20,
+        seed=0,
+        device="cpu",
+        progress=False,
+    )
     (table,) = tables(run(config, ResultStore(tmp_path)))
     j = next(i for i, c in enumerate(table.columns) if c.metric == "randomization")
     checks = {row.label: row.cells[j].check for row in table.rows}

@@ -41,7 +41,9 @@ def reference(tmp_path_factory):
 def kb_checkpoints(tmp_path_factory) -> Path:
     """utr5's shipped checkpoint, relabelled for the ``utr5_kb`` variant (same data, same weights)."""
     folder = tmp_path_factory.mktemp("ckpt")
-    ckpt = torch.load(checkpoint_path(TASKS.get("utr5"), "cnn"), map_location="cpu", weights_only=True)
+    ckpt = torch.load(
+        checkpoint_path(TASKS.get("utr5"), "cnn"), map_location="cpu", weights_only=True
+    )
     torch.save({**ckpt, "task": "utr5_kb"}, folder / "cnn.pt")
     return folder
 
@@ -69,7 +71,9 @@ class _StopAfter:
             outcomes.close()
 
 
-def test_interrupted_on_ray_resumes_locally_without_recomputing(executor, reference, tmp_path, monkeypatch):
+def test_interrupted_on_ray_resumes_locally_without_recomputing(
+    executor, reference, tmp_path, monkeypatch
+):
     with pytest.raises(KeyboardInterrupt):
         run(_config(chunk_size=8), ResultStore(tmp_path), _StopAfter(executor, 4))
     real, done = cell.execute, []
@@ -82,8 +86,12 @@ def test_interrupted_on_ray_resumes_locally_without_recomputing(executor, refere
 def test_a_failing_chunk_is_retried_then_recorded_failed(executor, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
-    config = _config(methods=["saliency", "flaky", "broken"], metrics=["motif_recall"], chunk_size=8,
-                     method_options={"flaky": {"marks": str(marks)}})
+    config = _config(
+        methods=["saliency", "flaky", "broken"],
+        metrics=["motif_recall"],
+        chunk_size=8,
+        method_options={"flaky": {"marks": str(marks)}},
+    )
     records = run(config, ResultStore(tmp_path / "res"), executor)
     by = {r.key.method: r for r in records if r.key.metric == "motif_recall"}
     assert by["broken"].status == "failed"
@@ -94,9 +102,15 @@ def test_a_failing_chunk_is_retried_then_recorded_failed(executor, tmp_path):
 
 
 def _kb_config(tmp_path: Path, name: str, checkpoints: Path):
-    return _config(task="utr5_kb", methods=["scaled", "saliency"], metrics=["counted"], chunk_size=8,
-                   checkpoint_dir=checkpoints, method_options={"scaled": {"log": str(tmp_path / "fits")}},
-                   resource_options={"counter": {"path": str(tmp_path / name)}})
+    return _config(
+        task="utr5_kb",
+        methods=["scaled", "saliency"],
+        metrics=["counted"],
+        chunk_size=8,
+        checkpoint_dir=checkpoints,
+        method_options={"scaled": {"log": str(tmp_path / "fits")}},
+        resource_options={"counter": {"path": str(tmp_path / name)}},
+    )
 
 
 def test_resources_and_fits_are_built_once_for_every_chunk(executor, tmp_path, kb_checkpoints):
@@ -105,8 +119,12 @@ def test_resources_and_fits_are_built_once_for_every_chunk(executor, tmp_path, k
     on_ray = run(_kb_config(tmp_path, "ray", kb_checkpoints), ResultStore(tmp_path / "b"), executor)
     assert _table(on_ray) == _table(local)
     by = {r.key.method: r.value for r in on_ray if r.key.metric == "counted"}
-    assert by["scaled"] == pytest.approx(2 * by["saliency"], rel=1e-6), "workers got the fitted state"
-    assert len((tmp_path / "ray").read_text().splitlines()) == 1, "the resource is built once, by the driver"
+    assert by["scaled"] == pytest.approx(2 * by["saliency"], rel=1e-6), (
+        "workers got the fitted state"
+    )
+    assert len((tmp_path / "ray").read_text().splitlines()) == 1, (
+        "the resource is built once, by the driver"
+    )
     assert len((tmp_path / "fits").read_text().splitlines()) == 1, "one fit shared by the 3 chunks"
 
 

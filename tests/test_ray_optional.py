@@ -22,7 +22,9 @@ def test_ray_executor_without_ray_says_how_to_install(no_ray):
 
 
 def test_cli_executor_ray_without_ray_is_one_error_line(no_ray, capsys, tmp_path):
-    code = main(["run", "--task", "utr5", "--executor", "ray", "--results", str(tmp_path), "--quiet"])
+    code = main(
+        ["run", "--task", "utr5", "--executor", "ray", "--results", str(tmp_path), "--quiet"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [f"attrbench: error: {RAY_HINT}"]

@@ -34,8 +34,24 @@ def test_unknown_name_lists_close_names():
 
 
 def test_builtins_are_registered_through_entry_points():
-    assert {"saliency", "grad_x_input", "ig", "deeplift", "deepshap", "shift_smoothed", "ism", "random"} <= set(METHODS.names())
-    assert {"motif_recall", "logic_accuracy", "inclusion_kl", "occlusion_kl", "shift_invariance", "completeness"} <= set(METRICS.names())
+    assert {
+        "saliency",
+        "grad_x_input",
+        "ig",
+        "deeplift",
+        "deepshap",
+        "shift_smoothed",
+        "ism",
+        "random",
+    } <= set(METHODS.names())
+    assert {
+        "motif_recall",
+        "logic_accuracy",
+        "inclusion_kl",
+        "occlusion_kl",
+        "shift_invariance",
+        "completeness",
+    } <= set(METRICS.names())
     assert "utr5" in TASKS.names()
 
 
@@ -87,6 +103,8 @@ def test_entry_point_of_an_installed_distribution(tmp_path):
         m = METHODS.get("toy_ep_method")
         print(m.name, m.deterministic)
     """)
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "toy_ep_method True"

@@ -24,12 +24,18 @@ def _run(code: str) -> dict:
 
 def test_a_lookup_imports_only_the_plugin_it_names():
     seen = _run(SNIPPET)
-    assert seen["first"] == ["attrbench_methods.ig", "attrbench_tasks.common",
-                             "attrbench_tasks.common.alphabets", "attrbench_tasks.utr5"]
+    assert seen["first"] == [
+        "attrbench_methods.ig",
+        "attrbench_tasks.common",
+        "attrbench_tasks.common.alphabets",
+        "attrbench_tasks.utr5",
+    ]
 
 
 def test_names_are_listed_in_one_order_whatever_was_looked_up_first():
     lazy = _run(SNIPPET)["names"]
-    eager = _run("import json\nfrom attrbench.plugin import METHODS\n"
-                 "print(json.dumps({'names': METHODS.names()}))")["names"]
+    eager = _run(
+        "import json\nfrom attrbench.plugin import METHODS\n"
+        "print(json.dumps({'names': METHODS.names()}))"
+    )["names"]
     assert lazy == eager and lazy.index("ig") > lazy.index("saliency")

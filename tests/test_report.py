@@ -11,7 +11,9 @@ def test_report_plan_runs_once_and_reuses_finished_cells(tmp_path, capsys, monke
     rendered: list[list] = []
 
     def plan(n: int = 3, **_) -> list[RunConfig]:
-        return [RunConfig(task="utr5", methods=["saliency", "random"], metrics=["motif_recall"], n=n)]
+        return [
+            RunConfig(task="utr5", methods=["saliency", "random"], metrics=["motif_recall"], n=n)
+        ]
 
     def render(records, n: int = 3, **_) -> str:
         rendered.append(records)
@@ -19,7 +21,17 @@ def test_report_plan_runs_once_and_reuses_finished_cells(tmp_path, capsys, monke
         return f"{len(cells)} motif_recall cells on n={n}"
 
     monkeypatch.setitem(TASKS.get("utr5").reports, "toy", Report("toy", render, plan))
-    args = ["report", "--task", "utr5", "toy", "--option", "n=3", "--results", str(tmp_path), "--quiet"]
+    args = [
+        "report",
+        "--task",
+        "utr5",
+        "toy",
+        "--option",
+        "n=3",
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert main(args) == 0
     assert "2 motif_recall cells on n=3" in capsys.readouterr().out
     files = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")}
@@ -36,8 +48,13 @@ def test_report_plan_runs_once_and_reuses_finished_cells(tmp_path, capsys, monke
 
 def test_a_report_without_a_plan_renders_without_cells(tmp_path, capsys, monkeypatch):
     seen = []
-    monkeypatch.setitem(TASKS.get("utr5").reports, "plain",
-                        Report("plain", lambda records, k=0: seen.append((records, {"k": k})) or "text"))
-    assert main(["report", "--task", "utr5", "plain", "--option", "k=1",
-                 "--results", str(tmp_path)]) == 0
+    monkeypatch.setitem(
+        TASKS.get("utr5").reports,
+        "plain",
+        Report("plain", lambda records, k=0: seen.append((records, {"k": k})) or "text"),
+    )
+    assert (
+        main(["report", "--task", "utr5", "plain", "--option", "k=1", "--results", str(tmp_path)])
+        == 0
+    )
     assert seen == [([], {"k": 1})] and capsys.readouterr().out == "text\n"

@@ -8,14 +8,30 @@ from attrbench.results import CellKey, Record, ResultStore
 
 
 def key(**kw) -> CellKey:
-    base = dict(task="t", task_version="1", data_hash="d", model="m", checkpoint_hash="c",
-                method="ig", method_options={"n_steps": 50}, metric="q", metric_options={}, n=10, seed=0)
+    base = dict(
+        task="t",
+        task_version="1",
+        data_hash="d",
+        model="m",
+        checkpoint_hash="c",
+        method="ig",
+        method_options={"n_steps": 50},
+        metric="q",
+        metric_options={},
+        n=10,
+        seed=0,
+    )
     return CellKey(**{**base, **kw})
 
 
 def test_key_changes_with_every_field():
-    digests = {key().digest, key(seed=1).digest, key(method_options={"n_steps": 51}).digest,
-               key(n=11).digest, key(checkpoint_hash="x").digest}
+    digests = {
+        key().digest,
+        key(seed=1).digest,
+        key(method_options={"n_steps": 51}).digest,
+        key(n=11).digest,
+        key(checkpoint_hash="x").digest,
+    }
     assert len(digests) == 5
 
 

@@ -42,24 +42,37 @@ def test_gumbel_samples_are_one_hot_and_unbiased():
 def test_gumbel_gradient_flows_to_logits():
     logits = torch.zeros(1, 4, 2, requires_grad=True)
     w = torch.arange(4.0)[None, None, :, None]
-    out = (sample_st_gumbel(logits, torch.ones(1, 2, dtype=torch.bool), 8,
-                            torch.Generator().manual_seed(1)) * w).sum()
+    out = (
+        sample_st_gumbel(
+            logits, torch.ones(1, 2, dtype=torch.bool), 8, torch.Generator().manual_seed(1)
+        )
+        * w
+    ).sum()
     (grad,) = torch.autograd.grad(out, logits)
     assert grad.abs().sum() > 0
 
 
 def test_conservation_equals_bits_of_a_hand_made_pssm():
     # columns: one-hot (2 bits), two letters at 1/2 (1 bit), uniform (0 bits), padding
-    probs = torch.tensor([[[1.0, 0.5, 0.25, 0.0], [0.0, 0.5, 0.25, 0.0],
-                           [0.0, 0.0, 0.25, 0.0], [0.0, 0.0, 0.25, 0.0]]])
+    probs = torch.tensor(
+        [
+            [
+                [1.0, 0.5, 0.25, 0.0],
+                [0.0, 0.5, 0.25, 0.0],
+                [0.0, 0.0, 0.25, 0.0],
+                [0.0, 0.0, 0.25, 0.0],
+            ]
+        ]
+    )
     mask = torch.tensor([[True, True, True, False]])
     bits = conservation_bits(probs, UNIFORM.probs_for(4), mask)
     torch.testing.assert_close(bits, torch.tensor([1.0]), rtol=0, atol=1e-5)
     # against a non-uniform background: KL([1, 0, 0, 0] || [1/2, 1/6, 1/6, 1/6]) = 1 bit
     bg = torch.tensor([0.5, 1 / 6, 1 / 6, 1 / 6])[:, None].expand(4, 1)
     one = torch.tensor([[[1.0], [0.0], [0.0], [0.0]]])
-    torch.testing.assert_close(conservation_bits(one, bg, mask[:, :1]), torch.tensor([1.0]),
-                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        conservation_bits(one, bg, mask[:, :1]), torch.tensor([1.0]), rtol=0, atol=1e-5
+    )
 
 
 def test_pssm_is_background_at_zero_score_and_input_at_high_score():
@@ -85,22 +98,35 @@ class TwoPositions(nn.Module):
         return torch.stack([torch.zeros_like(both), 6.0 * (both - 1.5)], 1)
 
 
-TOY_OPTIONS = {**INCLUSION_DEFAULTS, "steps": 300, "init_score": 0.693, "batch_size": 16, "n_samples": 8,
-               "channels": 8, "dilations": (1, 2, 4), "blocks_per_group": 1, "lr": 3e-3,
-               "t_bits": 0.25, "finetune_steps": 0}
+TOY_OPTIONS = {
+    **INCLUSION_DEFAULTS,
+    "steps": 300,
+    "init_score": 0.693,
+    "batch_size": 16,
+    "n_samples": 8,
+    "channels": 8,
+    "dilations": (1, 2, 4),
+    "blocks_per_group": 1,
+    "lr": 3e-3,
+    "t_bits": 0.25,
+    "finetune_steps": 0,
+}
 
 
 def _toy_train(n: int = 256, seed: int = 0) -> Dataset:
     X, mask = random_onehot(n, 16, seed=seed)
     half = torch.arange(n) % 2 == 0  # half of them class 1
     X[half, :, 3], X[half, :, 9] = torch.eye(4)[0], torch.eye(4)[2]
-    return Dataset(X=X, mask=mask, y=torch.zeros(n, dtype=torch.long), ids=[str(i) for i in range(n)])
+    return Dataset(
+        X=X, mask=mask, y=torch.zeros(n, dtype=torch.long), ids=[str(i) for i in range(n)]
+    )
 
 
 def test_inclusion_scrambler_ranks_the_two_deciding_positions_first():
     model = TwoPositions()
-    state = fit_inclusion(model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0),
-                          **TOY_OPTIONS)
+    state = fit_inclusion(
+        model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0), **TOY_OPTIONS
+    )
     test = _toy_train(32, seed=1)
     attr = scrambler_inclusion(model, test.X, None, test.mask, state=state, **TOY_OPTIONS)
     top2 = (attr * test.X).sum(1).topk(2, 1).indices.sort(1).values
@@ -110,13 +136,30 @@ def test_inclusion_scrambler_ranks_the_two_deciding_positions_first():
 def test_per_example_optimization_from_flat_scores_finds_the_two_positions():
     """Fine-tuning from a flat start (``finetune_init="flat"``) needs no trained network."""
     model = TwoPositions()
-    state = fit_inclusion(model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0),
-                          **{**TOY_OPTIONS, "steps": 1})
+    state = fit_inclusion(
+        model,
+        _toy_train(),
+        UNIFORM,
+        torch.Generator().manual_seed(0),
+        **{**TOY_OPTIONS, "steps": 1},
+    )
     test = _toy_train(16, seed=1)
-    opts = {**TOY_OPTIONS, "finetune_steps": 150, "finetune_lr": 0.1, "finetune_init": "flat",
-            "min_score": 1.0}
-    attr = scrambler_inclusion(model, test.X, None, test.mask, state=state,
-                               generator=torch.Generator().manual_seed(0), **opts)
+    opts = {
+        **TOY_OPTIONS,
+        "finetune_steps": 150,
+        "finetune_lr": 0.1,
+        "finetune_init": "flat",
+        "min_score": 1.0,
+    }
+    attr = scrambler_inclusion(
+        model,
+        test.X,
+        None,
+        test.mask,
+        state=state,
+        generator=torch.Generator().manual_seed(0),
+        **opts,
+    )
     top2 = (attr * test.X).sum(1).topk(2, 1).indices.sort(1).values
     assert (top2 == torch.tensor([3, 9])).all(1).float().mean() == 1.0, top2
 
@@ -125,14 +168,24 @@ def test_fine_tuning_starts_above_min_score_so_every_position_can_rise():
     """A network score of ~0 (a dead softplus) starts at ``min_score``; with zero steps the
     network's own scores come back unchanged."""
     model = TwoPositions()
-    state = fit_inclusion(model, _toy_train(), UNIFORM, torch.Generator().manual_seed(0),
-                          **{**TOY_OPTIONS, "steps": 1, "init_score": 1e-3})
+    state = fit_inclusion(
+        model,
+        _toy_train(),
+        UNIFORM,
+        torch.Generator().manual_seed(0),
+        **{**TOY_OPTIONS, "steps": 1, "init_score": 1e-3},
+    )
     test = _toy_train(4, seed=1)
     plain = scrambler_inclusion(model, test.X, None, test.mask, state=state, **TOY_OPTIONS)
     assert float(plain.sum(1).max()) < 0.5  # every network score below min_score
-    tuned = scrambler_inclusion(model, test.X, None, test.mask, state=state,
-                                **{**TOY_OPTIONS, "finetune_steps": 1, "finetune_lr": 1e-6,
-                                   "min_score": 0.5})
+    tuned = scrambler_inclusion(
+        model,
+        test.X,
+        None,
+        test.mask,
+        state=state,
+        **{**TOY_OPTIONS, "finetune_steps": 1, "finetune_lr": 1e-6, "min_score": 0.5},
+    )
     torch.testing.assert_close(tuned.sum(1), torch.full((4, 16), 0.5), atol=1e-4, rtol=0)
 
 
@@ -180,8 +233,13 @@ def test_not_applicable_on_models_it_cannot_drive():
     assert "tokens" in method.why_not(TokenModel())
     assert method.why_not(ArgmaxModel()) is None  # found by fit's probe
     with pytest.raises(NotApplicable, match="differentiabl"):
-        fit_inclusion(ArgmaxModel(), _toy_train(8), UNIFORM, torch.Generator().manual_seed(0),
-                      **{**TOY_OPTIONS, "steps": 1})
+        fit_inclusion(
+            ArgmaxModel(),
+            _toy_train(8),
+            UNIFORM,
+            torch.Generator().manual_seed(0),
+            **{**TOY_OPTIONS, "steps": 1},
+        )
 
 
 def test_fit_cache_is_reused_and_invalidated_by_a_new_checkpoint(tmp_path, capsys):
@@ -193,9 +251,16 @@ def test_fit_cache_is_reused_and_invalidated_by_a_new_checkpoint(tmp_path, capsy
     store = ResultStore(tmp_path / "r")
 
     def go(metric: str) -> str:
-        config = RunConfig(task="utr5", methods=["scrambler_inclusion"], metrics=[metric], n=4,
-                           device="cpu", progress=False, checkpoint_dir=ckpt,
-                           method_options={"scrambler_inclusion": tiny})
+        config = RunConfig(
+            task="utr5",
+            methods=["scrambler_inclusion"],
+            metrics=[metric],
+            n=4,
+            device="cpu",
+            progress=False,
+            checkpoint_dir=ckpt,
+            method_options={"scrambler_inclusion": tiny},
+        )
         records = run(config, store)
         assert {r.status for r in records if r.key.metric == metric} == {"ok"}
         return capsys.readouterr().err

@@ -35,7 +35,7 @@ def test_kmer_shuffle_keeps_every_kmer_count_and_the_padding(X, k):
     assert bool((S.sum(2)[1, :, :45] == 1).all())
     if k > 1:  # the first and last (k-1)-mers stay in place
         assert torch.equal(S[0, :, :, : k - 1], X[0, None, :, : k - 1].expand(6, -1, -1))
-        assert torch.equal(S[0, :, :, -(k - 1):], X[0, None, :, -(k - 1):].expand(6, -1, -1))
+        assert torch.equal(S[0, :, :, -(k - 1) :], X[0, None, :, -(k - 1) :].expand(6, -1, -1))
     assert not torch.equal(S[0, 0], X[0]) and not torch.equal(S[0, 0], S[0, 1])
 
 
@@ -74,8 +74,11 @@ def test_hypothetical_known_answer_and_projection():
 def _toy() -> torch.nn.Module:
     torch.manual_seed(0)
     return torch.nn.Sequential(
-        torch.nn.Conv1d(4, 8, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
-        torch.nn.Flatten(), torch.nn.Linear(8 * 15, 3),
+        torch.nn.Conv1d(4, 8, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool1d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8 * 15, 3),
     ).eval()
 
 
@@ -85,13 +88,16 @@ def test_hypothetical_projects_onto_the_default_map(name):
     X = one_hot(torch.randint(0, 4, (5, 30), generator=g))
     target, mask = torch.arange(5) % 3, torch.ones(5, 30, dtype=torch.bool)
     method = METHODS.get(name)
-    opts = {"deepshap": {"references": "dinucleotide_shuffle", "n_background": 4},
-            "deeplift": {"baseline": "dinucleotide_shuffle"},
-            "ig": {"baseline": "dinucleotide_shuffle", "n_steps": 16}}.get(name, {})
+    opts = {
+        "deepshap": {"references": "dinucleotide_shuffle", "n_background": 4},
+        "deeplift": {"baseline": "dinucleotide_shuffle"},
+        "ig": {"baseline": "dinucleotide_shuffle", "n_steps": 16},
+    }.get(name, {})
     kw = {**method.defaults, **opts}
     default = method(model, X, target, mask, generator=torch.Generator().manual_seed(5), **kw)
-    hyp = method(model, X, target, mask, generator=torch.Generator().manual_seed(5),
-                 hypothetical=True, **kw)
+    hyp = method(
+        model, X, target, mask, generator=torch.Generator().manual_seed(5), hypothetical=True, **kw
+    )
     assert torch.allclose((hyp * X).sum(1), default.sum(1), atol=1e-5)
     assert bool(((hyp * (1 - X)).abs() > 0).any())  # unobserved letters carry scores
 
@@ -99,10 +105,12 @@ def test_hypothetical_projects_onto_the_default_map(name):
 def test_reference_functions_draw_the_shuffles_from_the_generator():
     X = one_hot(torch.randint(0, 4, (2, 30), generator=torch.Generator().manual_seed(4)))
     ref = METHODS.get("deepshap").reference(
-        X, None, torch.Generator().manual_seed(1), references="dinucleotide_shuffle", n_background=3)
+        X, None, torch.Generator().manual_seed(1), references="dinucleotide_shuffle", n_background=3
+    )
     assert torch.equal(ref, dinucleotide_shuffle(X, 3, torch.Generator().manual_seed(1)))
-    ref = METHODS.get("ig").reference(X, None, torch.Generator().manual_seed(1),
-                                      baseline="dinucleotide_shuffle")
+    ref = METHODS.get("ig").reference(
+        X, None, torch.Generator().manual_seed(1), baseline="dinucleotide_shuffle"
+    )
     assert torch.equal(ref, dinucleotide_shuffle(X, 1, torch.Generator().manual_seed(1))[:, 0])
 
 
@@ -121,11 +129,15 @@ def test_deepshap_with_shuffled_references_equals_tangermeme(shipped):
     dls = pytest.importorskip("tangermeme.deep_lift_shap")
     model, X = shipped
     refs = dinucleotide_shuffle(X, 8, torch.Generator().manual_seed(0))
-    target, mask = torch.ones(len(X), dtype=torch.long), torch.ones(len(X), X.shape[2], dtype=torch.bool)
+    target, mask = (
+        torch.ones(len(X), dtype=torch.long),
+        torch.ones(len(X), X.shape[2], dtype=torch.bool),
+    )
     deepshap = METHODS.get("deepshap")
     for hyp in (True, False):
-        theirs = dls.deep_lift_shap(model, X, target=1, references=refs, hypothetical=hyp,
-                                    device="cpu", batch_size=64)
+        theirs = dls.deep_lift_shap(
+            model, X, target=1, references=refs, hypothetical=hyp, device="cpu", batch_size=64
+        )
         ours = deepshap(model, X, target, mask, baseline=refs, hypothetical=True)
         if not hyp:  # tangermeme's projection: the hypothetical map times the one-hot
             ours = ours * X
@@ -138,9 +150,13 @@ def test_deepshap_with_shuffled_references_equals_tangermeme(shipped):
 def test_ism_equals_tangermeme_saturation_mutagenesis(shipped):
     sm = pytest.importorskip("tangermeme.saturation_mutagenesis")
     model, X = shipped
-    target, mask = torch.ones(len(X), dtype=torch.long), torch.ones(len(X), X.shape[2], dtype=torch.bool)
-    theirs = sm.saturation_mutagenesis(model, X, device="cpu", batch_size=64, target=1,
-                                       hypothetical=True, raw_outputs=False)
+    target, mask = (
+        torch.ones(len(X), dtype=torch.long),
+        torch.ones(len(X), X.shape[2], dtype=torch.bool),
+    )
+    theirs = sm.saturation_mutagenesis(
+        model, X, device="cpu", batch_size=64, target=1, hypothetical=True, raw_outputs=False
+    )
     ours = METHODS.get("ism")(model, X, target, mask)
     # ours: d - mean_b d over the letters of each position; tangermeme: the same centring
     assert torch.allclose(ours, theirs.float(), atol=1e-5), float((ours - theirs).abs().max())
@@ -152,6 +168,7 @@ def test_explain_draws_the_hypothetical_map(tmp_path, heatmap):
 
     setup = prepare("utr5")
     ds = task_sequence(setup.task, setup.task.data("test").ids[0])
-    out = explain(setup, ds, ["deepshap", "ism"], tmp_path / "h.png", heatmap=heatmap,
-                  hypothetical=True)
+    out = explain(
+        setup, ds, ["deepshap", "ism"], tmp_path / "h.png", heatmap=heatmap, hypothetical=True
+    )
     assert out.stat().st_size > 1000

@@ -20,8 +20,16 @@ from attrbench.site import build_site
 
 METHODS = {"alpha": 0.5, "beta": 0.9, "gamma": 0.1, "delta": 0.7}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _key(method: str, metric: str, model: str = "m") -> CellKey:
@@ -40,12 +48,44 @@ def _examples() -> dict:
 def _records() -> list[Record]:
     recs = []
     for i, (method, value) in enumerate(METHODS.items()):
-        recs.append(Record(_key(method, "motif_recall"), "ok", True, value, value - 0.1, value + 0.1, n_scored=4))
-        recs.append(Record(_key(method, "seconds_per_seq"), "ok", False, 10.0 ** -(i + 2), n_scored=4,
-                           extra={"examples": _examples()}))
-    recs.append(Record(_key("gamma", "completeness"), "not_applicable", reason="gamma claims no completeness"))
-    recs.append(Record(_key("alpha", "completeness"), "ok", False, 0.2, 0.1, 0.3, n_scored=4,
-                       extra={"invalid": True, "invalid_above": 0.01}))
+        recs.append(
+            Record(
+                _key(method, "motif_recall"),
+                "ok",
+                True,
+                value,
+                value - 0.1,
+                value + 0.1,
+                n_scored=4,
+            )
+        )
+        recs.append(
+            Record(
+                _key(method, "seconds_per_seq"),
+                "ok",
+                False,
+                10.0 ** -(i + 2),
+                n_scored=4,
+                extra={"examples": _examples()},
+            )
+        )
+    recs.append(
+        Record(
+            _key("gamma", "completeness"), "not_applicable", reason="gamma claims no completeness"
+        )
+    )
+    recs.append(
+        Record(
+            _key("alpha", "completeness"),
+            "ok",
+            False,
+            0.2,
+            0.1,
+            0.3,
+            n_scored=4,
+            extra={"invalid": True, "invalid_above": 0.01},
+        )
+    )
     for metric, v in (("accuracy", 0.8), ("f1_micro", 0.8), ("f1_macro", 0.7)):
         recs.append(Record(_key("(model)", metric), "ok", True, v, n_scored=10))
     return recs
@@ -81,11 +121,17 @@ def site(tmp_path_factory) -> Path:
 
 def test_site_files_and_no_remote_links(site: Path):
     page = (site / "toy" / "m.html").read_text()
-    assert (site / "index.html").is_file() and 'href="toy/m.html"' in (site / "index.html").read_text()
+    assert (site / "index.html").is_file() and 'href="toy/m.html"' in (
+        site / "index.html"
+    ).read_text()
     assert (site / "toy" / "cost_quality_m.svg").is_file()
-    assert sorted(p.name for p in (site / "toy" / "m").iterdir()) == [f"logo_{m}.svg" for m in sorted(METHODS)]
+    assert sorted(p.name for p in (site / "toy" / "m").iterdir()) == [
+        f"logo_{m}.svg" for m in sorted(METHODS)
+    ]
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
-    assert '<link rel="stylesheet" href="../site.css">' in page and '<script src="../site.js">' in page
+    assert (
+        '<link rel="stylesheet" href="../site.css">' in page and '<script src="../site.js">' in page
+    )
     assert "<style>" not in page and (site / "site.css").is_file() and (site / "site.js").is_file()
     assert 'title="not applicable: gamma claims no completeness"' in page
     assert "INVALID" in page and "n = 4" in page
@@ -104,8 +150,11 @@ def _chromium(args: list[str], tmp_path: Path) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
-                    "(apt-get install -y chromium); the browser test needs it")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian chromium is not installed "
+    "(apt-get install -y chromium); the browser test needs it",
+)
 def test_site_in_headless_chromium(site: Path, tmp_path: Path):
     url = (site / "toy" / "m.html").as_uri()
     dom = _chromium(["--dump-dom", url], tmp_path)
@@ -126,15 +175,21 @@ def test_site_in_headless_chromium(site: Path, tmp_path: Path):
 
 def test_examples_window_keeps_every_position_of_short_sequences(site: Path):
     svg = (site / "toy" / "m" / "logo_alpha.svg").read_text()
-    assert svg.count("<g id=\"axes_") == 2  # one axis per example
+    assert svg.count('<g id="axes_') == 2  # one axis per example
 
 
 def test_cost_points_skip_nan_and_labels_move_apart():
     from attrbench.plots import _label_offsets
     from attrbench.site.build import _cost_points
 
-    recs = _records() + [Record(_key("eps", "motif_recall"), "ok", True, float("nan"), n_scored=0),
-                         Record(_key("eps", "seconds_per_seq"), "ok", False, 1e-3, n_scored=4)]
+    recs = _records() + [
+        Record(_key("eps", "motif_recall"), "ok", True, float("nan"), n_scored=0),
+        Record(_key("eps", "seconds_per_seq"), "ok", False, 1e-3, n_scored=4),
+    ]
     points, hib = _cost_points(recs, "motif_recall")
     assert hib is True and sorted(p[0] for p in points) == sorted(METHODS)
-    assert _label_offsets([("a", 1e-3, 0.5), ("b", 1.1e-3, 0.5), ("c", 1.0, 0.9)]) == [3.0, -10.0, 3.0]
+    assert _label_offsets([("a", 1e-3, 0.5), ("b", 1.1e-3, 0.5), ("c", 1.0, 0.9)]) == [
+        3.0,
+        -10.0,
+        3.0,
+    ]

@@ -27,11 +27,20 @@ def test_interval_is_the_percentile_bootstrap_of_the_paired_differences():
     boot = np.random.default_rng(3)
     means = diff[boot.integers(0, 60, (4000, 60))].mean(1)
     low, high = np.quantile(means, [0.025, 0.975])
-    assert (d.mean, d.low, d.high, d.n) == (pytest.approx(diff.mean(), abs=1e-12),
-                                            pytest.approx(low, abs=1e-12),
-                                            pytest.approx(high, abs=1e-12), 60)
-    ref = bootstrap((diff,), np.mean, n_resamples=20000, method="percentile",
-                    confidence_level=0.95, rng=np.random.default_rng(0)).confidence_interval
+    assert (d.mean, d.low, d.high, d.n) == (
+        pytest.approx(diff.mean(), abs=1e-12),
+        pytest.approx(low, abs=1e-12),
+        pytest.approx(high, abs=1e-12),
+        60,
+    )
+    ref = bootstrap(
+        (diff,),
+        np.mean,
+        n_resamples=20000,
+        method="percentile",
+        confidence_level=0.95,
+        rng=np.random.default_rng(0),
+    ).confidence_interval
     # two Monte Carlo estimates of the same interval: agree to well under its width (0.5)
     assert d.low == pytest.approx(ref.low, abs=0.03)
     assert d.high == pytest.approx(ref.high, abs=0.03)

@@ -15,8 +15,19 @@ from attrbench.results import CellKey, Record, ResultStore, read_record
 
 
 def key(**kw) -> CellKey:
-    base = dict(task="t", task_version="1", data_hash="d", model="m", checkpoint_hash="c",
-                method="ig", method_options={}, metric="q", metric_options={}, n=10, seed=0)
+    base = dict(
+        task="t",
+        task_version="1",
+        data_hash="d",
+        model="m",
+        checkpoint_hash="c",
+        method="ig",
+        method_options={},
+        metric="q",
+        metric_options={},
+        n=10,
+        seed=0,
+    )
     return CellKey(**{**base, **kw})
 
 
@@ -53,8 +64,13 @@ def test_set_aside_never_overwrites_an_earlier_corrupt_copy(tmp_path):
     for text in ("{", "[1,"):
         path.write_text(text)
         assert store.get(k) is None
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name + ".corrupt", path.name + ".corrupt1"]
-    assert {(path.parent / n).read_text() for n in (path.name + ".corrupt", path.name + ".corrupt1")} == {"{", "[1,"}
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        path.name + ".corrupt",
+        path.name + ".corrupt1",
+    ]
+    assert {
+        (path.parent / n).read_text() for n in (path.name + ".corrupt", path.name + ".corrupt1")
+    } == {"{", "[1,"}
 
 
 def test_json_that_is_not_a_record_is_ignored_with_one_line(tmp_path, caplog):
@@ -97,8 +113,22 @@ def test_records_respect_the_umask(tmp_path, umask, mode):
 
 
 def test_a_corrupt_record_is_recomputed_by_the_next_run(tmp_path, capsys):
-    args = ["run", "--task", "utr5", "--method", "saliency", "--metric", "motif_recall", "--n", "2",
-            "--quiet", "--threads", "1", "--results", str(tmp_path)]
+    args = [
+        "run",
+        "--task",
+        "utr5",
+        "--method",
+        "saliency",
+        "--metric",
+        "motif_recall",
+        "--n",
+        "2",
+        "--quiet",
+        "--threads",
+        "1",
+        "--results",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     capsys.readouterr()
     [path] = list(tmp_path.rglob("motif_recall-*.json"))

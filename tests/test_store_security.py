@@ -45,8 +45,16 @@ class Payload:
 
 
 def _config(**kw) -> RunConfig:
-    base = dict(task="utr5", methods=["saliency"], metrics=["motif_recall"], n=16, seed=1,
-                device="cpu", batch_size=8, progress=False)
+    base = dict(
+        task="utr5",
+        methods=["saliency"],
+        metrics=["motif_recall"],
+        n=16,
+        seed=1,
+        device="cpu",
+        batch_size=8,
+        progress=False,
+    )
     return RunConfig(**{**base, **kw})
 
 
@@ -64,9 +72,14 @@ def _values(records) -> dict:
 
 
 def test_a_chunk_file_round_trips_as_plain_data(tmp_path):
-    result = cell.ChunkResult("ok", ["a", "b"], {"m": cell.MetricResult("ok", np.array([[1.0], [np.nan]]),
-                                                                        seconds=0.5)},
-                              seconds=1.25, peak_bytes=7, examples={"ids": ["a"]})
+    result = cell.ChunkResult(
+        "ok",
+        ["a", "b"],
+        {"m": cell.MetricResult("ok", np.array([[1.0], [np.nan]]), seconds=0.5)},
+        seconds=1.25,
+        peak_bytes=7,
+        examples={"ids": ["a"]},
+    )
     path = write_chunk(tmp_path / "0.npz", result)
     with np.load(path, allow_pickle=False) as z:  # loadable without pickle
         assert set(z.files) == {"meta", "scores_0"}
@@ -77,7 +90,9 @@ def test_a_chunk_file_round_trips_as_plain_data(tmp_path):
 
 
 @pytest.mark.parametrize("plant", ["pickle", "object_npz", "wrong_shape", "truncated"])
-def test_a_planted_chunk_file_never_runs_is_named_and_recomputed(plant, tmp_path, monkeypatch, caplog):
+def test_a_planted_chunk_file_never_runs_is_named_and_recomputed(
+    plant, tmp_path, monkeypatch, caplog
+):
     marker = tmp_path / "pwned"
     reference = _values(run(_config(), ResultStore(tmp_path / "ref")))
     real, calls = cell.execute, []
@@ -136,8 +151,10 @@ def test_a_planted_fit_file_never_runs_is_named_and_refitted(plant, plugin, tmp_
     else:
         fit.write_bytes(fit.read_bytes()[:50])
     with caplog.at_level(logging.WARNING, logger="attrbench"):
-        second = run(_config(methods=["scaled"], metrics=["motif_auroc"], method_options=opts),
-                     ResultStore(results))
+        second = run(
+            _config(methods=["scaled"], metrics=["motif_auroc"], method_options=opts),
+            ResultStore(results),
+        )
     assert not marker.exists(), "the payload ran"
     assert str(fit) in caplog.text and "fitting again" in caplog.text
     assert len(log.read_text().splitlines()) == 2, "refitted once"
@@ -160,10 +177,28 @@ def test_a_planted_or_truncated_checkpoint_is_named_with_what_to_do(plant, tmp_p
         torch.save({"state_dict": Payload(marker)}, target)
     else:
         target.write_bytes(shipped.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="cannot be read as data.*attrbench train --task utr5"):
+    with pytest.raises(
+        CheckpointError, match="cannot be read as data.*attrbench train --task utr5"
+    ):
         load_model(TASKS.get("utr5"), "cnn", directory=ckpts)
-    code = main(["run", "--task", "utr5", "--checkpoints", str(ckpts), "--n", "2", "--quiet",
-                 "--method", "saliency", "--metric", "motif_recall", "--results", str(tmp_path / "r")])
+    code = main(
+        [
+            "run",
+            "--task",
+            "utr5",
+            "--checkpoints",
+            str(ckpts),
+            "--n",
+            "2",
+            "--quiet",
+            "--method",
+            "saliency",
+            "--metric",
+            "motif_recall",
+            "--results",
+            str(tmp_path / "r"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith(f"attrbench: error: checkpoint {target} cannot be read")
     assert "Traceback" not in "\n".join(err)
@@ -173,7 +208,9 @@ def test_a_planted_or_truncated_checkpoint_is_named_with_what_to_do(plant, tmp_p
 # --------------------------------------------------------------------------- names and paths
 
 
-@pytest.mark.parametrize("name", ["../../../../escaped", "a/b", "x<y", "", "_private", "a" * 65, "é"])
+@pytest.mark.parametrize(
+    "name", ["../../../../escaped", "a/b", "x<y", "", "_private", "a" * 65, "é"]
+)
 def test_a_name_that_is_not_a_short_identifier_is_refused_at_registration(name):
     with pytest.raises(RegistryError, match="use letters, digits, '_' and '-'"):
         register_method(name)(lambda model, X, target, mask: X)
@@ -207,11 +244,31 @@ def test_a_newer_record_stops_the_run_in_one_line_and_is_left_alone(tmp_path, ca
     data.update(schema=SCHEMA + 98, attrbench_version="9.9", field_of_the_future=1)
     path.write_text(json.dumps(data))
     before = path.read_bytes()
-    with pytest.raises(NewerSchemaError, match="written by attrbench 9.9; upgrade attrbench or use "
-                                               "another --results"):
+    with pytest.raises(
+        NewerSchemaError,
+        match="written by attrbench 9.9; upgrade attrbench or use another --results",
+    ):
         run(_config(), ResultStore(tmp_path))
-    code = main(["run", "--task", "utr5", "--n", "16", "--seed", "1", "--batch-size", "8", "--quiet",
-                 "--method", "saliency", "--metric", "motif_recall", "--results", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "--task",
+            "utr5",
+            "--n",
+            "16",
+            "--seed",
+            "1",
+            "--batch-size",
+            "8",
+            "--quiet",
+            "--method",
+            "saliency",
+            "--metric",
+            "motif_recall",
+            "--results",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and str(path) in err[-1] and "upgrade attrbench" in err[-1]
     assert path.read_bytes() == before, "a newer record is never overwritten"
@@ -237,8 +294,11 @@ def test_an_older_record_with_a_migration_is_migrated(tmp_path, monkeypatch):
     data["schema"] = 0
     data["value_v0"] = data.pop("value")
     path.write_text(json.dumps(data))
-    monkeypatch.setitem(MIGRATIONS, 0, lambda d: {**{k: v for k, v in d.items() if k != "value_v0"},
-                                                  "value": d["value_v0"]})
+    monkeypatch.setitem(
+        MIGRATIONS,
+        0,
+        lambda d: {**{k: v for k, v in d.items() if k != "value_v0"}, "value": d["value_v0"]},
+    )
     rec = ResultStore(tmp_path).records("utr5")
     migrated = next(r for r in rec if r.key.path(tmp_path) == path)
     assert migrated.schema == SCHEMA
@@ -253,7 +313,9 @@ def test_disk_full_names_the_folder_and_keeps_nothing_partial(tmp_path, monkeypa
         f.write("{")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError, match=f"no space left on the device of {tmp_path / 'd'}.*nothing partial"):
+    with pytest.raises(
+        OSError, match=f"no space left on the device of {tmp_path / 'd'}.*nothing partial"
+    ):
         atomic_write(tmp_path / "d" / "x.json", full)
     assert list((tmp_path / "d").iterdir()) == []
 
@@ -267,8 +329,22 @@ def test_disk_full_during_a_run_exits_2_naming_the_folder(tmp_path, monkeypatch,
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "fsync", no_space)
-    code = main(["run", "--task", "utr5", "--n", "2", "--quiet", "--method", "saliency", "--metric",
-                 "motif_recall", "--results", str(tmp_path / "r")])
+    code = main(
+        [
+            "run",
+            "--task",
+            "utr5",
+            "--n",
+            "2",
+            "--quiet",
+            "--method",
+            "saliency",
+            "--metric",
+            "motif_recall",
+            "--results",
+            str(tmp_path / "r"),
+        ]
+    )
     monkeypatch.setattr(atomic.os, "fsync", real)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("attrbench: error: no space left on the device of")

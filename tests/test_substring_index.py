@@ -26,16 +26,26 @@ def naive(sequences: list[str], query: str) -> list[tuple[int, int]]:
 
 
 def test_dna_example_by_hand():
-    index = SubstringIndex(["r1", "r2", "r3"], ["ACGTACGT", "TTACG", "GGGG"],
-                           [{"promoter"}, {"promoter", "enhancer"}, {"other"}], cache=False)
+    index = SubstringIndex(
+        ["r1", "r2", "r3"],
+        ["ACGTACGT", "TTACG", "GGGG"],
+        [{"promoter"}, {"promoter", "enhancer"}, {"other"}],
+        cache=False,
+    )
     occ = index.find("ACG")
-    assert list(zip(occ.entry.tolist(), occ.position.tolist(), strict=True)) == [(0, 0), (0, 4), (1, 2)]
+    assert list(zip(occ.entry.tolist(), occ.position.tolist(), strict=True)) == [
+        (0, 0),
+        (0, 4),
+        (1, 2),
+    ]
     assert len(index.find("GTT").entry) == 0  # would span r1's end and r2's start: never a match
     assert index.find("GG").position.tolist() == [0, 1, 2]  # overlapping occurrences
     mask = index.label_mask({"enhancer"})
     assert index.matches_label(np.arange(3), mask).tolist() == [False, True, False]
     # chance: the share of entries with the label, the query's own entry left out
-    share = index.label_share(np.stack([index.label_mask({"promoter"})] * 2), exclude=np.array([0, -1]))
+    share = index.label_share(
+        np.stack([index.label_mask({"promoter"})] * 2), exclude=np.array([0, -1])
+    )
     np.testing.assert_allclose(share, [1 / 2, 2 / 3])
 
 
@@ -58,19 +68,26 @@ def test_index_equals_a_naive_scan_on_random_dna():
 def test_cache_round_trip_and_load(cache):
     index = SubstringIndex(["a", "b"], ["ACGT", "CGTA"], [{"x"}, {"y"}])
     assert sorted(p.name for p in (cache / index.hash).iterdir()) == [
-        "meta.json", "sa.npy", "starts.npy", "text.bin"]
+        "meta.json",
+        "sa.npy",
+        "starts.npy",
+        "text.bin",
+    ]
     loaded = SubstringIndex.load(index.hash)
     assert loaded.keys == index.keys and loaded.labels == index.labels
     assert loaded.find("CGT").position.tolist() == [1, 0]
 
 
-@pytest.mark.parametrize("args, message", [
-    ((["a", "b"], ["AC"], [{"x"}, {"x"}]), "must be as many"),
-    ((["a", "a"], ["AC", "GT"], [{"x"}, {"x"}]), "duplicate key 'a'"),
-    ((["a", "b"], ["AC", ""], [{"x"}, {"x"}]), "entry 'b' has no sequence"),
-    ((["a", "b"], ["AC", "G\nT"], [{"x"}, {"x"}]), "entry 'b': a newline at position 2"),
-    (([], [], []), "at least one entry"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((["a", "b"], ["AC"], [{"x"}, {"x"}]), "must be as many"),
+        ((["a", "a"], ["AC", "GT"], [{"x"}, {"x"}]), "duplicate key 'a'"),
+        ((["a", "b"], ["AC", ""], [{"x"}, {"x"}]), "entry 'b' has no sequence"),
+        ((["a", "b"], ["AC", "G\nT"], [{"x"}, {"x"}]), "entry 'b': a newline at position 2"),
+        (([], [], []), "at least one entry"),
+    ],
+)
 def test_bad_entries(args, message):
     with pytest.raises(IndexBuildError, match=message):
         SubstringIndex(*args, cache=False)

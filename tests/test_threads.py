@@ -10,14 +10,22 @@ import pytest
 
 from attrbench.threads import DEFAULT_THREADS, configure
 
-_CLEAN = {k: v for k, v in os.environ.items()
-          if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
+_CLEAN = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+}
 
 
 def fresh(code: str, **env: str) -> str:
     """stdout of ``code`` in a fresh interpreter without thread variables (plus ``env``)."""
-    out = subprocess.run([sys.executable, "-c", code], env={**_CLEAN, **env},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**_CLEAN, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -26,14 +34,18 @@ def test_importing_attrbench_threads_does_not_import_torch():
 
 
 def test_two_threads_keep_openmps_wait_policy_and_start_before_torch():
-    code = ("import os; from attrbench.threads import configure; n = configure(2); import torch; "
-            "print(n, torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))")
+    code = (
+        "import os; from attrbench.threads import configure; n = configure(2); import torch; "
+        "print(n, torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))"
+    )
     assert fresh(code) == "2 2 None"
 
 
 def test_default_is_one_thread_unless_the_environment_says_otherwise():
-    code = ("import os; from attrbench.threads import configure; configure(); import torch; "
-            "print(torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))")
+    code = (
+        "import os; from attrbench.threads import configure; configure(); import torch; "
+        "print(torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))"
+    )
     assert DEFAULT_THREADS == 1
     assert fresh(code) == "1 None"
     assert fresh(code, OMP_NUM_THREADS="2") == "2 None"
@@ -70,5 +82,7 @@ def test_import_caps_the_onednn_primitive_cache_unless_the_user_set_it(preset, e
     if preset is not None:
         env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = preset
     code = "import os, attrbench; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == expected

@@ -28,7 +28,9 @@ def fasta(tmp_path):
 @pytest.fixture
 def bed(tmp_path):
     path = tmp_path / "truth.bed"
-    path.write_text("".join(f"{k}\t{s}\t{e}\t{kind}\n" for k, ((s, e, kind),) in zip(SEQS, TRUTH, strict=True)))
+    path.write_text(
+        "".join(f"{k}\t{s}\t{e}\t{kind}\n" for k, ((s, e, kind),) in zip(SEQS, TRUTH, strict=True))
+    )
     return path
 
 
@@ -40,8 +42,20 @@ def _ok(df, method, metric):
 
 def test_user_cnn_frame_matches_captum_saliency(fasta, bed):
     model = MotifCNN().eval()
-    df = evaluate(model, list(SEQS.values()), truth=TRUTH, methods=FAST, metrics=METRICS, device="cpu")
-    assert set(df.columns) == {"method", "metric", "value", "ci_low", "ci_high", "n", "status", "reason", "seconds"}
+    df = evaluate(
+        model, list(SEQS.values()), truth=TRUTH, methods=FAST, metrics=METRICS, device="cpu"
+    )
+    assert set(df.columns) == {
+        "method",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "status",
+        "reason",
+        "seconds",
+    }
     ism = _ok(df, "ism", "motif_auroc")
     assert ism.status == "ok" and ism.n == 3 and 0.0 <= ism.ci_low <= ism.value <= ism.ci_high
     values = per_sequence(df, "saliency", "motif_auroc")
@@ -50,7 +64,9 @@ def test_user_cnn_frame_matches_captum_saliency(fasta, bed):
 
 
 def test_truth_free_metrics_run_and_ground_truth_ones_say_why():
-    df = evaluate(MotifCNN(), list(SEQS.values()), methods=["saliency"], metrics=METRICS, device="cpu")
+    df = evaluate(
+        MotifCNN(), list(SEQS.values()), methods=["saliency"], metrics=METRICS, device="cpu"
+    )
     auroc = _ok(df, "saliency", "motif_auroc")
     assert auroc.status == "not_applicable" and "needs ground truth" in auroc.reason
     assert math.isnan(auroc.value)
@@ -64,19 +80,45 @@ def test_truth_from_bed_equals_truth_from_mask_and_lists(fasta, bed):
     for i, ((s, e, _),) in enumerate(TRUTH):
         mask[i, s:e] = True
     from_mask = read_truth(mask, ids, lengths)
-    assert [[(m.start, m.end) for m in row] for row in from_bed.motifs] == [[(0, 7)], [(2, 9)], [(5, 12)]]
-    assert [[(m.start, m.end) for m in row] for row in from_mask.motifs] == [[(0, 7)], [(2, 9)], [(5, 12)]]
-    a = evaluate(MotifCNN(), fasta, truth=bed, methods=["ism"], metrics=["motif_auroc"], device="cpu")
-    b = evaluate(MotifCNN(), fasta, truth=mask, methods=["ism"], metrics=["motif_auroc"], device="cpu")
+    assert [[(m.start, m.end) for m in row] for row in from_bed.motifs] == [
+        [(0, 7)],
+        [(2, 9)],
+        [(5, 12)],
+    ]
+    assert [[(m.start, m.end) for m in row] for row in from_mask.motifs] == [
+        [(0, 7)],
+        [(2, 9)],
+        [(5, 12)],
+    ]
+    a = evaluate(
+        MotifCNN(), fasta, truth=bed, methods=["ism"], metrics=["motif_auroc"], device="cpu"
+    )
+    b = evaluate(
+        MotifCNN(), fasta, truth=mask, methods=["ism"], metrics=["motif_auroc"], device="cpu"
+    )
     assert _ok(a, "ism", "motif_auroc").value == _ok(b, "ism", "motif_auroc").value
 
 
 def test_wrap_nla_gives_the_numbers_of_the_same_network_in_nal():
-    a = evaluate(MotifCNN(), list(SEQS.values()), truth=TRUTH, methods=["saliency"], metrics=["motif_auroc"],
-                 device="cpu")
-    b = evaluate(wrap(LastAxisCNN(), "NLA"), list(SEQS.values()), truth=TRUTH, methods=["saliency"],
-                 metrics=["motif_auroc"], device="cpu")
-    assert _ok(b, "saliency", "motif_auroc").value == pytest.approx(_ok(a, "saliency", "motif_auroc").value)
+    a = evaluate(
+        MotifCNN(),
+        list(SEQS.values()),
+        truth=TRUTH,
+        methods=["saliency"],
+        metrics=["motif_auroc"],
+        device="cpu",
+    )
+    b = evaluate(
+        wrap(LastAxisCNN(), "NLA"),
+        list(SEQS.values()),
+        truth=TRUTH,
+        methods=["saliency"],
+        metrics=["motif_auroc"],
+        device="cpu",
+    )
+    assert _ok(b, "saliency", "motif_auroc").value == pytest.approx(
+        _ok(a, "saliency", "motif_auroc").value
+    )
 
 
 def test_wrap_tokens_is_the_lookup_on_one_hot_and_differentiable():
@@ -97,17 +139,42 @@ def test_run_model_file_writes_the_records_evaluate_returns(tmp_path, fasta, bed
     script = tmp_path / "model.pt"
     torch.jit.save(torch.jit.script(model), str(script))
     results = tmp_path / "results"
-    code = main(["run", "--model-file", str(script), "--fasta", str(fasta), "--truth", str(bed),
-                 "--method", ",".join(FAST), "--metric", ",".join(METRICS), "--device", "cpu",
-                 "--results", str(results), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--model-file",
+            str(script),
+            "--fasta",
+            str(fasta),
+            "--truth",
+            str(bed),
+            "--method",
+            ",".join(FAST),
+            "--metric",
+            ",".join(METRICS),
+            "--device",
+            "cpu",
+            "--results",
+            str(results),
+            "--quiet",
+        ]
+    )
     assert code == 0
     records = ResultStore(results).records()
-    written = {(r.key.method, r.key.metric): r.value for r in records
-               if r.status == "ok" and r.key.metric != "seconds_per_seq"}
+    written = {
+        (r.key.method, r.key.metric): r.value
+        for r in records
+        if r.status == "ok" and r.key.metric != "seconds_per_seq"
+    }
     assert len({r.key.task for r in records}) == 1 and records[0].key.task.startswith("user-")
-    df = evaluate(torch.jit.load(str(script)), fasta, truth=bed, methods=FAST, metrics=METRICS, device="cpu")
-    got = {(r.method, r.metric): r.value for r in df.itertuples()
-           if r.status == "ok" and r.metric != "seconds_per_seq"}
+    df = evaluate(
+        torch.jit.load(str(script)), fasta, truth=bed, methods=FAST, metrics=METRICS, device="cpu"
+    )
+    got = {
+        (r.method, r.metric): r.value
+        for r in df.itertuples()
+        if r.status == "ok" and r.metric != "seconds_per_seq"
+    }
     assert got == written and ("ism", "motif_auroc") in got
 
 
@@ -115,12 +182,41 @@ def test_run_model_class_with_weights_matches_evaluate(tmp_path, fasta, bed):
     weights = tmp_path / "w.pt"
     torch.save(MotifCNN().state_dict(), weights)
     results = tmp_path / "results"
-    assert main(["run", "--model-class", "tests.user_models:MotifCNN", "--weights", str(weights),
-                 "--fasta", str(fasta), "--truth", str(bed), "--method", "ism", "--metric", "motif_auroc",
-                 "--device", "cpu", "--results", str(results), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--model-class",
+                "tests.user_models:MotifCNN",
+                "--weights",
+                str(weights),
+                "--fasta",
+                str(fasta),
+                "--truth",
+                str(bed),
+                "--method",
+                "ism",
+                "--metric",
+                "motif_auroc",
+                "--device",
+                "cpu",
+                "--results",
+                str(results),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rec = next(r for r in ResultStore(results).records() if r.key.metric == "motif_auroc")
-    df = evaluate(MotifCNN(), fasta, truth=bed, methods=["ism"], metrics=["motif_auroc"], device="cpu",
-                  results=tmp_path / "again")
+    df = evaluate(
+        MotifCNN(),
+        fasta,
+        truth=bed,
+        methods=["ism"],
+        metrics=["motif_auroc"],
+        device="cpu",
+        results=tmp_path / "again",
+    )
     assert _ok(df, "ism", "motif_auroc").value == rec.value
 
 
@@ -128,8 +224,24 @@ def test_explain_model_file_draws_a_user_sequence(tmp_path, fasta):
     script = tmp_path / "model.pt"
     torch.jit.save(torch.jit.script(MotifCNN().eval()), str(script))
     out = tmp_path / "fig.png"
-    assert main(["explain", "--model-file", str(script), "--fasta", str(fasta), "--sequence", "s1",
-                 "--method", "saliency,ism", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "--model-file",
+                str(script),
+                "--fasta",
+                str(fasta),
+                "--sequence",
+                "s1",
+                "--method",
+                "saliency,ism",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.stat().st_size > 1000
 
 
@@ -151,11 +263,14 @@ class NaNs(torch.nn.Module):
         return X.sum((1, 2))[:, None] * float("nan")
 
 
-@pytest.mark.parametrize("model, words", [
-    (Three(), "must return logits (N, C)"),
-    (NaNs(), "NaN"),
-    (LastAxisCNN(), "check --alphabet"),
-])
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        (Three(), "must return logits (N, C)"),
+        (NaNs(), "NaN"),
+        (LastAxisCNN(), "check --alphabet"),
+    ],
+)
 def test_bad_models_are_refused(model, words):
     with pytest.raises(UserInputError, match=words.replace("(", r"\(").replace(")", r"\)")):
         evaluate(model, list(SEQS.values()), methods=["saliency"], device="cpu")
@@ -165,9 +280,22 @@ def _cli_error(tmp_path, capsys, *extra, fasta=None, model=None):
     script = tmp_path / "model.pt"
     if model is None:
         torch.jit.save(torch.jit.script(MotifCNN().eval()), str(script))
-    code = main(["run", *(["--model-file", str(script)] if model is None else model),
-                 "--fasta", str(fasta), "--method", "saliency", "--device", "cpu",
-                 "--results", str(tmp_path / "r"), "--quiet", *extra])
+    code = main(
+        [
+            "run",
+            *(["--model-file", str(script)] if model is None else model),
+            "--fasta",
+            str(fasta),
+            "--method",
+            "saliency",
+            "--device",
+            "cpu",
+            "--results",
+            str(tmp_path / "r"),
+            "--quiet",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("attrbench: error:")
@@ -206,8 +334,12 @@ def test_cli_truth_on_a_sequence_not_in_the_fasta(tmp_path, capsys, fasta):
 def test_cli_weights_not_matching_the_class(tmp_path, capsys, fasta):
     weights = tmp_path / "w.pt"
     torch.save(TokenModel().state_dict(), weights)
-    err = _cli_error(tmp_path, capsys, fasta=fasta,
-                     model=["--model-class", "tests.user_models:MotifCNN", "--weights", str(weights)])
+    err = _cli_error(
+        tmp_path,
+        capsys,
+        fasta=fasta,
+        model=["--model-class", "tests.user_models:MotifCNN", "--weights", str(weights)],
+    )
     assert str(weights) in err and "does not match tests.user_models:MotifCNN" in err
 
 

@@ -97,7 +97,12 @@ def test_logic_sets_hold_exactly_the_planted_codons(test_split, test_seqs, logic
 CASES = [  # (name, sequence, class, deciding codons)
     ("nothing", at(), 0, []),
     ("uorf", at((2, "ATG"), (11, "TAA")), 1, [("start", 2), ("stop", 11)]),
-    ("uorf, start out of the CDS frame", at((0, "ATG"), (30, "TGA")), 1, [("start", 0), ("stop", 30)]),
+    (
+        "uorf, start out of the CDS frame",
+        at((0, "ATG"), (30, "TGA")),
+        1,
+        [("start", 0), ("stop", 30)],
+    ),
     ("oorf", at((0, "ATG")), 2, [("start", 0)]),
     ("in-frame extension", at((2, "ATG")), 0, []),
     ("last codon in frame", at((47, "ATG")), 0, []),
@@ -108,12 +113,24 @@ CASES = [  # (name, sequence, class, deciding codons)
     ("stop out of frame, oorf", at((0, "ATG"), (10, "TAG")), 2, [("start", 0)]),
     ("stop straddling the CDS", at((0, "ATG"), (48, "TA")), 2, [("start", 0)]),
     ("oorf beats uorf", at((0, "ATG"), (20, "ATG"), (26, "TAA")), 2, [("start", 0)]),
-    ("second stop is a backup", at((2, "ATG"), (11, "TAA"), (20, "TGA")), 1,
-     [("start", 2), ("stop", 11), ("stop", 20)]),
-    ("two starts one stop", at((2, "ATG"), (11, "ATG"), (38, "TAG")), 1,
-     [("start", 2), ("start", 11), ("stop", 38)]),
-    ("only the uORF decides", at((5, "ATG"), (9, "ATG"), (21, "TAA"), (31, "TAG")), 1,
-     [("start", 9), ("stop", 21)]),
+    (
+        "second stop is a backup",
+        at((2, "ATG"), (11, "TAA"), (20, "TGA")),
+        1,
+        [("start", 2), ("stop", 11), ("stop", 20)],
+    ),
+    (
+        "two starts one stop",
+        at((2, "ATG"), (11, "ATG"), (38, "TAG")),
+        1,
+        [("start", 2), ("start", 11), ("stop", 38)],
+    ),
+    (
+        "only the uORF decides",
+        at((5, "ATG"), (9, "ATG"), (21, "TAA"), (31, "TAG")),
+        1,
+        [("start", 9), ("stop", 21)],
+    ),
 ]
 
 
@@ -179,8 +196,9 @@ def test_shipped_checkpoint_reproduces_its_test_accuracy(test_split):
     assert accuracy >= 0.95
 
 
-@pytest.mark.parametrize("field, value", [("config", {"arch": {}, "train": {}}),
-                                          ("data_hash", "0" * 16)])
+@pytest.mark.parametrize(
+    "field, value", [("config", {"arch": {}, "train": {}}), ("data_hash", "0" * 16)]
+)
 def test_tampered_checkpoint_is_refused(tmp_path, field, value):
     ckpt = torch.load(checkpoint_path(utr5.TASK, "cnn"), weights_only=True)
     ckpt[field] = value

@@ -61,7 +61,9 @@ def test_a_model_that_uses_its_truth_is_gated_in():
     # so the expected drop is E[log(1 + e^(2-c))] - log(1 + e^-2); the 4 random control positions
     # never touch the counted window (drop 0)
     pmf = [math.comb(4, c) * 0.25**c * 0.75 ** (4 - c) for c in range(5)]
-    expected = sum(p * math.log1p(math.exp(2 - c)) for c, p in enumerate(pmf)) - math.log1p(math.exp(-2))
+    expected = sum(p * math.log1p(math.exp(2 - c)) for c, p in enumerate(pmf)) - math.log1p(
+        math.exp(-2)
+    )
     assert r.mean == pytest.approx(expected, abs=0.15)
     assert r.low < expected < r.high
     assert r.used and reliance_gate(r) is None
@@ -114,8 +116,14 @@ def test_the_random_control_scores_at_the_random_row():
 def test_only_sequences_explained_for_the_truth_class_are_scored():
     X, mask, gt = _gt_case()
     target = torch.tensor([0, 1] * 20)
-    ex = make_ex(X, mask, scores=oracle_scores(gt, mask).float(), gt=gt, target=target,
-                 y=torch.zeros(40, dtype=torch.long))
+    ex = make_ex(
+        X,
+        mask,
+        scores=oracle_scores(gt, mask).float(),
+        gt=gt,
+        target=target,
+        y=torch.zeros(40, dtype=torch.long),
+    )
     v = motif_auroc(ex)
     assert torch.isnan(v[1::2]).all() and (v[0::2] == 1).all()
 
@@ -154,7 +162,9 @@ def test_column_verdicts():
     assert "separates" in column_verdict(means, 0.5, 1.0, 1.0, 0.9).reason
     assert "floor" in column_verdict({"a": 0.0, "b": 0.0}, 0.0, 1.0, 5.0, 0.9).reason
     assert "unstable" in column_verdict(means, 0.5, 1.0, 5.0, 0.2).reason
-    assert column_verdict(means, 0.5, 1.0, 5.0, 0.9, gate="truth not used").reason == "truth not used"
+    assert (
+        column_verdict(means, 0.5, 1.0, 5.0, 0.9, gate="truth not used").reason == "truth not used"
+    )
 
 
 # --------------------------------------------------------------------------- columns of records
@@ -165,8 +175,14 @@ def _record(method: str, values: np.ndarray, metric: str = "motif_auroc", model:
 
     key = CellKey("t", "1", "h", model, "c", method, {}, metric, {}, len(values), 0)
     ids = [f"s{i}" for i in range(len(values))]
-    return Record(key, "ok", True, float(np.nanmean(values)), n_scored=len(values),
-                  per_sequence=pack_values(ids, values[:, None], (metric,)))
+    return Record(
+        key,
+        "ok",
+        True,
+        float(np.nanmean(values)),
+        n_scored=len(values),
+        per_sequence=pack_values(ids, values[:, None], (metric,)),
+    )
 
 
 def _column(separated: bool):
@@ -205,7 +221,9 @@ def test_the_metrics_view_states_the_gate_and_the_oracle():
     assert row["reliance"] == "+0.300 [+0.200, +0.400]" and row["oracle"] == 1.0
     assert row["informative"] and row["best"] == "m4"
     # m4 is 0.4 above a random row of about 0.5, oracle 1: normalised = (0.9 - r) / (1 - r)
-    assert row["best_normalised"] == pytest.approx((0.9 - row["random"]) / (1 - row["random"]), abs=0.05)
+    assert row["best_normalised"] == pytest.approx(
+        (0.9 - row["random"]) / (1 - row["random"]), abs=0.05
+    )
     assert "| m | motif_auroc | yes |" in render_metrics_view(rows)
 
 

@@ -19,7 +19,9 @@ __all__ = ["ig_baseline", "ig_reference", "quadrature"]
 
 
 def ig_baseline(
-    X: torch.Tensor, baseline: str | torch.Tensor = "zeros", background: Background | None = None,
+    X: torch.Tensor,
+    baseline: str | torch.Tensor = "zeros",
+    background: Background | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The reference sequence of ``ig`` and ``deeplift``, shaped like ``X``.
@@ -57,8 +59,11 @@ def ig_baseline(
 
 
 def ig_reference(
-    X: torch.Tensor, background: Background | None = None,
-    generator: torch.Generator | None = None, baseline: str | torch.Tensor = "zeros", **options,
+    X: torch.Tensor,
+    background: Background | None = None,
+    generator: torch.Generator | None = None,
+    baseline: str | torch.Tensor = "zeros",
+    **options,
 ) -> torch.Tensor:
     """The reference of ``ig`` and ``deeplift`` for these options (their ``Method.reference``).
 

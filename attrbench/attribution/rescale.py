@@ -54,29 +54,57 @@ __all__ = [
 ]
 
 RESCALE_MODULES: tuple[type[nn.Module], ...] = (
-    nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
-    nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Hardtanh, nn.Hardsigmoid, nn.Hardswish,
-    nn.LogSigmoid, nn.Softsign, nn.Tanhshrink,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+    nn.Hardtanh,
+    nn.Hardsigmoid,
+    nn.Hardswish,
+    nn.LogSigmoid,
+    nn.Softsign,
+    nn.Tanhshrink,
 )  # nn.ReLU6 is a Hardtanh
 MAXPOOL_MODULES: tuple[type[nn.Module], ...] = (
-    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
-    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveMaxPool3d,
 )
 _REFUSED: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
-    ((nn.RNNBase, nn.RNNCellBase), "a recurrent layer: the rescale rule does not "
-     "apply to gated recurrences (captum's DeepLift is known to be wrong on LSTM/GRU)"),
+    (
+        (nn.RNNBase, nn.RNNCellBase),
+        "a recurrent layer: the rescale rule does not "
+        "apply to gated recurrences (captum's DeepLift is known to be wrong on LSTM/GRU)",
+    ),
     ((nn.MultiheadAttention,), "attention multiplies activations; no rescale rule for products"),
-    ((nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d),
-     "a softmax couples units; no exact rescale rule"),
-    ((nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, nn.modules.instancenorm._InstanceNorm),
-     "normalisation by the input's own statistics is not linear"),
+    (
+        (nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d),
+        "a softmax couples units; no exact rescale rule",
+    ),
+    (
+        (nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, nn.modules.instancenorm._InstanceNorm),
+        "normalisation by the input's own statistics is not linear",
+    ),
     ((nn.Embedding, nn.EmbeddingBag), "a token embedding: the model does not take one-hot input"),
     ((nn.Bilinear,), "a bilinear layer multiplies its inputs"),
 )
 
 
 #: Every module type whose presence needs a closer look (refused, or a max pool).
-_FLAGGED: tuple[type[nn.Module], ...] = tuple(k for kinds, _ in _REFUSED for k in kinds) + MAXPOOL_MODULES
+_FLAGGED: tuple[type[nn.Module], ...] = (
+    tuple(k for kinds, _ in _REFUSED for k in kinds) + MAXPOOL_MODULES
+)
 
 
 #: The module types the rescale hooks attach to.
@@ -130,8 +158,13 @@ def _pool_indices(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if name.startswith("Adaptive"):
         return getattr(F, f"adaptive_max_pool{d}d")(x, module.output_size, return_indices=True)[1]
     return getattr(F, f"max_pool{d}d")(
-        x, module.kernel_size, module.stride, module.padding, module.dilation,
-        ceil_mode=module.ceil_mode, return_indices=True,
+        x,
+        module.kernel_size,
+        module.stride,
+        module.padding,
+        module.dilation,
+        ceil_mode=module.ceil_mode,
+        return_indices=True,
     )[1]
 
 
@@ -266,8 +299,14 @@ class _Rescale:
 
 
 def rescale_attributions(
-    model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
-    eps: float = 1e-6, check: bool = True, batch_size: int | None = 512, method: str = "deepshap",
+    model: nn.Module,
+    X: torch.Tensor,
+    baselines: torch.Tensor,
+    target: torch.Tensor,
+    eps: float = 1e-6,
+    check: bool = True,
+    batch_size: int | None = 512,
+    method: str = "deepshap",
     multipliers: bool = False,
 ) -> torch.Tensor:
     """DeepLIFT rescale attributions of ``X`` against each of its references.
@@ -300,16 +339,32 @@ def rescale_attributions(
     N, B = baselines.shape[:2]
     step = max(1, (batch_size or N * B) // B)
     target = target.to(X.device)
-    return torch.cat([
-        _rescale_chunk(model, X[s : s + step], baselines[s : s + step], target[s : s + step],
-                       eps, check, method, multipliers)
-        for s in range(0, N, step)
-    ])
+    return torch.cat(
+        [
+            _rescale_chunk(
+                model,
+                X[s : s + step],
+                baselines[s : s + step],
+                target[s : s + step],
+                eps,
+                check,
+                method,
+                multipliers,
+            )
+            for s in range(0, N, step)
+        ]
+    )
 
 
 def _rescale_chunk(
-    model: nn.Module, X: torch.Tensor, baselines: torch.Tensor, target: torch.Tensor,
-    eps: float, check: bool, method: str, multipliers: bool = False,
+    model: nn.Module,
+    X: torch.Tensor,
+    baselines: torch.Tensor,
+    target: torch.Tensor,
+    eps: float,
+    check: bool,
+    method: str,
+    multipliers: bool = False,
 ) -> torch.Tensor:
     N, B = baselines.shape[:2]
     shared = baselines.stride(0) == 0 or bool((baselines == baselines[:1]).all())

@@ -14,9 +14,17 @@ import sys
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Command name -> module of ``attrbench.cli`` that implements it.
-COMMANDS = {"run": "run", "train": "train", "leaderboard": "leaderboard", "list": "listing",
-            "report": "report", "compare": "compare", "publish": "publish", "explain": "explain",
-            "bench": "bench"}
+COMMANDS = {
+    "run": "run",
+    "train": "train",
+    "leaderboard": "leaderboard",
+    "list": "listing",
+    "report": "report",
+    "compare": "compare",
+    "publish": "publish",
+    "explain": "explain",
+    "bench": "bench",
+}
 
 
 def _module(command: str):
@@ -38,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     from attrbench.cli.common import EPILOG
 
     parser = Parser(
-        prog="attrbench", description="Benchmark attribution methods on biological sequence models.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+        prog="attrbench",
+        description="Benchmark attribution methods on biological sequence models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
     parser.add_argument("--version", action="version", version=f"attrbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
@@ -51,8 +62,16 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from attrbench.contract import ContractError, SequenceError
     from attrbench.registry import PluginError, RegistryError, UnknownNameError
 
-    return (UnknownNameError, PluginError, RegistryError, SequenceError, ContractError,
-            OSError, ValueError, RuntimeError)
+    return (
+        UnknownNameError,
+        PluginError,
+        RegistryError,
+        SequenceError,
+        ContractError,
+        OSError,
+        ValueError,
+        RuntimeError,
+    )
 
 
 def _message(exc: BaseException) -> str:
@@ -93,8 +112,10 @@ def _dispatch(args) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("\ninterrupted: finished cells are saved; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: finished cells are saved; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     except _user_errors() as exc:
         print(f"attrbench: error: {_message(exc)}", file=sys.stderr)

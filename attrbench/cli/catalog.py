@@ -49,8 +49,13 @@ def _files_of(module: str) -> list[Path]:
     if spec is None:
         return []
     if spec.submodule_search_locations:
-        return [Path(d, f) for loc in spec.submodule_search_locations
-                for d, _, names in os.walk(loc) for f in names if f.endswith(".py")]
+        return [
+            Path(d, f)
+            for loc in spec.submodule_search_locations
+            for d, _, names in os.walk(loc)
+            for f in names
+            if f.endswith(".py")
+        ]
     return [Path(spec.origin)] if spec.origin else []
 
 
@@ -63,7 +68,13 @@ def fingerprint() -> str:
     for group in GROUPS:
         for ep in sorted(entry_points(group=group), key=lambda e: e.name):
             dist = ep.dist
-            parts += [group, ep.name, ep.value, dist.name if dist else "", dist.version if dist else ""]
+            parts += [
+                group,
+                ep.name,
+                ep.value,
+                dist.name if dist else "",
+                dist.version if dist else "",
+            ]
             modules.add(ep.value.split(":", 1)[0])
     for path in sorted({p for m in modules for p in _files_of(m)}):
         try:
@@ -79,7 +90,9 @@ _ROLE = re.compile(r":[a-z:]+:`~?([^`]+)`")
 
 def plain(text: str) -> str:
     """``text`` without reStructuredText markup (roles, literals, emphasis), on one line."""
-    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1), text)
+    text = _ROLE.sub(
+        lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1), text
+    )
     text = re.sub(r"``([^`]+)``", r"\1", text)
     text = re.sub(r"`([^`]+)`_?", r"\1", text)
     text = re.sub(r"\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*", lambda m: m.group(1) or m.group(2), text)
@@ -95,18 +108,44 @@ def build() -> dict:
     from attrbench.plugin import METHODS, METRICS, TASKS
 
     return {
-        "tasks": [[t.name, t.version, t.default_model, len(t.classes), plain(t.description)]
-                  for t in TASKS],
-        "methods": [[m.name, _yes(m.complete), _yes(m.deterministic), _yes(m.needs_attention),
-                     _yes(m.needs_embedding), _yes(m.fit is not None), plain(m.description)]
-                    for m in METHODS],
-        "metrics": [[q.name, "higher" if q.higher_is_better else "lower", _yes(q.needs_ground_truth),
-                     ",".join(q.needs_resources) or "-", ",".join(q.columns) or "-",
-                     plain(q.description)] for q in METRICS],
-        "models": [[t.name, m, "default" if m == t.default_model else "",
-                    str(t.checkpoint_dir / f"{m}.pt") if spec.trained else "",
-                    plain(spec.description)]
-                   for t in TASKS for m, spec in t.models.items()],
+        "tasks": [
+            [t.name, t.version, t.default_model, len(t.classes), plain(t.description)]
+            for t in TASKS
+        ],
+        "methods": [
+            [
+                m.name,
+                _yes(m.complete),
+                _yes(m.deterministic),
+                _yes(m.needs_attention),
+                _yes(m.needs_embedding),
+                _yes(m.fit is not None),
+                plain(m.description),
+            ]
+            for m in METHODS
+        ],
+        "metrics": [
+            [
+                q.name,
+                "higher" if q.higher_is_better else "lower",
+                _yes(q.needs_ground_truth),
+                ",".join(q.needs_resources) or "-",
+                ",".join(q.columns) or "-",
+                plain(q.description),
+            ]
+            for q in METRICS
+        ],
+        "models": [
+            [
+                t.name,
+                m,
+                "default" if m == t.default_model else "",
+                str(t.checkpoint_dir / f"{m}.pt") if spec.trained else "",
+                plain(spec.description),
+            ]
+            for t in TASKS
+            for m, spec in t.models.items()
+        ],
         "failed": [msg for r in (TASKS, METHODS, METRICS) for msg in r.failed.values()],
     }
 

@@ -7,9 +7,22 @@ import json
 from pathlib import Path
 
 __all__ = [
-    "csv_list", "n_arg", "plugin_arg", "threads_arg", "set_threads", "data_args", "resource_args",
-    "existing", "resource_options", "load_resources", "data_options", "options", "report_options",
-    "value", "write_or_print", "check_out",
+    "csv_list",
+    "n_arg",
+    "plugin_arg",
+    "threads_arg",
+    "set_threads",
+    "data_args",
+    "resource_args",
+    "existing",
+    "resource_options",
+    "load_resources",
+    "data_options",
+    "options",
+    "report_options",
+    "value",
+    "write_or_print",
+    "check_out",
 ]
 
 EPILOG = """examples:
@@ -38,16 +51,25 @@ def n_arg(value: str) -> int:
 
 def plugin_arg(p: argparse.ArgumentParser) -> None:
     """``--plugin FILE`` (repeatable), on every command."""
-    p.add_argument("--plugin", action="append", default=[], metavar="FILE",
-                   help="a Python file that registers methods, metrics or tasks (repeatable)")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Python file that registers methods, metrics or tasks (repeatable)",
+    )
 
 
 def threads_arg(p: argparse.ArgumentParser) -> None:
     """``--threads N``."""
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads torch may use (default: $OMP_NUM_THREADS, else 1, the fastest as "
-                   "soon as anything else shares the cores and within 0.8-0.9x of two threads on an "
-                   "idle 2-core machine; results do not depend on it)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads torch may use (default: $OMP_NUM_THREADS, else 1, the fastest as "
+        "soon as anything else shares the cores and within 0.8-0.9x of two threads on an "
+        "idle 2-core machine; results do not depend on it)",
+    )
 
 
 def set_threads(args) -> None:
@@ -68,29 +90,55 @@ def set_threads(args) -> None:
 
 def data_args(p: argparse.ArgumentParser, checkpoints: bool = True) -> None:
     """``--data``, ``--fasta``, ``--gff`` (a user's own data) and ``--checkpoints``."""
-    p.add_argument("--data", type=Path, default=None,
-                   help="a data file or folder of your own, for tasks that read one (the task's "
-                   "documentation says which format); models must then be trained on it "
-                   "(`attrbench train --data ... --out DIR`)")
-    p.add_argument("--fasta", type=Path, default=None,
-                   help="a FASTA file (plain or .gz) of your own, for tasks that cut their "
-                   "sequences from one instead of the shipped one")
-    p.add_argument("--gff", type=Path, default=None,
-                   help="a GFF annotation (plain or .gz) of that FASTA, for tasks that need one")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a data file or folder of your own, for tasks that read one (the task's "
+        "documentation says which format); models must then be trained on it "
+        "(`attrbench train --data ... --out DIR`)",
+    )
+    p.add_argument(
+        "--fasta",
+        type=Path,
+        default=None,
+        help="a FASTA file (plain or .gz) of your own, for tasks that cut their "
+        "sequences from one instead of the shipped one",
+    )
+    p.add_argument(
+        "--gff",
+        type=Path,
+        default=None,
+        help="a GFF annotation (plain or .gz) of that FASTA, for tasks that need one",
+    )
     if checkpoints:
-        p.add_argument("--checkpoints", type=Path, default=None,
-                       help="load checkpoints from this directory instead of the shipped ones")
+        p.add_argument(
+            "--checkpoints",
+            type=Path,
+            default=None,
+            help="load checkpoints from this directory instead of the shipped ones",
+        )
 
 
 def resource_args(p: argparse.ArgumentParser) -> None:
     """``--resource NAME=PATH`` (repeatable) and ``--kb PATH``, its knowledge-base shorthand."""
-    p.add_argument("--resource", action="append", default=[], metavar="NAME=PATH",
-                   help="a file of yours for a task resource instead of the task's default "
-                   "(repeatable), e.g. knowledge_base=entries.tsv")
-    p.add_argument("--kb", type=Path, default=None, metavar="PATH",
-                   help="shorthand for --resource knowledge_base=PATH: a knowledge-base file of "
-                   "yours instead of the task's default (the formats it reads: the task's "
-                   "documentation, e.g. `attrbench report --task psl hit_rate --help-report`)")
+    p.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a file of yours for a task resource instead of the task's default "
+        "(repeatable), e.g. knowledge_base=entries.tsv",
+    )
+    p.add_argument(
+        "--kb",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="shorthand for --resource knowledge_base=PATH: a knowledge-base file of "
+        "yours instead of the task's default (the formats it reads: the task's "
+        "documentation, e.g. `attrbench report --task psl hit_rate --help-report`)",
+    )
 
 
 def existing(path: Path | None, flag: str) -> Path | None:
@@ -118,7 +166,9 @@ def resource_options(args) -> dict[str, dict]:
         if not sep or not name or not raw:
             raise ValueError(f"--resource {item!r}: expected NAME=PATH, e.g. knowledge_base=kb.tsv")
         if name in options:
-            raise ValueError(f"--resource {name}: given twice (--kb is --resource knowledge_base=...)")
+            raise ValueError(
+                f"--resource {name}: given twice (--kb is --resource knowledge_base=...)"
+            )
         flag = "--kb" if args.kb is not None and raw == str(args.kb) else f"--resource {name}"
         options[name] = {"path": existing(Path(raw).expanduser(), flag)}
     return options
@@ -166,7 +216,9 @@ def options(items: list[str]) -> tuple[dict, dict]:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.partition(".")
         if not sep or not dot or not key:
-            raise validate.UsageError(f"--option {item!r}: expected NAME.KEY=VALUE, e.g. ig.n_steps=100")
+            raise validate.UsageError(
+                f"--option {item!r}: expected NAME.KEY=VALUE, e.g. ig.n_steps=100"
+            )
         target = methods if name in METHODS else metrics if name in METRICS else None
         if target is None:
             known = {**{m: m for m in METHODS.names()}, **{q: q for q in METRICS.names()}}
@@ -199,8 +251,6 @@ def value(raw: str):
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
-
-
 
 
 def write_or_print(text: str, out: Path | None) -> None:

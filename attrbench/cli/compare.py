@@ -12,15 +12,19 @@ HELP = "paired difference of two methods on every metric, with its interval"
 def add_parser(sub) -> None:
     """Register ``compare`` and its arguments."""
     p = sub.add_parser(
-        "compare", help=HELP,
+        "compare",
+        help=HELP,
         description="For each metric column both methods scored on one task and model: the mean "
         "difference A - B on the sequences both scored (paired by sequence id) with a 95% "
-        "percentile-bootstrap interval, n, and which method the metric's direction favours.")
+        "percentile-bootstrap interval, n, and which method the metric's direction favours.",
+    )
     p.add_argument("--task", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("a", metavar="A", help="first method")
     p.add_argument("b", metavar="B", help="second method")
-    p.add_argument("--results", type=Path, default=None, help="records directory (default: ./results)")
+    p.add_argument(
+        "--results", type=Path, default=None, help="records directory (default: ./results)"
+    )
     p.add_argument("--detail", action="store_true", help="every column of multi-column metrics")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")

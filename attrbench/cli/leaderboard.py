@@ -16,19 +16,30 @@ TERMINAL_WIDTH = 160
 def add_parser(sub) -> None:
     """Register ``leaderboard`` and its arguments."""
     p = sub.add_parser(
-        "leaderboard", help=HELP,
+        "leaderboard",
+        help=HELP,
         description="Render records as one table per task and model: methods as rows, metrics as "
         "columns (mean [95% CI]), best per column in bold, methods tied with it marked ≈, "
         "n/a / failed / missing / INVALID cells explained, and a summary of mean ranks. "
         f"On a terminal the markdown tables fit {TERMINAL_WIDTH} columns (mean±half-interval); "
-        "files written with --out keep the full tables.")
-    p.add_argument("--results", type=Path, default=None, help="records directory (default: ./results)")
+        "files written with --out keep the full tables.",
+    )
+    p.add_argument(
+        "--results", type=Path, default=None, help="records directory (default: ./results)"
+    )
     p.add_argument("--task", default=None, help="only this task")
-    p.add_argument("--format", choices=FORMATS, default="markdown",
-                   help="html writes a complete standalone page")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="markdown",
+        help="html writes a complete standalone page",
+    )
     p.add_argument("--detail", action="store_true", help="every column of multi-column metrics")
-    p.add_argument("--wide", action="store_true",
-                   help=f"full intervals on the terminal, however wide (default: fit {TERMINAL_WIDTH} columns)")
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help=f"full intervals on the terminal, however wide (default: fit {TERMINAL_WIDTH} columns)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     common.plugin_arg(p)
 

@@ -13,11 +13,15 @@ HELP = "build the static leaderboard site from records"
 def add_parser(sub) -> None:
     """Register ``publish`` and its arguments."""
     p = sub.add_parser(
-        "publish", help=HELP,
+        "publish",
+        help=HELP,
         description="Build a static site from the records alone: an index of tasks, one page per "
         "task and model with sortable tables, the model-quality table, a cost-versus-quality plot "
-        "and example attribution logos. Open OUT/index.html from the file system.")
-    p.add_argument("--results", type=Path, default=None, help="records directory (default: ./results)")
+        "and example attribution logos. Open OUT/index.html from the file system.",
+    )
+    p.add_argument(
+        "--results", type=Path, default=None, help="records directory (default: ./results)"
+    )
     p.add_argument("--out", type=Path, required=True, help="site folder to write, e.g. site/")
     p.add_argument("--task", default=None, help="only this task")
     common.plugin_arg(p)

@@ -13,7 +13,8 @@ HELP = "print a task's report (e.g. its model-quality table) or `metrics`, the c
 def add_parser(sub) -> None:
     """Register ``report`` and its arguments."""
     p = sub.add_parser(
-        "report", help=HELP,
+        "report",
+        help=HELP,
         description="Print one of the reports a task declares; without a name, list them. A "
         "report that needs result cells runs them into the results store first (finished cells "
         "are reused, so a report after `attrbench run` computes only what is missing). The report "
@@ -21,19 +22,38 @@ def add_parser(sub) -> None:
         "model and metric column: whether it applies and why, the truth reliance it rests on, "
         "its random and oracle rows, the best method's paired distance from random in standard "
         "errors, the split-half rank stability (Kendall tau) and whether the column is "
-        "informative (an uninformative column never enters a summary; docs/metrics.md).")
+        "informative (an uninformative column never enters a summary; docs/metrics.md).",
+    )
     p.add_argument("--task", default=None, help="the task (or give it as the first word)")
-    p.add_argument("words", nargs="*", metavar="[TASK] NAME",
-                   help="the task unless --task is given, then the report name (omit to list)")
-    p.add_argument("--model", default=None,
-                   help="for the `metrics` report: one model (default: every model with records)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
-                   "the report's docstring lists them: `attrbench report --task T NAME --help-report`)")
+    p.add_argument(
+        "words",
+        nargs="*",
+        metavar="[TASK] NAME",
+        help="the task unless --task is given, then the report name (omit to list)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="for the `metrics` report: one model (default: every model with records)",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the report, e.g. n=100 (repeatable; VALUE is JSON or text; "
+        "the report's docstring lists them: `attrbench report --task T NAME --help-report`)",
+    )
     p.add_argument("--help-report", action="store_true", help="print the report's documentation")
-    p.add_argument("--results", type=Path, default=None,
-                   help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda if available)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="records directory (default: $ATTRBENCH_RESULTS or ./results)",
+    )
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda or auto (default: cuda if available)"
+    )
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     common.resource_args(p)
@@ -58,14 +78,17 @@ def metrics_report(task, store, model: str | None = None) -> str:
         if "test" not in cache:
             test = task.data("test")
             cache["test"] = test
-            cache["gt"] = test.ground_truth or (task.ground_truth(test) if task.ground_truth else None)
+            cache["gt"] = test.ground_truth or (
+                task.ground_truth(test) if task.ground_truth else None
+            )
             cache["pos"] = {i: k for k, i in enumerate(test.ids)}
         if cache["gt"] is None or not ids:
             return float("nan")
         index = [cache["pos"][i] for i in ids if i in cache["pos"]]
         sub = cache["test"].subset(index)
-        return validity.oracle_value(METRICS.get(metric), options, sub, cache["gt"].subset(index),
-                                     tuple(task.classes))
+        return validity.oracle_value(
+            METRICS.get(metric), options, sub, cache["gt"].subset(index), tuple(task.classes)
+        )
 
     rows = validity.metrics_view(store.records(task.name), task.name, model, oracle)
     if not rows:
@@ -140,7 +163,14 @@ def run(args) -> int:
     resources = common.resource_options(args)
     common.load_resources(task.name, resources)
     store = ResultStore(args.results or default_results_dir())
-    records = records_of(report, options, store, device=args.device, force=args.force,
-                         progress=not args.quiet, resource_options=resources)
+    records = records_of(
+        report,
+        options,
+        store,
+        device=args.device,
+        force=args.force,
+        progress=not args.quiet,
+        resource_options=resources,
+    )
     common.write_or_print(report.render(records, **options), args.out)
     return 0

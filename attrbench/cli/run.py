@@ -14,36 +14,78 @@ HELP = "explain a task's test sequences and score every method"
 def add_parser(sub) -> None:
     """Register ``run`` and its arguments."""
     p = sub.add_parser(
-        "run", help=HELP,
+        "run",
+        help=HELP,
         description="Explain held-out sequences of a task with attribution methods, score them "
         "with every applicable metric, write one record per cell and print the leaderboard. "
         "Re-running the same command skips finished cells (resume after an interruption).",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=common.EPILOG)
-    p.add_argument("--task", default=None,
-                   help="task name (see `attrbench list tasks`); not with --model-file/--model-class")
-    p.add_argument("--method", type=common.csv_list, default=["all"],
-                   help="comma-separated methods or 'all' (default)")
-    p.add_argument("--model", type=common.csv_list, default=["default"],
-                   help="comma-separated zoo models, 'default' (the task's default) or 'all'")
-    p.add_argument("--metric", type=common.csv_list, default=["all"],
-                   help="comma-separated metrics or 'all' (default)")
-    p.add_argument("--n", type=common.n_arg, default=None,
-                   help="test sequences to explain, or 'all' (default: the task's default_n)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="selects the sequences and seeds every random step (default 0)")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda if available)")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per method call (default 64)")
-    p.add_argument("--option", action="append", default=[], metavar="NAME.KEY=VALUE",
-                   help="an option of a method or metric, e.g. ig.n_steps=100 (repeatable; "
-                   "VALUE is JSON or text)")
-    p.add_argument("--results", type=Path, default=None,
-                   help="records directory (default: $ATTRBENCH_RESULTS or ./results)")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=common.EPILOG,
+    )
+    p.add_argument(
+        "--task",
+        default=None,
+        help="task name (see `attrbench list tasks`); not with --model-file/--model-class",
+    )
+    p.add_argument(
+        "--method",
+        type=common.csv_list,
+        default=["all"],
+        help="comma-separated methods or 'all' (default)",
+    )
+    p.add_argument(
+        "--model",
+        type=common.csv_list,
+        default=["default"],
+        help="comma-separated zoo models, 'default' (the task's default) or 'all'",
+    )
+    p.add_argument(
+        "--metric",
+        type=common.csv_list,
+        default=["all"],
+        help="comma-separated metrics or 'all' (default)",
+    )
+    p.add_argument(
+        "--n",
+        type=common.n_arg,
+        default=None,
+        help="test sequences to explain, or 'all' (default: the task's default_n)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="selects the sequences and seeds every random step (default 0)",
+    )
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda or auto (default: cuda if available)"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=64, help="sequences per method call (default 64)"
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="an option of a method or metric, e.g. ig.n_steps=100 (repeatable; "
+        "VALUE is JSON or text)",
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="records directory (default: $ATTRBENCH_RESULTS or ./results)",
+    )
     common.data_args(p)
     common.resource_args(p)
     user_model_args(p)
     p.add_argument("--force", action="store_true", help="recompute cells whose records exist")
-    p.add_argument("--format", default="markdown",
-                   help="format of the printed table (markdown, html, latex, csv)")
+    p.add_argument(
+        "--format",
+        default="markdown",
+        help="format of the printed table (markdown, html, latex, csv)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     executor_args(p)
     common.threads_arg(p)
@@ -64,7 +106,9 @@ def check(args) -> dict:
     for flag in ("chunk_size", "workers"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
-            raise validate.UsageError(f"--{flag.replace('_', '-')} {value}: must be a positive number")
+            raise validate.UsageError(
+                f"--{flag.replace('_', '-')} {value}: must be a positive number"
+            )
     for flag in ("--method", "--model", "--metric"):
         validate.names(getattr(args, flag[2:]), flag)
     args.results = validate.writable_dir(args.results or default_results_dir(), "--results")
@@ -74,8 +118,12 @@ def check(args) -> dict:
     mopts, qopts = common.options(args.option)
     resources = common.resource_options(args)
     common.load_resources(args.task, resources)
-    return dict(method_options=mopts, metric_options=qopts, data_options=common.data_options(args),
-                resource_options=resources)
+    return dict(
+        method_options=mopts,
+        metric_options=qopts,
+        data_options=common.data_options(args),
+        resource_options=resources,
+    )
 
 
 def _check_task_inputs(args) -> None:
@@ -87,31 +135,64 @@ def _check_task_inputs(args) -> None:
 
     task = TASKS.get(args.task)
     params = inspect.signature(task.data).parameters
-    if args.data is not None and "path" not in params and not any(
-            p.kind is p.VAR_KEYWORD for p in params.values()):
-        raise UsageError(f"--data {args.data}: task {task.name!r} does not read a data file of yours")
+    if (
+        args.data is not None
+        and "path" not in params
+        and not any(p.kind is p.VAR_KEYWORD for p in params.values())
+    ):
+        raise UsageError(
+            f"--data {args.data}: task {task.name!r} does not read a data file of yours"
+        )
     if args.kb is not None and "knowledge_base" not in task.resources:
-        raise UsageError(f"--kb {args.kb}: task {task.name!r} has no knowledge base "
-                         f"(resources: {', '.join(task.resources) or 'none'})")
+        raise UsageError(
+            f"--kb {args.kb}: task {task.name!r} has no knowledge base "
+            f"(resources: {', '.join(task.resources) or 'none'})"
+        )
 
 
 def user_model_args(p: argparse.ArgumentParser) -> None:
     """``--model-file``, ``--model-class``, ``--weights``, ``--truth``, ``--labels``, ``--alphabet``."""
     g = p.add_argument_group(
-        "your own model", "benchmark a model of yours on the sequences of --fasta (no --task): "
-        "the run is a task named user-<hash of model and sequences>, reruns skip finished cells")
-    g.add_argument("--model-file", type=Path, default=None,
-                   help="a TorchScript file (torch.jit.save) mapping one-hot (N, A, L) to logits (N, C) or (N,)")
-    g.add_argument("--model-class", default=None, metavar="PKG.MODULE:FACTORY",
-                   help="a class or function building the model, with --weights")
-    g.add_argument("--weights", type=Path, default=None,
-                   help="its state dict (torch.save(model.state_dict(), PATH)); read with weights_only=True")
-    g.add_argument("--truth", type=Path, default=None,
-                   help="ground-truth motifs: BED lines 'name start end [kind]' (0-based, end exclusive)")
-    g.add_argument("--labels", type=Path, default=None,
-                   help="true classes: TSV lines 'name<TAB>class index' (default: the model's predictions)")
-    g.add_argument("--alphabet", default="dna", choices=["dna", "rna", "protein"],
-                   help="letters of the FASTA (default dna)")
+        "your own model",
+        "benchmark a model of yours on the sequences of --fasta (no --task): "
+        "the run is a task named user-<hash of model and sequences>, reruns skip finished cells",
+    )
+    g.add_argument(
+        "--model-file",
+        type=Path,
+        default=None,
+        help="a TorchScript file (torch.jit.save) mapping one-hot (N, A, L) to logits (N, C) or (N,)",
+    )
+    g.add_argument(
+        "--model-class",
+        default=None,
+        metavar="PKG.MODULE:FACTORY",
+        help="a class or function building the model, with --weights",
+    )
+    g.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="its state dict (torch.save(model.state_dict(), PATH)); read with weights_only=True",
+    )
+    g.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="ground-truth motifs: BED lines 'name start end [kind]' (0-based, end exclusive)",
+    )
+    g.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        help="true classes: TSV lines 'name<TAB>class index' (default: the model's predictions)",
+    )
+    g.add_argument(
+        "--alphabet",
+        default="dna",
+        choices=["dna", "rna", "protein"],
+        help="letters of the FASTA (default dna)",
+    )
 
 
 def _run_user(args) -> int:
@@ -132,10 +213,29 @@ def _run_user(args) -> int:
     mopts, qopts = common.options(args.option)
     model, digest = load_user_model(args.model_file, args.model_class, args.weights)
     source = str(args.model_file or args.weights)
-    data = prepare(model, common.existing(args.fasta, "--fasta"), args.alphabet, args.labels,
-                   args.truth, model_digest=digest, source=source)
-    df = run_user(data, args.method, args.metric, args.n, args.seed, args.device, results,
-                  args.batch_size, {**mopts, **qopts}, not args.quiet, executor_of(args), args.force)
+    data = prepare(
+        model,
+        common.existing(args.fasta, "--fasta"),
+        args.alphabet,
+        args.labels,
+        args.truth,
+        model_digest=digest,
+        source=source,
+    )
+    df = run_user(
+        data,
+        args.method,
+        args.metric,
+        args.n,
+        args.seed,
+        args.device,
+        results,
+        args.batch_size,
+        {**mopts, **qopts},
+        not args.quiet,
+        executor_of(args),
+        args.force,
+    )
     records = df.attrs["records"]
     print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {results}/{data.name}", file=sys.stderr)
@@ -156,10 +256,20 @@ def run(args) -> int:
     from attrbench.runner import RunConfig, run
 
     config = RunConfig(
-        task=args.task, models=args.model, methods=args.method, metrics=args.metric, n=args.n,
-        seed=args.seed, device=args.device, batch_size=args.batch_size, force=args.force,
-        checkpoint_dir=args.checkpoints, progress=not args.quiet, chunk_size=args.chunk_size,
-        **checked)
+        task=args.task,
+        models=args.model,
+        methods=args.method,
+        metrics=args.metric,
+        n=args.n,
+        seed=args.seed,
+        device=args.device,
+        batch_size=args.batch_size,
+        force=args.force,
+        checkpoint_dir=args.checkpoints,
+        progress=not args.quiet,
+        chunk_size=args.chunk_size,
+        **checked,
+    )
     store = ResultStore(args.results)
     records = run(config, store, executor_of(args))
     print(render(records, args.format, width=TERMINAL_WIDTH))
@@ -178,29 +288,55 @@ def failure_summary(records) -> int:
         if r.key.method != QUALITY and r.status != "not_applicable":
             k = (r.key.model, r.key.method, r.key.data_hash)
             cells[k] = cells.get(k, True) and r.status == "failed"
-    failed = {(r.key.model, r.key.method, r.key.data_hash): f"{r.key.method}: {r.reason}"
-              for r in records if r.status == "failed"}
+    failed = {
+        (r.key.model, r.key.method, r.key.data_hash): f"{r.key.method}: {r.reason}"
+        for r in records
+        if r.status == "failed"
+    }
     if not failed:
         return 0
     n_failed = sum(cells.values())
-    why = "; ".join(f"{reason} ({n} cells)" if n > 1 else reason
-                    for reason, n in Counter(failed.values()).most_common(3))
+    why = "; ".join(
+        f"{reason} ({n} cells)" if n > 1 else reason
+        for reason, n in Counter(failed.values()).most_common(3)
+    )
     every = n_failed == len(cells)
-    print(f"attrbench: {'error' if every else 'warning'}: {n_failed} of {len(cells)} cells failed: "
-          f"{why}", file=sys.stderr)
+    print(
+        f"attrbench: {'error' if every else 'warning'}: {n_failed} of {len(cells)} cells failed: "
+        f"{why}",
+        file=sys.stderr,
+    )
     return 1 if every else 0
 
 
 def executor_args(p: argparse.ArgumentParser) -> None:
     """``--executor``, ``--address``, ``--chunk-size``, ``--workers``."""
-    p.add_argument("--executor", default="local", choices=["local", "process", "ray"],
-                   help="where chunks run: this process (default), a local process pool, or Ray")
-    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
-                   help="with --executor ray: a running Ray cluster (default: start a local one)")
-    p.add_argument("--chunk-size", type=int, default=None, metavar="K",
-                   help="sequences per chunk (whole batches); default: one chunk per cell")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes of --executor process (default 2), CPUs of a local Ray instance")
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "process", "ray"],
+        help="where chunks run: this process (default), a local process pool, or Ray",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="with --executor ray: a running Ray cluster (default: start a local one)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="K",
+        help="sequences per chunk (whole batches); default: one chunk per cell",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes of --executor process (default 2), CPUs of a local Ray instance",
+    )
 
 
 def executor_of(args):
@@ -210,6 +346,11 @@ def executor_of(args):
     if args.executor == "process":
         return get_executor("process", workers=args.workers or 2)
     if args.executor == "ray":
-        return get_executor("ray", address=args.address, num_cpus=args.workers,
-                            cpus_per_task=float(args.threads or 1), plugins=args.plugin)
+        return get_executor(
+            "ray",
+            address=args.address,
+            num_cpus=args.workers,
+            cpus_per_task=float(args.threads or 1),
+            plugins=args.plugin,
+        )
     return get_executor("local")

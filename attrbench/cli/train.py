@@ -12,22 +12,35 @@ HELP = "(re)train a model of a task's zoo"
 def add_parser(sub) -> None:
     """Register ``train`` and its arguments."""
     p = sub.add_parser(
-        "train", help=HELP,
+        "train",
+        help=HELP,
         description="Train a zoo model on the task's training split (seeded, early stopping on the "
-        "validation split) and write its checkpoint with config, data hash and test metrics.")
+        "validation split) and write its checkpoint with config, data hash and test metrics.",
+    )
     p.add_argument("--task", required=True)
-    p.add_argument("--model", type=common.csv_list, default=["default"],
-                   help="zoo model(s), 'default' or 'all'")
+    p.add_argument(
+        "--model",
+        type=common.csv_list,
+        default=["default"],
+        help="zoo model(s), 'default' or 'all'",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--epochs", type=int, default=None, help="override the model's epoch budget")
     common.threads_arg(p)
-    p.add_argument("--out", type=Path, default=None,
-                   help="checkpoint directory to write (required unless --overwrite-shipped); "
-                   "run with `--checkpoints DIR` to use it")
-    p.add_argument("--overwrite-shipped", action="store_true",
-                   help="write over the checkpoints shipped in the installed package (never with "
-                   "data of your own)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="checkpoint directory to write (required unless --overwrite-shipped); "
+        "run with `--checkpoints DIR` to use it",
+    )
+    p.add_argument(
+        "--overwrite-shipped",
+        action="store_true",
+        help="write over the checkpoints shipped in the installed package (never with "
+        "data of your own)",
+    )
     common.data_args(p, checkpoints=False)
     common.plugin_arg(p)
 
@@ -39,11 +52,15 @@ def out_dir(args, shipped: Path) -> Path | None:
 
     into_shipped = args.out is None or Path(args.out).resolve() == Path(shipped).resolve()
     if into_shipped and args.data is not None:
-        raise UsageError(f"--data {args.data}: give --out DIR for the checkpoints trained on it "
-                         "(the shipped checkpoints belong to the task's own data)")
+        raise UsageError(
+            f"--data {args.data}: give --out DIR for the checkpoints trained on it "
+            "(the shipped checkpoints belong to the task's own data)"
+        )
     if into_shipped and not args.overwrite_shipped:
-        raise UsageError(f"--out: required (the default would write over the shipped checkpoints "
-                         f"in {shipped}; pass --overwrite-shipped to do that)")
+        raise UsageError(
+            f"--out: required (the default would write over the shipped checkpoints "
+            f"in {shipped}; pass --overwrite-shipped to do that)"
+        )
     return writable_dir(args.out or shipped, "--out")
 
 
@@ -74,8 +91,15 @@ def run(args) -> int:
         task.model(name)
     overrides = {"epochs": args.epochs} if args.epochs else {}
     for name in names:
-        path = train_model(task, name, seed=args.seed, device=resolve_device(args.device),
-                           out_dir=out, data_options=data_options, **overrides)
+        path = train_model(
+            task,
+            name,
+            seed=args.seed,
+            device=resolve_device(args.device),
+            out_dir=out,
+            data_options=data_options,
+            **overrides,
+        )
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         scores = ", ".join(f"{k} {v:.4f}" for k, v in ckpt["test_metrics"].items())
         print(f"{task.name}/{name}: {scores} ({ckpt['train_seconds']:.0f} s) -> {path}")

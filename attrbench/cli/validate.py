@@ -15,8 +15,18 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "UsageError", "names", "seed", "batch_size", "choice", "device", "writable_dir",
-    "text_file", "check_options", "method_options", "metric_options", "report_options",
+    "UsageError",
+    "names",
+    "seed",
+    "batch_size",
+    "choice",
+    "device",
+    "writable_dir",
+    "text_file",
+    "check_options",
+    "method_options",
+    "metric_options",
+    "report_options",
 ]
 
 #: Bytes read from the start of a file to tell text from binary.
@@ -108,8 +118,10 @@ def text_file(path: Path | None, flag: str) -> Path | None:
     if head[:2] == b"\x1f\x8b":
         if path.suffix == ".gz":
             return path
-        raise UsageError(f"{flag} {path}: is gzip-compressed but its name does not end in .gz "
-                         f"(rename it to {path.name}.gz, or decompress it)")
+        raise UsageError(
+            f"{flag} {path}: is gzip-compressed but its name does not end in .gz "
+            f"(rename it to {path.name}.gz, or decompress it)"
+        )
     if b"\x00" in head or not _utf8(head):
         raise UsageError(f"{flag} {path}: is not a text file (binary content)")
     return path
@@ -139,8 +151,16 @@ def _kinds(param: inspect.Parameter, default: Any) -> set[str] | None:
     kinds = set()
     for part in (p.strip() for p in text.split("|")):
         base = part.split("[", 1)[0].rsplit(".", 1)[-1]
-        mapped = {"int": "int", "float": "float", "bool": "bool", "str": "str", "None": "None",
-                  "list": "list", "tuple": "list", "Sequence": "list"}.get(base)
+        mapped = {
+            "int": "int",
+            "float": "float",
+            "bool": "bool",
+            "str": "str",
+            "None": "None",
+            "list": "list",
+            "tuple": "list",
+            "Sequence": "list",
+        }.get(base)
         if mapped is None:
             return None
         kinds.add(mapped)
@@ -152,8 +172,13 @@ def _kinds(param: inspect.Parameter, default: Any) -> set[str] | None:
 def _kind_of(value: Any) -> str | None:
     if value is None:
         return "None"
-    for kind, types in (("bool", bool), ("int", int), ("float", float), ("str", str),
-                        ("list", (list, tuple))):
+    for kind, types in (
+        ("bool", bool),
+        ("int", int),
+        ("float", float),
+        ("str", str),
+        ("list", (list, tuple)),
+    ):
         if isinstance(value, types):
             return kind
     return None
@@ -170,12 +195,15 @@ def _coerce(value: Any, kinds: set[str] | None, where: str) -> Any:
     if kind in kinds:
         return value
     expected = " or ".join(sorted(k for k in kinds if k != "None"))
-    raise UsageError(f"{where}={value!r}: expected {'a' if expected[0] not in 'aeiou' else 'an'} "
-                     f"{expected} value" + (" (or null)" if "None" in kinds else ""))
+    raise UsageError(
+        f"{where}={value!r}: expected {'a' if expected[0] not in 'aeiou' else 'an'} "
+        f"{expected} value" + (" (or null)" if "None" in kinds else "")
+    )
 
 
-def _parameters(fns: Iterable[tuple[Callable | None, int]], excluded: Iterable[str] = ()
-                ) -> tuple[dict[str, tuple[inspect.Parameter, Any]], bool]:
+def _parameters(
+    fns: Iterable[tuple[Callable | None, int]], excluded: Iterable[str] = ()
+) -> tuple[dict[str, tuple[inspect.Parameter, Any]], bool]:
     """Keyword parameters of ``fns`` (each with how many leading positional ones to skip),
     and whether any of them takes ``**kwargs``."""
     params: dict[str, tuple[inspect.Parameter, Any]] = {}
@@ -191,8 +219,9 @@ def _parameters(fns: Iterable[tuple[Callable | None, int]], excluded: Iterable[s
     return params, open_ended
 
 
-def check_options(options: dict, params: dict, defaults: dict, open_ended: bool, where: str
-                  ) -> dict:
+def check_options(
+    options: dict, params: dict, defaults: dict, open_ended: bool, where: str
+) -> dict:
     """``options`` checked against ``params`` (name -> (parameter, default)) and ``defaults``.
 
     Unknown keys get "did you mean" unless a function takes ``**kwargs``; values are
@@ -231,10 +260,10 @@ def method_options(method, options: dict) -> dict:
     from attrbench.plugin import METHOD_CONTEXT
 
     excluded = [c for c in METHOD_CONTEXT if c not in method.defaults]
-    params, _ = _parameters(
-        [(method.fn, 4), (method.fit, 2), (method.reference, 1)], excluded)
-    return _schema_checked(method, check_options(options, params, _declared(method), False,
-                                                 method.name))
+    params, _ = _parameters([(method.fn, 4), (method.fit, 2), (method.reference, 1)], excluded)
+    return _schema_checked(
+        method, check_options(options, params, _declared(method), False, method.name)
+    )
 
 
 def _declared(plugin) -> dict:
@@ -256,8 +285,9 @@ def _schema_checked(plugin, options: dict) -> dict:
 def metric_options(metric, options: dict) -> dict:
     """A metric's ``--option`` values checked against its function and declared schema."""
     params, _ = _parameters([(metric.fn, 1)])
-    return _schema_checked(metric, check_options(options, params, _declared(metric), False,
-                                                 metric.name))
+    return _schema_checked(
+        metric, check_options(options, params, _declared(metric), False, metric.name)
+    )
 
 
 def report_options(report: Any, options: dict, name: str) -> dict:

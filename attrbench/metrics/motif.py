@@ -104,7 +104,9 @@ def _ground_truth(ex: Explanation) -> GroundTruth:
     if ex.ground_truth is None:
         raise NotApplicable(f"motif metrics need ground truth; dataset of {len(ex.X)} has none")
     same = (ex.target.cpu() == ex.y.cpu()).tolist()
-    return GroundTruth([m if ok else [] for m, ok in zip(ex.ground_truth.motifs, same, strict=True)])
+    return GroundTruth(
+        [m if ok else [] for m, ok in zip(ex.ground_truth.motifs, same, strict=True)]
+    )
 
 
 def motif_table(gt: GroundTruth, device: torch.device | str = "cpu") -> MotifTable:
@@ -157,11 +159,17 @@ RECALL_DEFINITIONS = ("paper", "lenient")
     higher_is_better=True,
     needs_ground_truth=True,
     defaults={"definition": "paper", "k": None, "kind": None, "absolute": False},
-    option_schema={"definition": Option(str, choices=("paper", "lenient")),
-                   "k": Option(int, low=1, none=True), "absolute": Option(bool)},
+    option_schema={
+        "definition": Option(str, choices=("paper", "lenient")),
+        "k": Option(int, low=1, none=True),
+        "absolute": Option(bool),
+    },
 )
 def motif_recall(
-    ex: Explanation, definition: str = "paper", k: int | None = None, kind: str | None = None,
+    ex: Explanation,
+    definition: str = "paper",
+    k: int | None = None,
+    kind: str | None = None,
     absolute: bool = False,
 ) -> torch.Tensor:
     """Recall of ground-truth motifs among the top-K positions, by default as seed 004 scores it.
@@ -192,7 +200,9 @@ def motif_recall(
         NaN for a sequence without a (counted) motif.
     """
     if definition not in RECALL_DEFINITIONS:
-        raise ValueError(f"motif_recall definition is one of {RECALL_DEFINITIONS}, not {definition!r}")
+        raise ValueError(
+            f"motif_recall definition is one of {RECALL_DEFINITIONS}, not {definition!r}"
+        )
     table = motif_table(_ground_truth(ex), ex.device)
     hits = motif_hits(ex, table, k, absolute)
     counted = table.of_kind(kind)
@@ -249,8 +259,10 @@ def logic_accuracy(ex: Explanation, k: int | None = None, absolute: bool = False
     """
     gt = _ground_truth(ex)
     if not _has_logic(ex.ground_truth):
-        raise NotApplicable("logic_accuracy needs sequences that carry two motif kinds; "
-                            "this task's truth has one kind per sequence")
+        raise NotApplicable(
+            "logic_accuracy needs sequences that carry two motif kinds; "
+            "this task's truth has one kind per sequence"
+        )
     table = motif_table(gt, ex.device)
     whole = motif_hits(ex, table, k, absolute) == (table.end - table.start)
     return _all_kinds_whole(table, whole, table.of_kind(None))

@@ -58,13 +58,25 @@ from attrbench.data import GroundTruth
 from attrbench.plugin import Explanation, NotApplicable, _accepted, register_metric
 
 __all__ = [
-    "TooFewSeqlets", "Pattern", "Discovery", "jaspar_matrices", "known_motifs", "discover", "match",
+    "TooFewSeqlets",
+    "Pattern",
+    "Discovery",
+    "jaspar_matrices",
+    "known_motifs",
+    "discover",
+    "match",
     "motif_discovery",
 ]
 
 JASPAR_RELEASE = "JASPAR2024"
-COLUMNS = ("recall", "false_discoveries", "patterns", "seqlets",
-           "recall_projected", "false_discoveries_projected")
+COLUMNS = (
+    "recall",
+    "false_discoveries",
+    "patterns",
+    "seqlets",
+    "recall_projected",
+    "false_discoveries_projected",
+)
 
 
 class TooFewSeqlets(ValueError):
@@ -162,22 +174,36 @@ def discover(
     contrib = (one_hot * h).sum(2)
     try:
         coords, _ = extract_seqlets.extract_seqlets(
-            attribution_scores=contrib, window_size=window, flank=flank,
-            suppress=int(0.5 * window) + flank, target_fdr=0.2, min_passing_windows_frac=0.03,
-            max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+            attribution_scores=contrib,
+            window_size=window,
+            flank=flank,
+            suppress=int(0.5 * window) + flank,
+            target_fdr=0.2,
+            min_passing_windows_frac=0.03,
+            max_passing_windows_frac=0.2,
+            weak_threshold_for_counting_sign=0.8,
+        )
     except (ValueError, IndexError) as exc:  # a degenerate map (e.g. all zero): no null
         raise TooFewSeqlets(0, str(exc)) from exc
     n = len(coords)
     if n < min_seqlets:
         raise TooFewSeqlets(n)
     pos, neg = tfmodisco.TFMoDISco(
-        one_hot, h, sliding_window_size=window, flank_size=flank,
-        min_metacluster_size=min_seqlets, final_min_cluster_size=options.pop("final_min_cluster_size", 10),
-        n_leiden_runs=options.pop("n_leiden_runs", 4), trim_to_window_size=window + 2,
-        initial_flank_to_add=flank, **options)
+        one_hot,
+        h,
+        sliding_window_size=window,
+        flank_size=flank,
+        min_metacluster_size=min_seqlets,
+        final_min_cluster_size=options.pop("final_min_cluster_size", 10),
+        n_leiden_runs=options.pop("n_leiden_runs", 4),
+        trim_to_window_size=window + 2,
+        initial_flank_to_add=flank,
+        **options,
+    )
     patterns = [
         Pattern(np.asarray(p.sequence).T, np.asarray(p.contrib_scores).T, len(p.seqlets), sign)
-        for sign, group in ((1, pos), (-1, neg)) for p in (group or [])
+        for sign, group in ((1, pos), (-1, neg))
+        for p in (group or [])
     ]
     return patterns, n
 
@@ -193,7 +219,9 @@ def _bh(p: np.ndarray) -> np.ndarray:
 
 
 def match(
-    patterns: list[Pattern], known: dict[str, np.ndarray], jaspar: dict[str, np.ndarray],
+    patterns: list[Pattern],
+    known: dict[str, np.ndarray],
+    jaspar: dict[str, np.ndarray],
     q: float = 0.05,
 ) -> tuple[float, float, list[tuple[str, float]], list[tuple[str, ...]]]:
     """Recall of ``known``, share of unmatched patterns, best JASPAR (name, q-value) and
@@ -213,7 +241,9 @@ def match(
     recall = float(hit_known.any(0).mean()) if k else float("nan")
     false = float((~(hit_known.any(1) | (qvals < q).any(1))).mean())
     jq = qvals[:, k:]
-    best = [(names[k + int(j)], float(jq[i, j])) for i, j in enumerate(jq.argmin(1))] if jaspar else []
+    best = (
+        [(names[k + int(j)], float(jq[i, j])) for i, j in enumerate(jq.argmin(1))] if jaspar else []
+    )
     kinds = [tuple(n for n, h in zip(known, row, strict=True) if h) for row in hit_known]
     return recall, false, best, kinds
 
@@ -222,16 +252,25 @@ def hypothetical_map(ex: Explanation) -> torch.Tensor:
     """The method's per-letter map of ``ex``'s sequences (its ordinary map if it has none)."""
     if "hypothetical" not in _accepted(ex.method.fn):
         return ex.attributions
-    kwargs = {**ex.method_options, "background": ex.background, "generator": ex.generator,
-              "hypothetical": True}
+    kwargs = {
+        **ex.method_options,
+        "background": ex.background,
+        "generator": ex.generator,
+        "hypothetical": True,
+    }
     if ex.baseline is not None:
         kwargs["baseline"] = ex.baseline
     return ex.method(ex.model, ex.X, ex.target, ex.mask, **kwargs).detach()
 
 
 def run_discovery(
-    X: torch.Tensor, hyp: torch.Tensor, known: dict[str, np.ndarray], q: float = 0.05,
-    min_seqlets: int = 20, jaspar_release: str = JASPAR_RELEASE, **options,
+    X: torch.Tensor,
+    hyp: torch.Tensor,
+    known: dict[str, np.ndarray],
+    q: float = 0.05,
+    min_seqlets: int = 20,
+    jaspar_release: str = JASPAR_RELEASE,
+    **options,
 ) -> Discovery:
     """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
     try:
@@ -243,12 +282,15 @@ def run_discovery(
 
 
 @register_metric(
-    "motif_discovery", higher_is_better=True, needs_ground_truth=True, set_level=True,
+    "motif_discovery",
+    higher_is_better=True,
+    needs_ground_truth=True,
+    set_level=True,
     columns=COLUMNS,
     column_directions={"false_discoveries": False, "false_discoveries_projected": False},
     defaults={"q": 0.05, "min_seqlets": 20},
     description="TF-MoDISco on the maps of the explained set, TOMTOM against the task's motifs "
-                "and JASPAR 2024: recall of the known motifs, share of unmatched patterns",
+    "and JASPAR 2024: recall of the known motifs, share of unmatched patterns",
 )
 def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> torch.Tensor:
     """Set-level scores (module notes): row 0 holds them, the other N - 1 rows are NaN.
@@ -267,11 +309,22 @@ def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> 
     known = known_motifs(ex.X, ex.ground_truth)
     hyp = run_discovery(ex.X, hypothetical_map(ex), known, q, min_seqlets)
     if not hyp.patterns and hyp.n_seqlets < min_seqlets:
-        raise NotApplicable(f"motif_discovery: {hyp.n_seqlets} seqlets in {len(ex.X)} sequences, "
-                            f"too few to cluster (at least {min_seqlets})")
+        raise NotApplicable(
+            f"motif_discovery: {hyp.n_seqlets} seqlets in {len(ex.X)} sequences, "
+            f"too few to cluster (at least {min_seqlets})"
+        )
     proj = run_discovery(ex.X, ex.attributions * ex.X, known, q, min_seqlets)
     out = torch.full((len(ex.X), len(COLUMNS)), float("nan"), dtype=torch.float64)
-    out[0] = torch.tensor([hyp.recall, hyp.false_discoveries, len(hyp.patterns), hyp.n_seqlets,
-                           proj.recall, proj.false_discoveries], dtype=torch.float64)
+    out[0] = torch.tensor(
+        [
+            hyp.recall,
+            hyp.false_discoveries,
+            len(hyp.patterns),
+            hyp.n_seqlets,
+            proj.recall,
+            proj.false_discoveries,
+        ],
+        dtype=torch.float64,
+    )
     ex.cache["motif_discovery"] = {"hypothetical": hyp, "projected": proj}
     return out

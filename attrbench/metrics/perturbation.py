@@ -31,7 +31,12 @@ from attrbench.metrics._common import n_top, predict_logits, ranked_scores, top_
 from attrbench.plugin import POSITIVE_INT, Explanation, Option, register_metric
 
 __all__ = [
-    "FRACTIONS", "COLUMNS", "inclusion_kl", "occlusion_kl", "resampling_kl", "original_log_probs",
+    "FRACTIONS",
+    "COLUMNS",
+    "inclusion_kl",
+    "occlusion_kl",
+    "resampling_kl",
+    "original_log_probs",
 ]
 
 #: The fractions of seed 004 Fig. S3C: top 20, 10, 5 and 2 % of real positions.
@@ -72,7 +77,15 @@ def original_log_probs(ex: Explanation, part: slice, batch_size: int) -> torch.T
 
     Kept in ``ex.cache`` so inclusion and occlusion (and every fraction) share the pass.
     """
-    key = ("log_p", ex.X.data_ptr(), tuple(ex.X.shape), id(ex.model), part.start, part.stop, batch_size)
+    key = (
+        "log_p",
+        ex.X.data_ptr(),
+        tuple(ex.X.shape),
+        id(ex.model),
+        part.start,
+        part.stop,
+        batch_size,
+    )
     if key not in ex.cache:
         X = ex.X[part].to(ex.device)
         ex.cache[key] = F.log_softmax(predict_logits(ex.model, X, batch_size), -1)
@@ -126,12 +139,21 @@ def resampling_kl(
 
 
 #: The type and range of the perturbation metrics' options.
-_SCHEMA = {"n_samples": POSITIVE_INT, "batch_size": POSITIVE_INT, "absolute": Option(bool),
-           "fractions": Option((list, tuple))}
+_SCHEMA = {
+    "n_samples": POSITIVE_INT,
+    "batch_size": POSITIVE_INT,
+    "absolute": Option(bool),
+    "fractions": Option((list, tuple)),
+}
 
 
-@register_metric("inclusion_kl", higher_is_better=False, columns=COLUMNS, defaults=dict(_DEFAULTS),
-                 option_schema=_SCHEMA)
+@register_metric(
+    "inclusion_kl",
+    higher_is_better=False,
+    columns=COLUMNS,
+    defaults=dict(_DEFAULTS),
+    option_schema=_SCHEMA,
+)
 def inclusion_kl(
     ex: Explanation,
     fractions: tuple[float, ...] = FRACTIONS,
@@ -152,8 +174,13 @@ def inclusion_kl(
     return resampling_kl(ex, False, fractions, n_samples, batch_size, absolute)
 
 
-@register_metric("occlusion_kl", higher_is_better=True, columns=COLUMNS, defaults=dict(_DEFAULTS),
-                 option_schema=_SCHEMA)
+@register_metric(
+    "occlusion_kl",
+    higher_is_better=True,
+    columns=COLUMNS,
+    defaults=dict(_DEFAULTS),
+    option_schema=_SCHEMA,
+)
 def occlusion_kl(
     ex: Explanation,
     fractions: tuple[float, ...] = FRACTIONS,

@@ -57,8 +57,20 @@ from attrbench.plan import seed_of
 from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 from attrbench.stats import average_ranks
 
-__all__ = ["layers", "reinitialise", "randomised_copy", "spearman", "reattribute", "randomization",
-           "copy_generator", "shared_copy", "verdict", "COLUMNS", "DRAWS", "PASS_DROP"]
+__all__ = [
+    "layers",
+    "reinitialise",
+    "randomised_copy",
+    "spearman",
+    "reattribute",
+    "randomization",
+    "copy_generator",
+    "shared_copy",
+    "verdict",
+    "COLUMNS",
+    "DRAWS",
+    "PASS_DROP",
+]
 
 COLUMNS = ("drop", "cascade_auc", "same_model", "top_1", "top_25%", "top_50%", "top_75%", "full")
 #: Randomised copies per cascade step.
@@ -70,7 +82,9 @@ _FRACTIONS = {"top_25%": 0.25, "top_50%": 0.5, "top_75%": 0.75}
 
 def layers(model: nn.Module) -> list[str]:
     """Names of the modules that hold parameters themselves, bottom (first registered) to top."""
-    return [name for name, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
+    return [
+        name for name, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))
+    ]
 
 
 @torch.no_grad()
@@ -91,7 +105,9 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
     for p in params.values():
         fan = p[0].numel() if p.dim() >= 2 else None
         b = 1.0 / math.sqrt(fan) if fan else bound
-        draw = torch.rand(p.shape, generator=generator, device=generator.device, dtype=torch.float64)
+        draw = torch.rand(
+            p.shape, generator=generator, device=generator.device, dtype=torch.float64
+        )
         p.copy_((draw * 2 * b - b).to(p))
 
 
@@ -100,7 +116,7 @@ def randomised_copy(model: nn.Module, top: int, generator: torch.Generator) -> n
     twin = copy.deepcopy(model)
     modules = dict(twin.named_modules())
     names = layers(twin)
-    for name in reversed(names[len(names) - top:]):
+    for name in reversed(names[len(names) - top :]):
         reinitialise(modules[name], generator)
     return twin.eval()
 
@@ -131,16 +147,25 @@ def reattribute(ex: Explanation, model: nn.Module, batch_size: int) -> torch.Ten
     cell used (``ex.baseline``) when it has one.
     """
     if ex.method.fit is not None:
-        raise NotApplicable(f"randomization: {ex.method.name} is fitted to the trained model "
-                            "and would need refitting on every randomised copy")
+        raise NotApplicable(
+            f"randomization: {ex.method.name} is fitted to the trained model "
+            "and would need refitting on every randomised copy"
+        )
     X, mask, target = ex.X.to(ex.device), ex.mask.to(ex.device), ex.target.to(ex.device)
     out = []
     for lo in range(0, X.shape[0], batch_size):
         part = slice(lo, lo + batch_size)
         extra = {} if ex.baseline is None else {"baseline": ex.baseline[part]}
         options = {**ex.method_options, **extra}
-        attr = ex.method(model, X[part], target[part], mask[part], generator=ex.generator,
-                         background=ex.background, **options)
+        attr = ex.method(
+            model,
+            X[part],
+            target[part],
+            mask[part],
+            generator=ex.generator,
+            background=ex.background,
+            **options,
+        )
         out.append(position_scores_of(ex, attr.detach(), X[part]))
     return torch.cat(out)
 
@@ -163,7 +188,8 @@ def copy_generator(ex: Explanation, seed: int, draw: int, top: int) -> torch.Gen
     model = ex.model
     name = getattr(model, "zoo_name", type(model).__name__)
     return torch.Generator().manual_seed(
-        seed_of("randomization", seed, name, getattr(model, "checkpoint_hash", ""), draw, top))
+        seed_of("randomization", seed, name, getattr(model, "checkpoint_hash", ""), draw, top)
+    )
 
 
 def shared_copy(ex: Explanation, seed: int, draw: int, top: int) -> nn.Module:
@@ -176,17 +202,35 @@ def shared_copy(ex: Explanation, seed: int, draw: int, top: int) -> nn.Module:
 
 
 @register_metric(
-    "randomization", higher_is_better=True, columns=COLUMNS,
-    column_directions={"cascade_auc": False, "same_model": True, "top_1": False,
-                       "top_25%": False, "top_50%": False, "top_75%": False, "full": False},
+    "randomization",
+    higher_is_better=True,
+    columns=COLUMNS,
+    column_directions={
+        "cascade_auc": False,
+        "same_model": True,
+        "top_1": False,
+        "top_25%": False,
+        "top_50%": False,
+        "top_75%": False,
+        "full": False,
+    },
     defaults={"batch_size": 32, "absolute": True, "cascade": True, "draws": DRAWS, "seed": 0},
-    option_schema={"batch_size": POSITIVE_INT, "absolute": Option(bool), "cascade": Option(bool),
-                   "draws": POSITIVE_INT, "seed": Option(int, low=0)},
+    option_schema={
+        "batch_size": POSITIVE_INT,
+        "absolute": Option(bool),
+        "cascade": Option(bool),
+        "draws": POSITIVE_INT,
+        "seed": Option(int, low=0),
+    },
     description="Adebayo et al. 2018 model-randomisation check (PASS / FAIL, never ranked).",
 )
 def randomization(
-    ex: Explanation, batch_size: int = 32, absolute: bool = True, cascade: bool = True,
-    draws: int = DRAWS, seed: int = 0,
+    ex: Explanation,
+    batch_size: int = 32,
+    absolute: bool = True,
+    cascade: bool = True,
+    draws: int = DRAWS,
+    seed: int = 0,
 ) -> torch.Tensor:
     """How much a method's map changes when the model's weights are destroyed (module notes).
 
@@ -225,10 +269,16 @@ def randomization(
         if column != "full" and not cascade:
             continue
         if top not in done:
-            done[top] = torch.stack([
-                spearman(reference, fold(reattribute(ex, shared_copy(ex, seed, d, top), batch_size)), mask)
-                for d in range(draws)
-            ]).mean(0)
+            done[top] = torch.stack(
+                [
+                    spearman(
+                        reference,
+                        fold(reattribute(ex, shared_copy(ex, seed, d, top), batch_size)),
+                        mask,
+                    )
+                    for d in range(draws)
+                ]
+            ).mean(0)
         out[column] = done[top]
     curve = torch.stack([out[c] for c in steps if c in out], 1)
     auc = curve.mean(1)

@@ -39,14 +39,20 @@ STYLESHEET, SCRIPT = "site.css", "site.js"
 
 def _page(title: str, body: str, up: str = "") -> str:
     nav = f'<nav><a href="{up}index.html">all tasks</a></nav>' if up else ""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
-            f'</title><link rel="stylesheet" href="{up}{STYLESHEET}"><script src="{up}{SCRIPT}"></script>'
-            f"</head>\n<body>{nav}"
-            f"<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f'</title><link rel="stylesheet" href="{up}{STYLESHEET}"><script src="{up}{SCRIPT}"></script>'
+        f"</head>\n<body>{nav}"
+        f"<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
+    )
 
 
 def _td(cell: SiteCell) -> str:
-    cls = " ".join(c for c in ("best" if cell.best else "", "tied" if cell.tied else "", cell.status) if c and c != "ok")
+    cls = " ".join(
+        c
+        for c in ("best" if cell.best else "", "tied" if cell.tied else "", cell.status)
+        if c and c != "ok"
+    )
     attrs = f' class="{cls}"' if cls else ""
     if cell.value is not None:
         attrs += f' data-v="{cell.value!r}"'
@@ -60,11 +66,14 @@ def table_html(table: Table, table_id: str) -> str:
     dirs = table.directions or [None] * len(table.header)
     ths = "".join(
         f'<th data-dir="{"up" if d else "down" if d is False else ""}">{html.escape(h)}</th>'
-        for h, d in zip(table.header, dirs, strict=True))
+        for h, d in zip(table.header, dirs, strict=True)
+    )
     body = "\n".join("<tr>" + "".join(map(_td, row)) + "</tr>" for row in table.rows)
     notes = "".join(f"<div>{html.escape(n)}</div>" for n in table.notes)
-    return (f'<table class="sortable" id="{table_id}"><thead><tr>{ths}</tr></thead>'
-            f'<tbody>\n{body}\n</tbody></table><div class="notes">{notes}</div>')
+    return (
+        f'<table class="sortable" id="{table_id}"><thead><tr>{ths}</tr></thead>'
+        f'<tbody>\n{body}\n</tbody></table><div class="notes">{notes}</div>'
+    )
 
 
 def main_metric(records: list[Record]) -> str | None:
@@ -82,8 +91,11 @@ def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]
     for rec in records:
         if rec.status == "ok" and rec.value is not None and rec.key.metric in (COST, metric):
             by_method[rec.key.method][rec.key.metric] = rec
-    points = [(m, d[COST].value, d[metric].value) for m, d in by_method.items()
-              if COST in d and metric in d and d[COST].value > 0 and not math.isnan(d[metric].value)]
+    points = [
+        (m, d[COST].value, d[metric].value)
+        for m, d in by_method.items()
+        if COST in d and metric in d and d[COST].value > 0 and not math.isnan(d[metric].value)
+    ]
     hib = next((d[metric].higher_is_better for d in by_method.values() if metric in d), None)
     return points, hib
 
@@ -103,7 +115,9 @@ def _logo_files(records: list[Record], folder: Path) -> list[tuple[str, str]]:
     """(method, file name) of one SVG per method with its examples stacked."""
     out = []
     for method, ex in _examples(records).items():
-        tracks = [Track(f"{ex.ids[i]}", ex.scores[i], ex.codes[i], ex.motifs[i]) for i in range(len(ex))]
+        tracks = [
+            Track(f"{ex.ids[i]}", ex.scores[i], ex.codes[i], ex.motifs[i]) for i in range(len(ex))
+        ]
         window = focus_window(ex.scores[0], ex.codes[0], ex.motifs[0])
         name = f"logo_{_slug(method)}.svg"
         longest = max(ex.length(i) for i in range(len(ex)))
@@ -119,9 +133,13 @@ def _slug(text: str) -> str:
 
 
 #: Columns of the cost table: (bench record column, header, higher is better).
-COST_COLUMNS = (("seqs_per_second", "seq/s", True), ("peak_mb", "peak MB", False),
-                ("forward_per_seq", "forward/seq", False), ("backward_per_seq", "backward/seq", False),
-                ("floor_ratio", "× floor", False))
+COST_COLUMNS = (
+    ("seqs_per_second", "seq/s", True),
+    ("peak_mb", "peak MB", False),
+    ("forward_per_seq", "forward/seq", False),
+    ("backward_per_seq", "backward/seq", False),
+    ("floor_ratio", "× floor", False),
+)
 
 
 def cost_table(records: list[Record]) -> Table:
@@ -137,8 +155,15 @@ def cost_table(records: list[Record]) -> Table:
         for name, _, _ in COST_COLUMNS:
             v = rec.columns.get(name, {}).get("mean")
             text = "" if v is None else (f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}")
-            cells.append(SiteCell(text, v, False, f"n = {rec.key.n} sequences, batch "
-                                  f"{rec.key.metric_options.get('batch_size', '?')}"))
+            cells.append(
+                SiteCell(
+                    text,
+                    v,
+                    False,
+                    f"n = {rec.key.n} sequences, batch "
+                    f"{rec.key.metric_options.get('batch_size', '?')}",
+                )
+            )
         rows.append(cells)
     header = ["method (device)"] + [h for _, h, _ in COST_COLUMNS]
     return Table(header, rows, [None] + [d for *_, d in COST_COLUMNS])
@@ -153,21 +178,46 @@ def metrics_section(task: str, model: str, recs: list[Record]) -> str:
     rows = validity.metrics_view(recs, task, model)
     if not rows:
         return ""
-    head = ["column", "applicable", "truth reliance", "random", "best", "best - random (SE)",
-            "Kendall tau", "n", "verdict"]
+    head = [
+        "column",
+        "applicable",
+        "truth reliance",
+        "random",
+        "best",
+        "best - random (SE)",
+        "Kendall tau",
+        "n",
+        "verdict",
+    ]
 
     def f(x) -> str:
         return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-            r["metric"], "yes" if r["applicable"] else "no", r["reliance"], f(r["random"]),
-            r["best"] or "", f(r["separation_se"]), f(r["tau"]), r["n"] or "", r["verdict"])) + "</tr>"
-        for r in rows)
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v))}</td>"
+            for v in (
+                r["metric"],
+                "yes" if r["applicable"] else "no",
+                r["reliance"],
+                f(r["random"]),
+                r["best"] or "",
+                f(r["separation_se"]),
+                f(r["tau"]),
+                r["n"] or "",
+                r["verdict"],
+            )
+        )
+        + "</tr>"
+        for r in rows
+    )
     header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    return ("<h2>Metric columns: what each rests on (uninformative columns never count in a "
-            f"summary)</h2>\n<table id=\"metrics\"><thead><tr>{header}</tr></thead><tbody>{body}"
-            "</tbody></table>")
+    return (
+        "<h2>Metric columns: what each rests on (uninformative columns never count in a "
+        f'summary)</h2>\n<table id="metrics"><thead><tr>{header}</tr></thead><tbody>{body}'
+        "</tbody></table>"
+    )
 
 
 def model_description(task: str, model: str) -> str:
@@ -180,15 +230,19 @@ def model_description(task: str, model: str) -> str:
         return ""
 
 
-def _model_page(task: str, model: str, recs: list[Record], quality: list[Record], folder: Path) -> str:
+def _model_page(
+    task: str, model: str, recs: list[Record], quality: list[Record], folder: Path
+) -> str:
     bench = [r for r in recs if r.key.metric == BENCH_METRIC]
     scored = [r for r in recs if r.key.metric != BENCH_METRIC]
     n = max((r.key.n for r in scored), default=0)
     about = model_description(task, model)
     parts = [f'<p class="about">{html.escape(about)}</p>'] if about else []
     if scored:
-        parts += [f"<h2>Methods (n={n}, mean [95% CI]; hover a cell for n or the reason)</h2>",
-                  table_html(method_table(scored), "methods")]
+        parts += [
+            f"<h2>Methods (n={n}, mean [95% CI]; hover a cell for n or the reason)</h2>",
+            table_html(method_table(scored), "methods"),
+        ]
     if bench:
         parts += ["<h2>Cost (attrbench bench)</h2>", table_html(cost_table(bench), "cost")]
     if quality:
@@ -201,13 +255,20 @@ def _model_page(task: str, model: str, recs: list[Record], quality: list[Record]
     if points:
         name = f"cost_quality_{_slug(model)}.svg"
         cost_quality_plot(points, metric, hib, folder / name, f"{task} / {model}: cost vs {metric}")
-        parts += [f"<h2>Cost versus {html.escape(metric)}</h2>",
-                  f'<div class="plot"><a href="{name}"><img src="{name}" alt="cost versus {metric}"></a></div>']
+        parts += [
+            f"<h2>Cost versus {html.escape(metric)}</h2>",
+            f'<div class="plot"><a href="{name}"><img src="{name}" alt="cost versus {metric}"></a></div>',
+        ]
     logos = _logo_files(scored + bench, folder / _slug(model))
     if logos:
-        parts.append("<h2>Example attributions (letter height = position score; shaded: ground truth)</h2>")
-        parts += [f'<div class="logos"><h3>{html.escape(m)}</h3><img src="{_slug(model)}/{f}" '
-                  f'alt="{html.escape(m)} logos"></div>' for m, f in logos]
+        parts.append(
+            "<h2>Example attributions (letter height = position score; shaded: ground truth)</h2>"
+        )
+        parts += [
+            f'<div class="logos"><h3>{html.escape(m)}</h3><img src="{_slug(model)}/{f}" '
+            f'alt="{html.escape(m)} logos"></div>'
+            for m, f in logos
+        ]
     else:
         parts.append('<p class="notes">No example attributions in these records.</p>')
     return _page(f"{task} / {model}", "\n".join(parts), up="../")
@@ -244,7 +305,9 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
             page = folder / f"{_slug(model)}.html"
             page.write_text(_model_page(task, model, mrecs, quality, folder))
             pages.append(page)
-            links.append(f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a></li>')
+            links.append(
+                f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a></li>'
+            )
         index += [f"<h2>{html.escape(task)}</h2>", f"<ul>{''.join(links)}</ul>"]
         if quality:
             index.append(table_html(quality_table(quality), f"quality-{_slug(task)}"))

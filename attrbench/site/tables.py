@@ -62,21 +62,34 @@ def _title(cell: tb.Cell, notes: dict[int, str]) -> str:
 
 def _site_cell(cell: tb.Cell, notes: dict[int, str], cost: bool = False) -> SiteCell:
     value = cell.mean if cell.has_value else None
-    status = {"value": "invalid" if cell.invalid else "ok", "n/a": "not_applicable",
-              "failed": "failed", "missing": "empty"}[cell.kind]
+    status = {
+        "value": "invalid" if cell.invalid else "ok",
+        "n/a": "not_applicable",
+        "failed": "failed",
+        "missing": "empty",
+    }[cell.kind]
     text = ("≈ " if cell.tied else "") + cell_text(cell, cost=cost)
     return SiteCell(text, value, cell.best, _title(cell, notes), status, cell.tied)
 
 
 def _site_table(table: tb.Table) -> Table:
     notes = {n.mark: n.text for n in table.notes}
-    rows = [[SiteCell(row.label, None, False, row.label)]
-            + [_site_cell(c, notes, col.metric == COST) for c, col in zip(row.cells, table.columns, strict=True)]
-            for row in table.rows]
+    rows = [
+        [SiteCell(row.label, None, False, row.label)]
+        + [
+            _site_cell(c, notes, col.metric == COST)
+            for c, col in zip(row.cells, table.columns, strict=True)
+        ]
+        for row in table.rows
+    ]
     lines = [f"[{n.mark}] {n.text}" for n in table.notes]
     lines += [f"{what}: {why}" for what, why in table.omitted_columns + table.omitted_methods]
-    return Table([table.row_header, *(c.header for c in table.columns)], rows,
-                 [None, *(c.higher_is_better for c in table.columns)], lines)
+    return Table(
+        [table.row_header, *(c.header for c in table.columns)],
+        rows,
+        [None, *(c.higher_is_better for c in table.columns)],
+        lines,
+    )
 
 
 def method_table(records: list[Record]) -> Table:

@@ -100,38 +100,88 @@ __all__ = ["scrambler_inclusion", "scrambler_occlusion", "fit_inclusion", "fit_o
 LONG = 200
 
 _COMMON = {
-    "steps": 300, "batch_size": 32, "n_samples": 16, "steps_long": 240, "n_samples_long": 4,
-    "batch_size_long": 8, "lr": 1e-3, "entropy_weight": 10.0, "temperature": 0.5,
-    "junction": "auto", "channels": 32, "kernel": 3, "dilations": (1, 2, 4, 2, 1),
-    "blocks_per_group": 2, "init_score": 3.0, "finetune_steps": 100, "finetune_steps_long": 0, "finetune_lr": 0.1,
-    "finetune_init": "network", "min_score": 0.5,
+    "steps": 300,
+    "batch_size": 32,
+    "n_samples": 16,
+    "steps_long": 240,
+    "n_samples_long": 4,
+    "batch_size_long": 8,
+    "lr": 1e-3,
+    "entropy_weight": 10.0,
+    "temperature": 0.5,
+    "junction": "auto",
+    "channels": 32,
+    "kernel": 3,
+    "dilations": (1, 2, 4, 2, 1),
+    "blocks_per_group": 2,
+    "init_score": 3.0,
+    "finetune_steps": 100,
+    "finetune_steps_long": 0,
+    "finetune_lr": 0.1,
+    "finetune_init": "network",
+    "min_score": 0.5,
 }
 #: Options of the explanation step only (fine-tuning): ``Method.fit_ignores``, so the runner
 #: neither hashes them into the fit key nor passes them to the fit.
-EXPLAIN_KEYS = ("finetune_steps", "finetune_steps_long", "finetune_lr", "finetune_init", "min_score")
+EXPLAIN_KEYS = (
+    "finetune_steps",
+    "finetune_steps_long",
+    "finetune_lr",
+    "finetune_init",
+    "min_score",
+)
 INCLUSION_DEFAULTS = {**_COMMON, "t_bits": 0.125}
 #: The type and range of every scrambler option (both scramblers).
 SCHEMA = {
-    **{k: POSITIVE_INT for k in ("steps", "batch_size", "n_samples", "steps_long", "n_samples_long",
-                                 "batch_size_long", "channels", "kernel", "blocks_per_group")},
+    **{
+        k: POSITIVE_INT
+        for k in (
+            "steps",
+            "batch_size",
+            "n_samples",
+            "steps_long",
+            "n_samples_long",
+            "batch_size_long",
+            "channels",
+            "kernel",
+            "blocks_per_group",
+        )
+    },
     **{k: Option(int, low=0) for k in ("finetune_steps", "finetune_steps_long")},
-    "lr": Option(float, low=1e-12), "finetune_lr": Option(float, low=0), "temperature": Option(float, low=1e-6),
-    "entropy_weight": NON_NEGATIVE, "t_bits": NON_NEGATIVE, "min_score": NON_NEGATIVE,
-    "init_score": Option(float), "junction": Option((str, int), choices=("auto",), none=True),
-    "dilations": Option((list, tuple)), "finetune_init": Option(str, choices=("network", "flat")),
+    "lr": Option(float, low=1e-12),
+    "finetune_lr": Option(float, low=0),
+    "temperature": Option(float, low=1e-6),
+    "entropy_weight": NON_NEGATIVE,
+    "t_bits": NON_NEGATIVE,
+    "min_score": NON_NEGATIVE,
+    "init_score": Option(float),
+    "junction": Option((str, int), choices=("auto",), none=True),
+    "dilations": Option((list, tuple)),
+    "finetune_init": Option(str, choices=("network", "flat")),
 }
 OCCLUSION_DEFAULTS = {**_COMMON, "t_bits": 1.8}
 
 
 def _fit(
-    occlusion: bool, model: nn.Module, train: Dataset, background: Background,
-    generator: torch.Generator, **options,
+    occlusion: bool,
+    model: nn.Module,
+    train: Dataset,
+    background: Background,
+    generator: torch.Generator,
+    **options,
 ) -> dict:
     long = train.length > LONG
     budget = {k: options.pop(k) for k in ("steps", "n_samples", "batch_size")}
     long_budget = {k: options.pop(f"{k}_long") for k in ("steps", "n_samples", "batch_size")}
-    return fit_scrambler(model, train, background, generator, occlusion=occlusion,
-                         **(long_budget if long else budget), **options)
+    return fit_scrambler(
+        model,
+        train,
+        background,
+        generator,
+        occlusion=occlusion,
+        **(long_budget if long else budget),
+        **options,
+    )
 
 
 def fit_inclusion(model, train, background, generator, **options) -> dict:
@@ -147,10 +197,16 @@ def fit_occlusion(model, train, background, generator, **options) -> dict:
 def _explain(model, X, mask, state, generator, options: dict) -> torch.Tensor:
     long = X.shape[2] > LONG
     scores = explain_scrambler(
-        model, X, mask, state, generator,
+        model,
+        X,
+        mask,
+        state,
+        generator,
         finetune_steps=int(options["finetune_steps_long" if long else "finetune_steps"]),
-        finetune_lr=options["finetune_lr"], finetune_init=options["finetune_init"],
-        min_score=options["min_score"], t_bits=options["t_bits"],
+        finetune_lr=options["finetune_lr"],
+        finetune_init=options["finetune_init"],
+        min_score=options["min_score"],
+        t_bits=options["t_bits"],
         entropy_weight=options["entropy_weight"],
         n_samples=options["n_samples_long" if long else "n_samples"],
         temperature=options["temperature"],
@@ -159,13 +215,22 @@ def _explain(model, X, mask, state, generator, options: dict) -> torch.Tensor:
 
 
 @register_method(
-    "scrambler_inclusion", fit=fit_inclusion, applicable=why_not, defaults=INCLUSION_DEFAULTS,
+    "scrambler_inclusion",
+    fit=fit_inclusion,
+    applicable=why_not,
+    defaults=INCLUSION_DEFAULTS,
     option_schema=SCHEMA,
-    fit_ignores=EXPLAIN_KEYS, deterministic=False,  # fine-tuning samples from the generator
+    fit_ignores=EXPLAIN_KEYS,
+    deterministic=False,  # fine-tuning samples from the generator
 )
 def scrambler_inclusion(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    state: dict | None = None, generator: torch.Generator | None = None, **options,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    state: dict | None = None,
+    generator: torch.Generator | None = None,
+    **options,
 ) -> torch.Tensor:
     """Inclusion scrambler: the positions a PSSM must keep so the prediction stays (seed 004).
 
@@ -192,13 +257,22 @@ def scrambler_inclusion(
 
 
 @register_method(
-    "scrambler_occlusion", fit=fit_occlusion, applicable=why_not, defaults=OCCLUSION_DEFAULTS,
+    "scrambler_occlusion",
+    fit=fit_occlusion,
+    applicable=why_not,
+    defaults=OCCLUSION_DEFAULTS,
     option_schema=SCHEMA,
-    fit_ignores=EXPLAIN_KEYS, deterministic=False,  # fine-tuning samples from the generator
+    fit_ignores=EXPLAIN_KEYS,
+    deterministic=False,  # fine-tuning samples from the generator
 )
 def scrambler_occlusion(
-    model: nn.Module, X: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-    state: dict | None = None, generator: torch.Generator | None = None, **options,
+    model: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    state: dict | None = None,
+    generator: torch.Generator | None = None,
+    **options,
 ) -> torch.Tensor:
     """Occlusion scrambler: the positions whose scrambling changes the prediction most (seed 004).
 

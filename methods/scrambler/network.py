@@ -70,8 +70,12 @@ class ScramblerNet(nn.Module):
     """
 
     def __init__(
-        self, n_letters: int, channels: int = 32, kernel: int = 3,
-        dilations: Sequence[int] = (1, 2, 4, 2, 1), blocks_per_group: int = 4,
+        self,
+        n_letters: int,
+        channels: int = 32,
+        kernel: int = 3,
+        dilations: Sequence[int] = (1, 2, 4, 2, 1),
+        blocks_per_group: int = 4,
     ):
         super().__init__()
         self.inp = nn.Conv1d(n_letters, channels, 1)

@@ -51,7 +51,10 @@ def pssm(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def sample_st_gumbel(
-    logits: torch.Tensor, mask: torch.Tensor, n_samples: int, generator: torch.Generator,
+    logits: torch.Tensor,
+    mask: torch.Tensor,
+    n_samples: int,
+    generator: torch.Generator,
     temperature: float = 0.5,
 ) -> torch.Tensor:
     """One-hot samples of the PSSM with straight-through Gumbel-softmax gradients.
@@ -77,7 +80,7 @@ def sample_st_gumbel(
     N, A, L = logits.shape
     u = torch.rand((N, n_samples, A, L), generator=generator, device=logits.device)
     gumbel = -torch.log(-torch.log(u.clamp(_EPS, 1 - _EPS)))
-    z = (logits[:, None] + gumbel.to(logits.dtype))
+    z = logits[:, None] + gumbel.to(logits.dtype)
     soft = torch.softmax(z / temperature, 2)
     hard = torch.nn.functional.one_hot(z.argmax(2), A).permute(0, 1, 3, 2).to(soft.dtype)
     return (hard - soft.detach() + soft) * mask[:, None, None, :].to(soft.dtype)

@@ -47,7 +47,9 @@ def why_not(model: nn.Module) -> str | None:
     if getattr(model, "relaxed_input", True) is False:
         return f"scramblers feed sampled relaxed one-hot inputs; {name} does not accept them"
     if isinstance(getattr(model, "embedding", None), nn.Embedding):
-        return f"scramblers need a model that reads one-hot X differentiably; {name} looks tokens up"
+        return (
+            f"scramblers need a model that reads one-hot X differentiably; {name} looks tokens up"
+        )
     return None
 
 
@@ -66,9 +68,17 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def objective(
-    model: nn.Module, X: torch.Tensor, mask: torch.Tensor, scores: torch.Tensor,
-    background: torch.Tensor, generator: torch.Generator, occlusion: bool, t_bits: float,
-    entropy_weight: float, n_samples: int, temperature: float,
+    model: nn.Module,
+    X: torch.Tensor,
+    mask: torch.Tensor,
+    scores: torch.Tensor,
+    background: torch.Tensor,
+    generator: torch.Generator,
+    occlusion: bool,
+    t_bits: float,
+    entropy_weight: float,
+    n_samples: int,
+    temperature: float,
 ) -> torch.Tensor:
     """Per-sequence scrambler loss (N,): signed prediction KL plus the conservation penalty.
 
@@ -140,10 +150,21 @@ def _probe(model: nn.Module, A: int, L: int) -> None:
 
 
 def fit_scrambler(
-    model: nn.Module, train: Dataset, background: Background, generator: torch.Generator,
-    occlusion: bool, steps: int, batch_size: int, n_samples: int, lr: float, t_bits: float,
-    entropy_weight: float, temperature: float, junction: str | int | None,
-    init_score: float = 0.693, **network,
+    model: nn.Module,
+    train: Dataset,
+    background: Background,
+    generator: torch.Generator,
+    occlusion: bool,
+    steps: int,
+    batch_size: int,
+    n_samples: int,
+    lr: float,
+    t_bits: float,
+    entropy_weight: float,
+    temperature: float,
+    junction: str | int | None,
+    init_score: float = 0.693,
+    **network,
 ) -> dict:
     """Train a scrambler network on ``train`` against the frozen ``model``.
 
@@ -172,15 +193,32 @@ def fit_scrambler(
             idx = torch.randint(len(train), (batch_size,), generator=generator)
             X, mask = train.onehot(idx).to(device), (train.codes[idx] >= 0).to(device)
             scores = segment_scores(net, X, mask, cut)
-            loss = objective(model, X, mask, scores, bg, generator, occlusion, t_bits,
-                             entropy_weight, n_samples, temperature).mean()
+            loss = objective(
+                model,
+                X,
+                mask,
+                scores,
+                bg,
+                generator,
+                occlusion,
+                t_bits,
+                entropy_weight,
+                n_samples,
+                temperature,
+            ).mean()
             optim.zero_grad()
             loss.backward()
             optim.step()
             losses.append(float(loss.detach()))
     state_dict = {k: v.cpu() for k, v in net.state_dict().items()}
-    return {"network": net_options, "state_dict": state_dict, "occlusion": occlusion,
-            "junction": cut, "background": bg.cpu(), "losses": losses}
+    return {
+        "network": net_options,
+        "state_dict": state_dict,
+        "occlusion": occlusion,
+        "junction": cut,
+        "background": bg.cpu(),
+        "losses": losses,
+    }
 
 
 def load_network(state: dict, n_letters: int, device: torch.device) -> ScramblerNet:
@@ -191,10 +229,19 @@ def load_network(state: dict, n_letters: int, device: torch.device) -> Scrambler
 
 
 def explain_scrambler(
-    model: nn.Module, X: torch.Tensor, mask: torch.Tensor, state: dict,
-    generator: torch.Generator | None, finetune_steps: int = 0, finetune_lr: float = 0.01,
-    t_bits: float = 0.125, entropy_weight: float = 10.0, n_samples: int = 32,
-    temperature: float = 0.5, max_score: float = 4.0, min_score: float = 0.5,
+    model: nn.Module,
+    X: torch.Tensor,
+    mask: torch.Tensor,
+    state: dict,
+    generator: torch.Generator | None,
+    finetune_steps: int = 0,
+    finetune_lr: float = 0.01,
+    t_bits: float = 0.125,
+    entropy_weight: float = 10.0,
+    n_samples: int = 32,
+    temperature: float = 0.5,
+    max_score: float = 4.0,
+    min_score: float = 0.5,
     finetune_init: str = "network",
 ) -> torch.Tensor:
     """Importance scores (N, L) of a trained scrambler, optionally fine-tuned per example.
@@ -219,15 +266,29 @@ def explain_scrambler(
         return scores
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     bg = state["background"].to(X.device)[:, : X.shape[2]]
-    s0 = scores.clamp(min_score, max_score) if finetune_init == "network" else torch.full_like(
-        scores, min_score)
+    s0 = (
+        scores.clamp(min_score, max_score)
+        if finetune_init == "network"
+        else torch.full_like(scores, min_score)
+    )
     raw = (s0 + torch.log(-torch.expm1(-s0))).clone().requires_grad_(True)  # inverse softplus
     optim = torch.optim.Adam([raw], lr=finetune_lr, betas=(0.5, 0.9))
     with frozen(model), torch.enable_grad():
         for _ in range(finetune_steps):
             s = F.softplus(raw) * mask.to(raw.dtype)
-            loss = objective(model, X, mask, s, bg, gen, state["occlusion"], t_bits,
-                             entropy_weight, n_samples, temperature).sum()
+            loss = objective(
+                model,
+                X,
+                mask,
+                s,
+                bg,
+                gen,
+                state["occlusion"],
+                t_bits,
+                entropy_weight,
+                n_samples,
+                temperature,
+            ).sum()
             optim.zero_grad()
             loss.backward()
             optim.step()

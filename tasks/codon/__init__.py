@@ -17,21 +17,23 @@ from . import data, models, reports
 
 __all__ = ["TASK", "data", "models", "reports"]
 
-TASK = register_task(Task(
-    name="codon",
-    version="1",
-    alphabet=DNA,
-    classes=data.CLASSES,
-    data=data.data,
-    models=models.zoo(),
-    default_model="resnet18",
-    checkpoint_dir=models.CHECKPOINT_DIR,
-    ground_truth=data.ground_truth,
-    default_n=200,
-    method_n={"ism": 100},
-    reports={"models": reports.REPORT},
-    description=(
-        "70-nt windows of A. thaliana TAIR10 chr1: contains ATG only / TAA only / both / "
-        "neither; ground truth: every ATG and TAA"
-    ),
-))
+TASK = register_task(
+    Task(
+        name="codon",
+        version="1",
+        alphabet=DNA,
+        classes=data.CLASSES,
+        data=data.data,
+        models=models.zoo(),
+        default_model="resnet18",
+        checkpoint_dir=models.CHECKPOINT_DIR,
+        ground_truth=data.ground_truth,
+        default_n=200,
+        method_n={"ism": 100},
+        reports={"models": reports.REPORT},
+        description=(
+            "70-nt windows of A. thaliana TAIR10 chr1: contains ATG only / TAA only / both / "
+            "neither; ground truth: every ATG and TAA"
+        ),
+    )
+)

@@ -28,8 +28,18 @@ import torch
 from attrbench.data import Dataset, GroundTruth, Motif, content_hash
 from attrbench_tasks.common import genome as G
 
-__all__ = ["CLASSES", "WINDOW", "PER_CLASS", "BLOCK", "FASTA", "labels", "codon_motifs",
-           "windows", "data", "ground_truth"]
+__all__ = [
+    "CLASSES",
+    "WINDOW",
+    "PER_CLASS",
+    "BLOCK",
+    "FASTA",
+    "labels",
+    "codon_motifs",
+    "windows",
+    "data",
+    "ground_truth",
+]
 
 CLASSES = ("neither", "ATG", "TAA", "both")
 WINDOW = 70
@@ -49,7 +59,7 @@ def _find(codes: np.ndarray, codon: tuple[int, int, int]) -> np.ndarray:
 def labels(codes: np.ndarray) -> np.ndarray:
     """Class of each window (N,): 0 neither, 1 ATG only, 2 TAA only, 3 both."""
     atg, taa = _find(codes, _ATG).any(1), _find(codes, _TAA).any(1)
-    return (atg.astype(np.int64) + 2 * taa.astype(np.int64))
+    return atg.astype(np.int64) + 2 * taa.astype(np.int64)
 
 
 def codon_motifs(codes: np.ndarray) -> list[list[Motif]]:
@@ -95,8 +105,14 @@ def windows(fasta: Path) -> dict[str, np.ndarray]:
                 pool = np.flatnonzero((split == s) & (y == c))
                 keep.append(np.sort(rng.permutation(pool)[:n]))
         keep = np.concatenate(keep)
-        return {"codes": codes[keep], "y": y[keep], "start": starts[keep], "split": split[keep],
-                "chrom": chrom[keep], "dropped": np.array(dropped)}
+        return {
+            "codes": codes[keep],
+            "y": y[keep],
+            "start": starts[keep],
+            "split": split[keep],
+            "chrom": chrom[keep],
+            "dropped": np.array(dropped),
+        }
 
     return G.cached(key, make)
 
@@ -106,12 +122,18 @@ def _split(split: str, fasta: Path) -> Dataset:
     w = windows(fasta)
     idx = np.flatnonzero(w["split"] == split)
     codes = w["codes"][idx]
-    X = torch.from_numpy(np.ascontiguousarray(np.eye(4, dtype=np.float32)[codes].transpose(0, 2, 1)))
+    X = torch.from_numpy(
+        np.ascontiguousarray(np.eye(4, dtype=np.float32)[codes].transpose(0, 2, 1))
+    )
     ids = [f"{c}:{s}" for c, s in zip(w["chrom"][idx], w["start"][idx], strict=True)]
-    return Dataset(X=X, mask=torch.ones(codes.shape, dtype=torch.bool),
-                   y=torch.as_tensor(w["y"][idx], dtype=torch.long), ids=ids,
-                   ground_truth=GroundTruth(codon_motifs(codes)),
-                   extra={"chrom": w["chrom"][idx].tolist(), "start": w["start"][idx].tolist()})
+    return Dataset(
+        X=X,
+        mask=torch.ones(codes.shape, dtype=torch.bool),
+        y=torch.as_tensor(w["y"][idx], dtype=torch.long),
+        ids=ids,
+        ground_truth=GroundTruth(codon_motifs(codes)),
+        extra={"chrom": w["chrom"][idx].tolist(), "start": w["start"][idx].tolist()},
+    )
 
 
 def data(split: str, fasta: str | Path | None = None) -> Dataset:

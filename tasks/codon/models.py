@@ -30,11 +30,15 @@ class CodonCNN(nn.Module):
     def __init__(self, channels: int = 32, n_classes: int = len(CLASSES)) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv1d(4, channels, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(channels, channels, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool1d(1),
+            nn.Conv1d(4, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveMaxPool1d(1),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels, 32), nn.ReLU(),
-                                  nn.Linear(32, n_classes))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels, 32), nn.ReLU(), nn.Linear(32, n_classes)
+        )
 
     def forward(self, X):
         """Logits (N, 4) of one-hot X (N, 4, 70)."""
@@ -43,12 +47,14 @@ class CodonCNN(nn.Module):
 
 #: Architecture and training configuration of each zoo model (stored in its checkpoint).
 CONFIGS = {
-    "resnet18": {"arch": {"width": 8, "strides": [1, 2, 2, 2]},
-                 "train": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "patience": 3,
-                           "select": "accuracy"}},
-    "cnn": {"arch": {"channels": 32},
-            "train": {"epochs": 4, "batch_size": 128, "lr": 2e-3, "patience": 3,
-                      "select": "accuracy"}},
+    "resnet18": {
+        "arch": {"width": 8, "strides": [1, 2, 2, 2]},
+        "train": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "patience": 3, "select": "accuracy"},
+    },
+    "cnn": {
+        "arch": {"channels": 32},
+        "train": {"epochs": 4, "batch_size": 128, "lr": 2e-3, "patience": 3, "select": "accuracy"},
+    },
 }
 
 
@@ -60,8 +66,13 @@ def _resnet() -> ResNet1d18:
 def zoo() -> dict[str, ModelSpec]:
     """The zoo: ``resnet18`` (default, the seed's) and ``cnn``."""
     return {
-        "resnet18": ModelSpec("resnet18", _resnet, CONFIGS["resnet18"],
-                              "1-D ResNet18 (seed 003), widths 8-16-32-64"),
-        "cnn": ModelSpec("cnn", lambda: CodonCNN(**CONFIGS["cnn"]["arch"]), CONFIGS["cnn"],
-                         "codon conv + conv + global max pool"),
+        "resnet18": ModelSpec(
+            "resnet18", _resnet, CONFIGS["resnet18"], "1-D ResNet18 (seed 003), widths 8-16-32-64"
+        ),
+        "cnn": ModelSpec(
+            "cnn",
+            lambda: CodonCNN(**CONFIGS["cnn"]["arch"]),
+            CONFIGS["cnn"],
+            "codon conv + conv + global max pool",
+        ),
     }

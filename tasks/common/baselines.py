@@ -18,8 +18,16 @@ from attrbench.data import Dataset
 from attrbench.plugin import Report
 from attrbench.stats import average_ranks, bootstrap_mean, classification_scores
 
-__all__ = ["models_report", "gc_features", "kmer_features", "logreg", "auroc", "score_row", "baseline_rows",
-           "model_table"]
+__all__ = [
+    "models_report",
+    "gc_features",
+    "kmer_features",
+    "logreg",
+    "auroc",
+    "score_row",
+    "baseline_rows",
+    "model_table",
+]
 
 
 def gc_features(X: torch.Tensor) -> torch.Tensor:
@@ -38,8 +46,9 @@ def kmer_features(X: torch.Tensor, max_k: int = 4) -> torch.Tensor:
     return torch.cat(feats, 1)
 
 
-def logreg(F_train: torch.Tensor, y: torch.Tensor, F_test: torch.Tensor, n_classes: int,
-           l2: float = 1e-4) -> torch.Tensor:
+def logreg(
+    F_train: torch.Tensor, y: torch.Tensor, F_test: torch.Tensor, n_classes: int, l2: float = 1e-4
+) -> torch.Tensor:
     """Multinomial logistic regression fitted on ``F_train``; logits (M, n_classes) of ``F_test``."""
     mean, std = F_train.mean(0), F_train.std(0).clamp(min=1e-6)
     A, B = (F_train - mean) / std, (F_test - mean) / std
@@ -66,14 +75,27 @@ def auroc(y: torch.Tensor, score: torch.Tensor) -> float:
     return float((r[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def score_row(name: str, kind: str, y: torch.Tensor, logits: torch.Tensor, n_classes: int,
-              seconds: float | None) -> dict:
+def score_row(
+    name: str,
+    kind: str,
+    y: torch.Tensor,
+    logits: torch.Tensor,
+    n_classes: int,
+    seconds: float | None,
+) -> dict:
     """One table row: accuracy [95 % CI], F1 macro, AUROC (binary), train minutes."""
     pred = logits.argmax(1)
     acc = bootstrap_mean((pred == y).double())
-    row = {"model": name, "kind": kind, "accuracy": acc.mean, "acc_low": acc.low,
-           "acc_high": acc.high, **classification_scores(y, pred, n_classes), "n": len(y),
-           "train_minutes": None if seconds is None else seconds / 60}
+    row = {
+        "model": name,
+        "kind": kind,
+        "accuracy": acc.mean,
+        "acc_low": acc.low,
+        "acc_high": acc.high,
+        **classification_scores(y, pred, n_classes),
+        "n": len(y),
+        "train_minutes": None if seconds is None else seconds / 60,
+    }
     if n_classes == 2:
         row["auroc"] = auroc(y, logits[:, 1] - logits[:, 0])
     return row
@@ -92,22 +114,36 @@ def model_table(rows: list[dict], title: str) -> str:
     """Markdown table of baseline and model rows; models not above both baselines are marked."""
     best_base = max((r["accuracy"] for r in rows if r["kind"] == "baseline"), default=0.0)
     binary = any("auroc" in r for r in rows)
-    headers = ["model", "kind", "accuracy [95% CI]", "F1 macro", *(["AUROC"] if binary else []),
-               "train min", "beats baselines"]
+    headers = [
+        "model",
+        "kind",
+        "accuracy [95% CI]",
+        "F1 macro",
+        *(["AUROC"] if binary else []),
+        "train min",
+        "beats baselines",
+    ]
     body = []
     for r in rows:
         beats = "-" if r["kind"] == "baseline" else ("yes" if r["accuracy"] > best_base else "NO")
-        body.append([
-            r["model"], r["kind"], f"{r['accuracy']:.3f} [{r['acc_low']:.3f}, {r['acc_high']:.3f}]",
-            f"{r['f1_macro']:.3f}", *([f"{r['auroc']:.3f}"] if binary else []),
-            "-" if r["train_minutes"] is None else f"{r['train_minutes']:.1f}", beats,
-        ])
+        body.append(
+            [
+                r["model"],
+                r["kind"],
+                f"{r['accuracy']:.3f} [{r['acc_low']:.3f}, {r['acc_high']:.3f}]",
+                f"{r['f1_macro']:.3f}",
+                *([f"{r['auroc']:.3f}"] if binary else []),
+                "-" if r["train_minutes"] is None else f"{r['train_minutes']:.1f}",
+                beats,
+            ]
+        )
     n = rows[0]["n"] if rows else 0
     return f"{title} (n = {n})\n\n" + tabulate(body, headers=headers, tablefmt="github")
 
 
-def zoo_rows(task, train: Dataset, test: Dataset, checkpoint_dir=None,
-             models: list[str] | None = None) -> list[dict]:
+def zoo_rows(
+    task, train: Dataset, test: Dataset, checkpoint_dir=None, models: list[str] | None = None
+) -> list[dict]:
     """Baselines and every zoo model with a checkpoint, scored on ``test``."""
     from attrbench.training import CheckpointError, load_model, predict
 
@@ -119,8 +155,11 @@ def zoo_rows(task, train: Dataset, test: Dataset, checkpoint_dir=None,
         except CheckpointError:
             continue
         logits = predict(model, test.X)
-        rows.append(score_row(name, model.kind, test.y, logits, n_classes,
-                              model.checkpoint.get("train_seconds")))
+        rows.append(
+            score_row(
+                name, model.kind, test.y, logits, n_classes, model.checkpoint.get("train_seconds")
+            )
+        )
     return rows
 
 
@@ -135,9 +174,14 @@ def models_report(task_name: str, data) -> Report:
         The task's ``data(split, **options)``.
     """
 
-    def render(records: list | None = None, checkpoint_dir: str | None = None,
-               models: list[str] | None = None, fasta: str | None = None,
-               gff: str | None = None, path: str | None = None) -> str:
+    def render(
+        records: list | None = None,
+        checkpoint_dir: str | None = None,
+        models: list[str] | None = None,
+        fasta: str | None = None,
+        gff: str | None = None,
+        path: str | None = None,
+    ) -> str:
         """The model table in markdown; ``fasta``/``gff``/``path``: the task's data options."""
         from attrbench.plugin import TASKS
 
@@ -146,5 +190,9 @@ def models_report(task_name: str, data) -> Report:
         rows = zoo_rows(TASKS.get(task_name), train, test, checkpoint_dir, models)
         return model_table(rows, f"{task_name} models on the test split")
 
-    return Report("models", render, description=f"{task_name}: accuracy, F1 (and AUROC) of the "
-                  "zoo next to logistic regressions on GC content and on k-mer counts")
+    return Report(
+        "models",
+        render,
+        description=f"{task_name}: accuracy, F1 (and AUROC) of the "
+        "zoo next to logistic regressions on GC content and on k-mer counts",
+    )

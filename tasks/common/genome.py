@@ -37,9 +37,23 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "GenomeError", "UNKNOWN", "BLOCK_PATTERN", "Transcript", "read_fasta", "read_gff",
-    "encode", "reverse_complement", "cut", "gc_fraction", "block_split", "window_blocks",
-    "gc_matched", "cache_root", "file_digest", "cached", "packaged_file",
+    "GenomeError",
+    "UNKNOWN",
+    "BLOCK_PATTERN",
+    "Transcript",
+    "read_fasta",
+    "read_gff",
+    "encode",
+    "reverse_complement",
+    "cut",
+    "gc_fraction",
+    "block_split",
+    "window_blocks",
+    "gc_matched",
+    "cache_root",
+    "file_digest",
+    "cached",
+    "packaged_file",
 ]
 
 UNKNOWN = -1
@@ -142,8 +156,16 @@ def read_gff(path: Path, kinds: tuple[str, ...] | None = None) -> list[Transcrip
             if cols[6] not in "+-" or not cols[6]:
                 continue
             attrs = dict(a.split("=", 1) for a in cols[8].split(";") if "=" in a)
-            out.append(Transcript(cols[0], cols[2], int(cols[3]) - 1, int(cols[4]), cols[6],
-                                  attrs.get("ID", f"line{lineno}")))
+            out.append(
+                Transcript(
+                    cols[0],
+                    cols[2],
+                    int(cols[3]) - 1,
+                    int(cols[4]),
+                    cols[6],
+                    attrs.get("ID", f"line{lineno}"),
+                )
+            )
     return out
 
 
@@ -153,8 +175,9 @@ def reverse_complement(codes: np.ndarray) -> np.ndarray:
     return np.where(flipped < 0, flipped, 3 - flipped).astype(np.int8)
 
 
-def cut(chrom: np.ndarray, starts: np.ndarray, length: int, minus: np.ndarray | None = None
-        ) -> np.ndarray:
+def cut(
+    chrom: np.ndarray, starts: np.ndarray, length: int, minus: np.ndarray | None = None
+) -> np.ndarray:
     """Windows ``chrom[s:s + length]``, reverse-complemented where ``minus``.
 
     Parameters

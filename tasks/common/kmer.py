@@ -37,7 +37,13 @@ from torch.utils.checkpoint import checkpoint
 from attrbench.ops import window_means
 from attrbench.tokens import kmer_ids, kmer_indicator
 
-__all__ = ["kmer_ids", "kmer_indicator", "tokens_to_nucleotides", "KmerEmbedding", "KmerTransformer"]
+__all__ = [
+    "kmer_ids",
+    "kmer_indicator",
+    "tokens_to_nucleotides",
+    "KmerEmbedding",
+    "KmerTransformer",
+]
 
 
 def tokens_to_nucleotides(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -121,8 +127,17 @@ class KmerTransformer(nn.Module):
 
     kind = "transformer"
 
-    def __init__(self, n_classes: int, length: int, k: int = 6, d: int = 64, heads: int = 4,
-                 layers: int = 2, ff: int = 128, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        n_classes: int,
+        length: int,
+        k: int = 6,
+        d: int = 64,
+        heads: int = 4,
+        layers: int = 2,
+        ff: int = 128,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         self.k = k
         self.embedding = KmerEmbedding(k, d)

@@ -35,8 +35,9 @@ class BasicBlock1d(nn.Module):
         self.relu2 = nn.ReLU()
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False),
-                                          nn.BatchNorm1d(c_out))
+            self.shortcut = nn.Sequential(
+                nn.Conv1d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm1d(c_out)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.relu1(self.bn1(self.conv1(x)))
@@ -48,11 +49,19 @@ class ResNet1d18(nn.Module):
 
     kind = "resnet"
 
-    def __init__(self, n_classes: int, width: int = 16, strides: tuple[int, ...] = (1, 2, 2, 2),
-                 in_channels: int = 4) -> None:
+    def __init__(
+        self,
+        n_classes: int,
+        width: int = 16,
+        strides: tuple[int, ...] = (1, 2, 2, 2),
+        in_channels: int = 4,
+    ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv1d(in_channels, width, 7, padding=3, bias=False),
-                                  nn.BatchNorm1d(width), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv1d(in_channels, width, 7, padding=3, bias=False),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+        )
         blocks, c = [], width
         for i, s in enumerate(strides):
             out = width * 2**i

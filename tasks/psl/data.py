@@ -33,17 +33,37 @@ from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash
 from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
-    "CLASSES", "LENGTH", "SPLITS", "DEEPLOC_LOCATIONS", "UNMAPPED_DEEPLOC",
-    "data", "load_scl2205", "load_deeploc", "encode", "trim", "locations_of", "ground_truth",
-    "background", "SIGNALS",
+    "CLASSES",
+    "LENGTH",
+    "SPLITS",
+    "DEEPLOC_LOCATIONS",
+    "UNMAPPED_DEEPLOC",
+    "data",
+    "load_scl2205",
+    "load_deeploc",
+    "encode",
+    "trim",
+    "locations_of",
+    "ground_truth",
+    "background",
+    "SIGNALS",
 ]
 
 #: The 13 classes in ``p-scldata``'s label order (``labels.json``, ``index_to_label``).
 CLASSES: tuple[str, ...] = (
-    "Cytoplasm", "Plastid", "Secreted", "Mitochondrion", "Membrane", "Peroxisome",
-    "Nucleus", "Cell projection", "ER", "Cytoplasm;Nucleus",
+    "Cytoplasm",
+    "Plastid",
+    "Secreted",
+    "Mitochondrion",
+    "Membrane",
+    "Peroxisome",
+    "Nucleus",
+    "Cell projection",
+    "ER",
+    "Cytoplasm;Nucleus",
     "Centrosome;Cytoplasm;Cytoskeleton;Microtubule organizing center",
-    "Cytoplasm;Membrane", "Cytoplasm;Cytoskeleton",
+    "Cytoplasm;Membrane",
+    "Cytoplasm;Cytoskeleton",
 )
 #: Encoded length L.
 LENGTH = 1000
@@ -51,9 +71,14 @@ LENGTH = 1000
 SPLITS = {"train": "train", "valid": "eval", "test": "heldout"}
 #: DeepLoc 1.0 location names and the SCL2205 location each one is.
 DEEPLOC_LOCATIONS = {
-    "Cell.membrane": "Membrane", "Cytoplasm": "Cytoplasm", "Endoplasmic.reticulum": "ER",
-    "Extracellular": "Secreted", "Mitochondrion": "Mitochondrion", "Nucleus": "Nucleus",
-    "Peroxisome": "Peroxisome", "Plastid": "Plastid",
+    "Cell.membrane": "Membrane",
+    "Cytoplasm": "Cytoplasm",
+    "Endoplasmic.reticulum": "ER",
+    "Extracellular": "Secreted",
+    "Mitochondrion": "Mitochondrion",
+    "Nucleus": "Nucleus",
+    "Peroxisome": "Peroxisome",
+    "Plastid": "Plastid",
 }
 #: DeepLoc locations without an SCL2205 class: their records are dropped with a warning.
 UNMAPPED_DEEPLOC = ("Golgi.apparatus", "Lysosome/Vacuole")
@@ -70,7 +95,7 @@ def trim(seq: str, length: int = LENGTH) -> str:
     if len(seq) <= length:
         return seq
     head = length // 2
-    return seq[:head] + seq[len(seq) - (length - head):]
+    return seq[:head] + seq[len(seq) - (length - head) :]
 
 
 def encode(
@@ -126,7 +151,10 @@ def _trimmed(codes: np.ndarray, lens: np.ndarray, length: int) -> np.ndarray:
 
 
 def make_dataset(
-    seqs: list[str], labels: list[str], ids: list[str], unknown: str | None = None,
+    seqs: list[str],
+    labels: list[str],
+    ids: list[str],
+    unknown: str | None = None,
     extra: dict | None = None,
 ) -> Dataset:
     """Encode proteins with class labels (names of :data:`CLASSES`) into a Dataset."""
@@ -217,8 +245,12 @@ def _class_of(label: str, where: str) -> str | None:
             return None
         loc = DEEPLOC_LOCATIONS.get(part, part.replace(".", " "))
         if loc not in _SINGLE:
-            known = sorted({*DEEPLOC_LOCATIONS, *UNMAPPED_DEEPLOC, *(s.replace(" ", ".") for s in _SINGLE)})
-            raise ValueError(f"{where}: unknown location {part!r}; known locations: {', '.join(known)}")
+            known = sorted(
+                {*DEEPLOC_LOCATIONS, *UNMAPPED_DEEPLOC, *(s.replace(" ", ".") for s in _SINGLE)}
+            )
+            raise ValueError(
+                f"{where}: unknown location {part!r}; known locations: {', '.join(known)}"
+            )
         parts.append(loc)
     name = ";".join(sorted(set(parts)))
     if name not in CLASSES:
@@ -280,7 +312,9 @@ def load_deeploc(path: str | Path, unknown: str | None = None) -> dict[str, Data
         where = f"{path}:{number}"
         acc, loc, mem, is_test = _parse_header(header, where)
         if acc in first_line:
-            raise ValueError(f"{where}: duplicate accession {acc!r} (first at line {first_line[acc]})")
+            raise ValueError(
+                f"{where}: duplicate accession {acc!r} (first at line {first_line[acc]})"
+            )
         first_line[acc] = number
         if not seq:
             raise ValueError(f"{where}: record {acc!r} has no sequence")
@@ -291,8 +325,10 @@ def load_deeploc(path: str | Path, unknown: str | None = None) -> dict[str, Data
         split = "test" if is_test else "valid" if int(content_hash(acc), 16) % 10 == 0 else "train"
         rows[acc] = (split, seq, label, mem)
     if dropped:
-        warnings.warn(f"{path}: dropped records of locations without an SCL2205 class: {dropped}",
-                      stacklevel=2)
+        warnings.warn(
+            f"{path}: dropped records of locations without an SCL2205 class: {dropped}",
+            stacklevel=2,
+        )
     return {split: _deeploc_split(rows, split, unknown) for split in SPLITS}
 
 

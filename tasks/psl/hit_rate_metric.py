@@ -115,8 +115,17 @@ __all__ = [
 ]
 
 #: Columns of the ``hit_rate`` metric; the first is the main score.
-COLUMNS = ("hit_rate", "correct", "wrong_predicted", "wrong_true", "no_match",
-           "chance", "chance_correct", "chance_wrong_predicted", "chance_wrong_true")
+COLUMNS = (
+    "hit_rate",
+    "correct",
+    "wrong_predicted",
+    "wrong_true",
+    "no_match",
+    "chance",
+    "chance_correct",
+    "chance_wrong_predicted",
+    "chance_wrong_true",
+)
 #: Chance-level columns: the same for every method (their direction is the hit rate's).
 CHANCE = COLUMNS[5:]
 #: Positional weights: the authors' bounded one and the paper's literal 1 / (p_e - p_s).
@@ -227,8 +236,12 @@ def extract_batch(
     at = np.flatnonzero(new)
     g_seq, g_lo, g_hi = seq[at], lo[at], np.maximum.reduceat(hi, at)
     shift = np.where((junction[g_seq] >= 0) & (g_lo >= junction[g_seq]), lengths[g_seq] - L, 0)
-    return Subsequences(g_seq.astype(np.int64), g_lo.astype(np.int64), g_hi.astype(np.int64),
-                        (g_lo + shift).astype(np.int64))
+    return Subsequences(
+        g_seq.astype(np.int64),
+        g_lo.astype(np.int64),
+        g_hi.astype(np.int64),
+        (g_lo + shift).astype(np.int64),
+    )
 
 
 def extract_subsequences(
@@ -482,7 +495,8 @@ def hit_rates(
 
 
 def chance_levels(
-    kb: KnowledgeBase, accessions: Sequence[str],
+    kb: KnowledgeBase,
+    accessions: Sequence[str],
     locations: tuple[Sequence[str | Iterable[str]], ...],
 ) -> tuple[np.ndarray, ...]:
     """Per protein, the share of other entries matching each of its location sets.
@@ -567,8 +581,17 @@ def hit_rate(
     predicted = [names[int(c)] for c in target]
     scores = ex.scores.abs() if absolute else ex.scores
     rates = hit_rates(
-        kb, ex.X, scores, ex.mask, ex.dataset.ids, (true, predicted),
-        ex.dataset.extra.get("length"), n_sd=n_sd, flank=flank, min_length=min_length, weight=weight,
+        kb,
+        ex.X,
+        scores,
+        ex.mask,
+        ex.dataset.ids,
+        (true, predicted),
+        ex.dataset.extra.get("length"),
+        n_sd=n_sd,
+        flank=flank,
+        min_length=min_length,
+        weight=weight,
     )
     chance_true, chance_predicted = chance_levels(kb, ex.dataset.ids, (true, predicted))
     if rates.n_short or rates.n_without_subsequence:
@@ -576,19 +599,23 @@ def hit_rate(
             f"hit_rate: {rates.n_short} of {rates.n_subsequences} subsequences are shorter than "
             f"min_length={min_length} and were skipped; {rates.n_without_subsequence} of "
             f"{len(y)} sequences have no subsequence to search (no score above mean + "
-            f"{n_sd:g} SD, or only short ones): counted in no_match", stacklevel=2,
+            f"{n_sd:g} SD, or only short ones): counted in no_match",
+            stacklevel=2,
         )
     correct = y == target
     nan = np.full(len(y), math.nan)
-    out = np.stack([
-        rates.true,
-        np.where(correct, rates.true, nan),
-        np.where(correct, nan, rates.predicted),
-        np.where(correct, nan, rates.true),
-        (~rates.matched).astype(np.float64),
-        chance_true,
-        np.where(correct, chance_true, nan),
-        np.where(correct, nan, chance_predicted),
-        np.where(correct, nan, chance_true),
-    ], axis=1)
+    out = np.stack(
+        [
+            rates.true,
+            np.where(correct, rates.true, nan),
+            np.where(correct, nan, rates.predicted),
+            np.where(correct, nan, rates.true),
+            (~rates.matched).astype(np.float64),
+            chance_true,
+            np.where(correct, chance_true, nan),
+            np.where(correct, nan, chance_predicted),
+            np.where(correct, nan, chance_true),
+        ],
+        axis=1,
+    )
     return torch.from_numpy(out)

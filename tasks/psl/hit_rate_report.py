@@ -44,8 +44,16 @@ from attrbench.runner import RunConfig
 from attrbench.stats import bootstrap_mean
 
 __all__ = [
-    "TABLE2_MODELS", "TABLE2_METHODS", "TABLE3_MODELS", "TABLE3_METHODS", "ROWS", "PAPER",
-    "REPORT", "plan", "render", "paired_difference",
+    "TABLE2_MODELS",
+    "TABLE2_METHODS",
+    "TABLE3_MODELS",
+    "TABLE3_METHODS",
+    "ROWS",
+    "PAPER",
+    "REPORT",
+    "plan",
+    "render",
+    "paired_difference",
 ]
 
 #: Table 2: integrated gradients on the LSTMs and the big CNN-LSTMs (saliency and random beside).
@@ -58,10 +66,16 @@ TABLE3_METHODS = ("attention", "attention_permuted", "attention_random")
 CONTROLS = ("attention_permuted", "attention_random")
 #: The paper's names of our models and methods.
 NAMES = {
-    "bilstm": "LSTM", "bilstm_att": "LSTM-Att", "bilstm_uniform": "LSTM-uniform Att",
-    "cnn_bilstm_big": "big CNN-LSTM", "cnn_bilstm_big_att": "big CNN-LSTM-Att",
-    "ig": "Integrated gradients", "saliency": "Saliency", "random": "Random scores",
-    "attention": "Attention weights", "attention_permuted": "Permuted attention",
+    "bilstm": "LSTM",
+    "bilstm_att": "LSTM-Att",
+    "bilstm_uniform": "LSTM-uniform Att",
+    "cnn_bilstm_big": "big CNN-LSTM",
+    "cnn_bilstm_big_att": "big CNN-LSTM-Att",
+    "ig": "Integrated gradients",
+    "saliency": "Saliency",
+    "random": "Random scores",
+    "attention": "Attention weights",
+    "attention_permuted": "Permuted attention",
     "attention_random": "Randomized attention",
 }
 #: Table rows: the record column, its chance column and its label.
@@ -86,7 +100,9 @@ PAPER = {
 }
 
 
-def plan(n: int | str = "all", seed: int = 0, n_ig: int | str | None = None, **_) -> list[RunConfig]:
+def plan(
+    n: int | str = "all", seed: int = 0, n_ig: int | str | None = None, **_
+) -> list[RunConfig]:
     """The cells of the report: ``hit_rate`` of Tables 2 and 3.
 
     Parameters
@@ -102,14 +118,19 @@ def plan(n: int | str = "all", seed: int = 0, n_ig: int | str | None = None, **_
     -------
     configs : list of RunConfig
     """
+
     def count(value) -> int:
         return -1 if value == "all" else int(value)
 
     common = {"task": "psl", "metrics": ["hit_rate"], "seed": seed}
     rest = [m for m in TABLE2_METHODS if m != "ig"]
     return [
-        RunConfig(models=list(TABLE2_MODELS), methods=["ig"], n=count(n if n_ig is None else n_ig),
-                  **common),
+        RunConfig(
+            models=list(TABLE2_MODELS),
+            methods=["ig"],
+            n=count(n if n_ig is None else n_ig),
+            **common,
+        ),
         RunConfig(models=list(TABLE2_MODELS), methods=rest, n=count(n), **common),
         RunConfig(models=list(TABLE3_MODELS), methods=list(TABLE3_METHODS), n=count(n), **common),
     ]
@@ -175,7 +196,9 @@ def _table(by: dict, methods: tuple[str, ...], models: tuple[str, ...], notes: d
     for method in methods:
         body.append([f"**{NAMES[method]}**", *("" for _ in models)])
         for column, chance, label in ROWS:
-            body.append([label, *(_cell(by.get((method, m)), column, chance, notes) for m in models)])
+            body.append(
+                [label, *(_cell(by.get((method, m)), column, chance, notes) for m in models)]
+            )
     body.append(["**Chance level** (share of entries with the location)", *("" for _ in models)])
     for _, chance, label in ROWS:
         cells = [_chance_cell([by.get((q, m)) for q in methods], chance) for m in models]
@@ -190,8 +213,12 @@ def _paper(methods: tuple[str, ...], models: tuple[str, ...]) -> str:
         for j, (_, _, label) in enumerate(ROWS):
             values = [PAPER.get((method, m)) for m in models]
             if any(values):
-                body.append([f"{NAMES[method]}: {label}",
-                             *(format_value(v[j]) if v else "-" for v in values)])
+                body.append(
+                    [
+                        f"{NAMES[method]}: {label}",
+                        *(format_value(v[j]) if v else "-" for v in values),
+                    ]
+                )
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -205,8 +232,11 @@ def _comparisons(by: dict) -> list[tuple[str, str, Record, Record | None]]:
         if by.get(("random", model)) is not None:
             out.append((model, f"{method} - random", rec, by[("random", model)]))
         if method == "attention":
-            out += [(model, f"attention - {c}", rec, by[(c, model)]) for c in CONTROLS
-                    if by.get((c, model)) is not None]
+            out += [
+                (model, f"attention - {c}", rec, by[(c, model)])
+                for c in CONTROLS
+                if by.get((c, model)) is not None
+            ]
     return out
 
 
@@ -218,10 +248,14 @@ def _paired_table(by: dict, seed: int) -> str:
             continue
         cells = []
         for column, chance, _ in ROWS:
-            d = paired_difference(a, a if b is None else b, column,
-                                  chance if b is None else None, seed)
-            cells.append("no protein" if d.n == 0 else
-                         f"{interval_text(d.mean, d.low, d.high, signed=True)} n={d.n}")
+            d = paired_difference(
+                a, a if b is None else b, column, chance if b is None else None, seed
+            )
+            cells.append(
+                "no protein"
+                if d.n == 0
+                else f"{interval_text(d.mean, d.low, d.high, signed=True)} n={d.n}"
+            )
         body.append([NAMES[model], label, *cells])
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -240,24 +274,39 @@ def render(records: list[Record], seed: int = 0, **_) -> str:
     by = {(r.key.method, r.key.model): r for r in hits}
     notes: dict[str, int] = {}
     ns = sorted({r.key.n for r in hits})
-    kbs = sorted({r.key.metric_options.get("resources", {}).get("knowledge_base", "?") for r in hits})
-    intro = (f"psl hit rate on {', '.join(map(str, ns)) or 'no'} held-out proteins; knowledge base "
-             f"{', '.join(kbs) or '-'} (content hash). Each cell: mean [95% CI] (n = proteins "
-             "with a hit rate); no match = share of the row's proteins none of whose subsequences "
-             "is in another entry.\n\n")
+    kbs = sorted(
+        {r.key.metric_options.get("resources", {}).get("knowledge_base", "?") for r in hits}
+    )
+    intro = (
+        f"psl hit rate on {', '.join(map(str, ns)) or 'no'} held-out proteins; knowledge base "
+        f"{', '.join(kbs) or '-'} (content hash). Each cell: mean [95% CI] (n = proteins "
+        "with a hit rate); no match = share of the row's proteins none of whose subsequences "
+        "is in another entry.\n\n"
+    )
     table2 = _table(by, TABLE2_METHODS, TABLE2_MODELS, notes)
     table3 = _table(by, TABLE3_METHODS, TABLE3_MODELS, notes)
-    return (intro + "Table 2: hit rates of subsequences from gradient methods\n\n" + table2
-            + "\n\nTable 3: hit rates of subsequences from attention weights\n\n" + table3
-            + "\n\n" + (notes_text(notes) + "\n\n" if notes else "")
-            + "Paired differences (mean [95% paired bootstrap CI] on the proteins both score)\n\n"
-            + _paired_table(by, seed)
-            + "\n\nPaper (seed 000), Table 2:\n\n" + _paper(("ig",), TABLE2_MODELS)
-            + "\n\nPaper (seed 000), Table 3:\n\n" + _paper(TABLE3_METHODS, TABLE3_MODELS) + "\n")
+    return (
+        intro
+        + "Table 2: hit rates of subsequences from gradient methods\n\n"
+        + table2
+        + "\n\nTable 3: hit rates of subsequences from attention weights\n\n"
+        + table3
+        + "\n\n"
+        + (notes_text(notes) + "\n\n" if notes else "")
+        + "Paired differences (mean [95% paired bootstrap CI] on the proteins both score)\n\n"
+        + _paired_table(by, seed)
+        + "\n\nPaper (seed 000), Table 2:\n\n"
+        + _paper(("ig",), TABLE2_MODELS)
+        + "\n\nPaper (seed 000), Table 3:\n\n"
+        + _paper(TABLE3_METHODS, TABLE3_MODELS)
+        + "\n"
+    )
 
 
 REPORT = Report(
-    name="hit_rate", render=render, plan=plan,
+    name="hit_rate",
+    render=render,
+    plan=plan,
     description="Seed 000's Tables 2-3 (hit rate) with chance levels, no-match shares and paired "
     "comparisons, on the whole held-out split",
 )

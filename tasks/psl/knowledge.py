@@ -333,8 +333,9 @@ class KnowledgeBase(SubstringIndex):
                 f"{len(unlocated)} entries without a location (first: {unlocated[0]!r}); "
                 "an entry without a location cannot match or miss: drop it"
             )
-        super().__init__(accessions, canonical(sequences, accessions), location_sets,
-                         source=source, cache=cache)
+        super().__init__(
+            accessions, canonical(sequences, accessions), location_sets, source=source, cache=cache
+        )
 
     @property
     def accessions(self) -> list[str]:
@@ -402,8 +403,14 @@ class _Entries:
         self.lines: list[int] = []
         self.no_location = 0
 
-    def add(self, line: int, accession: str, sequence: str, locations: frozenset[str],
-            sequence_line: int | None = None) -> None:
+    def add(
+        self,
+        line: int,
+        accession: str,
+        sequence: str,
+        locations: frozenset[str],
+        sequence_line: int | None = None,
+    ) -> None:
         where = f"{self.path}:{line}"
         if not accession:
             raise KnowledgeBaseError(f"{where}: empty accession")
@@ -424,8 +431,9 @@ class _Entries:
         if not self.accessions:
             raise KnowledgeBaseError(f"{self.path}: no entry with a location")
         _check_unique(self.accessions, self.lines, str(self.path))
-        kb = KnowledgeBase(self.accessions, self.sequences, self.locations,
-                           source=str(self.path), cache=cache)
+        kb = KnowledgeBase(
+            self.accessions, self.sequences, self.locations, source=str(self.path), cache=cache
+        )
         return kb, notes
 
 
@@ -628,7 +636,9 @@ def _scl2205() -> KnowledgeBase:
 
     df = scl.load("full")
     return KnowledgeBase(
-        [str(a) for a in df.index], df["seq"].tolist(), [c.split(";") for c in df["scl"]],
+        [str(a) for a in df.index],
+        df["seq"].tolist(),
+        [c.split(";") for c in df["scl"]],
         source="SCL2205 (p-scldata 2025.6.0, all splits)",
     )
 

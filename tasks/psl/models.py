@@ -47,8 +47,19 @@ from attrbench.plugin import ModelSpec
 from . import mutants
 
 __all__ = [
-    "CHECKPOINT_DIR", "ARCHS", "TRAIN", "Encoded", "BiLSTM", "Backbone", "AdditiveAttention",
-    "LastStateNet", "AttentionNet", "PresetAttentionNet", "build_model", "zoo", "lengths_of",
+    "CHECKPOINT_DIR",
+    "ARCHS",
+    "TRAIN",
+    "Encoded",
+    "BiLSTM",
+    "Backbone",
+    "AdditiveAttention",
+    "LastStateNet",
+    "AttentionNet",
+    "PresetAttentionNet",
+    "build_model",
+    "zoo",
+    "lengths_of",
 ]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "psl"
@@ -76,10 +87,24 @@ ARCHS: dict[str, dict] = {
 #: hold proteins of similar length. Epochs are sized so each model trains in at most about 25
 #: minutes on one CPU thread. ``bilstm_uniform`` alone has weight decay: its validation accuracy
 #: stopped at 0.539 without (0.548 with 3e-4; 1e-4 gave 0.543, dropout 0.5 gave 0.533).
-_FIT_LSTM = {"batch_size": 64, "lr": 4e-3, "lr_decay": 0.8, "patience": 4,
-             "length_buckets": True, "clip_norm": 1.0, "select": "accuracy"}
-_FIT_MLP = {"epochs": 30, "batch_size": 128, "lr": 1e-2, "lr_decay": 0.8, "patience": 4,
-            "length_buckets": True, "select": "accuracy"}
+_FIT_LSTM = {
+    "batch_size": 64,
+    "lr": 4e-3,
+    "lr_decay": 0.8,
+    "patience": 4,
+    "length_buckets": True,
+    "clip_norm": 1.0,
+    "select": "accuracy",
+}
+_FIT_MLP = {
+    "epochs": 30,
+    "batch_size": 128,
+    "lr": 1e-2,
+    "lr_decay": 0.8,
+    "patience": 4,
+    "length_buckets": True,
+    "select": "accuracy",
+}
 TRAIN: dict[str, dict] = {
     "bilstm": {"epochs": 15, **_FIT_LSTM},
     "bilstm_att": {"epochs": 15, **_FIT_LSTM},
@@ -202,7 +227,11 @@ class Backbone(nn.Module):
     """
 
     def __init__(
-        self, kind: str, hidden: int, embed_dim: int = 32, kernels: list[int] | None = None,
+        self,
+        kind: str,
+        hidden: int,
+        embed_dim: int = 32,
+        kernels: list[int] | None = None,
         channels: int = 32,
     ):
         super().__init__()
@@ -271,7 +300,9 @@ class AdditiveAttention(nn.Module):
         (about 3x dearer than ``sigmoid`` on CPU) and the context layer. The round-off
         differs from :meth:`forward`'s by about 1e-7, so only the ISM mutant path uses it.
         """
-        return H.sigmoid_scores(2 * self.proj.weight, 2 * self.proj.bias, 2 * self.context.weight[0])
+        return H.sigmoid_scores(
+            2 * self.proj.weight, 2 * self.proj.bias, 2 * self.context.weight[0]
+        )
 
 
 def _pool(weights: torch.Tensor, H: torch.Tensor | mutants.MutantStates) -> torch.Tensor:
@@ -295,7 +326,11 @@ class _Mutants:
     """
 
     def mutant_logits(
-        self, x: torch.Tensor, positions: torch.Tensor, letters: torch.Tensor, batch_size: int = 64,
+        self,
+        x: torch.Tensor,
+        positions: torch.Tensor,
+        letters: torch.Tensor,
+        batch_size: int = 64,
         head_rows: int = 16,
     ) -> torch.Tensor:
         """Logits of ``x`` with ``x[:, positions[m]]`` replaced by the one-hot of ``letters[m]``.
@@ -328,7 +363,9 @@ class _Mutants:
                 if fast:
                     states = self.backbone.mutant_features(base, positions[idx], letters[idx])
                     for r in range(0, len(idx), head_rows):
-                        out[idx[r : r + head_rows]] = self._head(states.rows(slice(r, r + head_rows)))
+                        out[idx[r : r + head_rows]] = self._head(
+                            states.rows(slice(r, r + head_rows))
+                        )
                 else:
                     out[idx] = self(_mutate(x, positions[idx], letters[idx]))
         return out
@@ -358,7 +395,9 @@ class LastStateNet(_Mutants, nn.Module):
         """Logits (N, 13) of ``X`` (N, 21, L)."""
         enc = self.backbone(X)
         rows = torch.arange(len(X), device=X.device)
-        last = torch.cat([enc.H[rows, enc.lengths - 1, : self.hidden], enc.H[:, 0, self.hidden :]], 1)
+        last = torch.cat(
+            [enc.H[rows, enc.lengths - 1, : self.hidden], enc.H[:, 0, self.hidden :]], 1
+        )
         return self.out(self.drop(last))
 
     def _head(self, states: mutants.MutantStates) -> torch.Tensor:
@@ -483,8 +522,10 @@ def zoo() -> dict[str, ModelSpec]:
     """The zoo's :class:`~attrbench.plugin.ModelSpec` records, by name."""
     return {
         name: ModelSpec(
-            name=name, build=functools.partial(build_model, name),
-            config={"arch": arch, "train": TRAIN[name]}, description=_DESCRIPTIONS[name],
+            name=name,
+            build=functools.partial(build_model, name),
+            config={"arch": arch, "train": TRAIN[name]},
+            description=_DESCRIPTIONS[name],
         )
         for name, arch in ARCHS.items()
     }

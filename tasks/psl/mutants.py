@@ -94,7 +94,9 @@ class MutantStates(NamedTuple):
         """``einsum("mt,mtd->md", w, H)`` of the features H, (M, 2H), for weights ``w`` (M, n)."""
         lo, hi = self.lo, self.hi
         fwd = w[:, :lo] @ self.base.hf[:lo] + torch.bmm(w[:, None, lo:], self.f)[:, 0]
-        bwd = torch.bmm(w[:, None, : hi + 1], self.b)[:, 0] + w[:, hi + 1 :] @ self.base.hb[hi + 1 :]
+        bwd = (
+            torch.bmm(w[:, None, : hi + 1], self.b)[:, 0] + w[:, hi + 1 :] @ self.base.hb[hi + 1 :]
+        )
         return torch.cat([fwd, bwd], 1)
 
     def rows(self, s: slice) -> MutantStates:
@@ -116,7 +118,9 @@ def _stepwise(lstm: nn.LSTM, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return torch.stack(hs), torch.stack(cs)
 
 
-def base_states(embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, x: torch.Tensor) -> BaseStates:
+def base_states(
+    embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, x: torch.Tensor
+) -> BaseStates:
     """States of the unmutated protein ``x`` (A, n), truncated to its ``n`` real residues."""
     e = embed(x[None])
     z = torch.cat([F.relu(conv(e)) for conv in convs], 1) if len(convs) else e
@@ -127,7 +131,11 @@ def base_states(embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, x: torc
 
 
 def _window(
-    embed: nn.Conv1d, convs: nn.ModuleList, e: torch.Tensor, pos: torch.Tensor, letters: torch.Tensor,
+    embed: nn.Conv1d,
+    convs: nn.ModuleList,
+    e: torch.Tensor,
+    pos: torch.Tensor,
+    letters: torch.Tensor,
 ) -> torch.Tensor:
     """LSTM inputs (M, 2R + 1, D) of each mutant on positions ``pos - R .. pos + R``."""
     column = embed.weight[:, letters, 0].T  # (M, E): the embedding of the new letter
@@ -146,7 +154,9 @@ def _window(
     return torch.cat(outs, 1).transpose(1, 2)
 
 
-def _inputs(z: torch.Tensor, win: torch.Tensor, at: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+def _inputs(
+    z: torch.Tensor, win: torch.Tensor, at: torch.Tensor, pos: torch.Tensor
+) -> torch.Tensor:
     """LSTM inputs (M, T, D) at positions ``at`` (T,): ``z``, with each mutant's window written in.
 
     Built time-major, (T, M, D) in memory, and returned as its transposed view: the
@@ -162,7 +172,9 @@ def _inputs(z: torch.Tensor, win: torch.Tensor, at: torch.Tensor, pos: torch.Ten
     return x.transpose(0, 1)
 
 
-def _initial(h: torch.Tensor, c: torch.Tensor, at: int, M: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _initial(
+    h: torch.Tensor, c: torch.Tensor, at: int, M: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial states (1, M, H): the unmutated states at ``at``, zero outside the protein."""
     if 0 <= at < h.shape[0]:
         return h[at].expand(1, M, -1).contiguous(), c[at].expand(1, M, -1).contiguous()
@@ -171,8 +183,12 @@ def _initial(h: torch.Tensor, c: torch.Tensor, at: int, M: int) -> tuple[torch.T
 
 
 def mutant_features(
-    embed: nn.Conv1d, convs: nn.ModuleList, lstm: nn.Module, base: BaseStates,
-    pos: torch.Tensor, letters: torch.Tensor,
+    embed: nn.Conv1d,
+    convs: nn.ModuleList,
+    lstm: nn.Module,
+    base: BaseStates,
+    pos: torch.Tensor,
+    letters: torch.Tensor,
 ) -> MutantStates:
     """BiLSTM states of the mutants ``x[:, pos[m]] = onehot(letters[m])`` of one protein.
 
@@ -204,7 +220,9 @@ def mutant_features(
     at = torch.arange(lo, n, device=pos.device)
     # batch-first LSTM outputs are transposed views: one copy here (the flip copies b) lets
     # every head block and pooling product read its rows as one matrix
-    f = lstm.fwd(_inputs(base.z, win, at, pos), _initial(base.hf, base.cf, lo - 1, M))[0].contiguous()
+    f = lstm.fwd(_inputs(base.z, win, at, pos), _initial(base.hf, base.cf, lo - 1, M))[
+        0
+    ].contiguous()
     at = torch.arange(hi, -1, -1, device=pos.device)
     b = lstm.bwd(_inputs(base.z, win, at, pos), _initial(base.hb, base.cb, hi + 1, M))[0]
     return MutantStates(base, lo, hi, f, b.flip(1))

@@ -37,12 +37,26 @@ from .data import CLASSES, data
 from .models import AttentionNet
 
 __all__ = [
-    "ATTENTION_MODELS", "INTERVENTIONS", "TABLE1", "NOTE", "REPORT", "model_rows",
-    "render_models", "baseline_rows", "intervention_logits", "objective",
+    "ATTENTION_MODELS",
+    "INTERVENTIONS",
+    "TABLE1",
+    "NOTE",
+    "REPORT",
+    "model_rows",
+    "render_models",
+    "baseline_rows",
+    "intervention_logits",
+    "objective",
 ]
 
 #: Models whose attention the interventions replace (learned, or preset from bilstm_att).
-ATTENTION_MODELS = ("bilstm_att", "cnn_bilstm_small_att", "cnn_bilstm_big_att", "mlp_trained", "mlp_preset")
+ATTENTION_MODELS = (
+    "bilstm_att",
+    "cnn_bilstm_small_att",
+    "cnn_bilstm_big_att",
+    "mlp_trained",
+    "mlp_preset",
+)
 INTERVENTIONS = ("uniform", "permuted", "random")
 
 
@@ -73,7 +87,8 @@ def intervention_logits(
             enc = model.backbone(x)
             own = model.attend(enc, x)
             weights = {
-                "own": own, "uniform": uniform_weights(enc.mask),
+                "own": own,
+                "uniform": uniform_weights(enc.mask),
                 "permuted": permute_weights(own, enc.mask, generator),
                 "random": random_weights(enc.mask, generator),
             }
@@ -120,13 +135,24 @@ def baseline_rows(train: Dataset, test: Dataset) -> list[dict]:
     rows = []
     for name, pred in (("majority", majority), ("logreg_composition", _logreg(train, test))):
         scores = classification_scores(test.y, pred, len(CLASSES))
-        rows.append({"model": name, "kind": "baseline", "attention": "-", **scores,
-                     "n": len(test), "train_seconds": None, "objective": "-"})
+        rows.append(
+            {
+                "model": name,
+                "kind": "baseline",
+                "attention": "-",
+                **scores,
+                "n": len(test),
+                "train_seconds": None,
+                "objective": "-",
+            }
+        )
     return rows
 
 
 def model_rows(
-    seed: int = 0, checkpoint_dir: str | Path | None = None, path: str | Path | None = None,
+    seed: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    path: str | Path | None = None,
     models: list[str] | None = None,
 ) -> list[dict]:
     """The model table as records: baselines, every zoo model, every attention intervention.
@@ -166,15 +192,27 @@ def model_rows(
             logits = {"-": predict(model, test.X)}
         for attention, lg in logits.items():
             scores = classification_scores(test.y, lg.argmax(1), len(CLASSES))
-            rows.append({"model": name, "kind": model.kind, "attention": attention, **scores,
-                         "n": len(test), "train_seconds": seconds, "objective": how})
+            rows.append(
+                {
+                    "model": name,
+                    "kind": model.kind,
+                    "attention": attention,
+                    **scores,
+                    "n": len(test),
+                    "train_seconds": seconds,
+                    "objective": how,
+                }
+            )
     return rows
 
 
 def objective(train_config: dict) -> str:
     """The training objective a checkpoint's ``train_config`` records, in words."""
-    loss = ("cross-entropy, inverse-frequency class weights" if train_config.get("class_weights")
-            else "plain cross-entropy")
+    loss = (
+        "cross-entropy, inverse-frequency class weights"
+        if train_config.get("class_weights")
+        else "plain cross-entropy"
+    )
     if train_config.get("weight_decay"):
         loss += f", weight decay {train_config['weight_decay']:g}"
     kept = "accuracy" if train_config.get("select", "loss") == "accuracy" else "loss"
@@ -183,21 +221,35 @@ def objective(train_config: dict) -> str:
 
 #: The paper's Table 1 (F1 micro, F1 macro) and the zoo models of each row.
 TABLE1 = (
-    ("Experiment I: BiLSTM", (("Attention (baseline)", "bilstm_att", 0.673, 0.568),
-                              ("Uniform (trained with frozen uniform attention)", "bilstm_uniform",
-                               0.666, 0.564))),
-    ("Experiment II: MLP", (("Uniform", "mlp_uniform", 0.445, 0.317),
-                            ("Trained", "mlp_trained", 0.468, 0.334),
-                            ("Pre-set (from bilstm_att)", "mlp_preset", 0.452, 0.317))),
-    ("Experiment III: CNN-BiLSTM", (("3,5 size conv filters", "cnn_bilstm_small", 0.667, 0.556),
-                                    ("3,5 with attention", "cnn_bilstm_small_att", 0.650, 0.541),
-                                    ("3,5,7,11 size conv filters", "cnn_bilstm_big", 0.666, 0.551),
-                                    ("3,5,7,11 with attention", "cnn_bilstm_big_att", 0.670, 0.560))),
+    (
+        "Experiment I: BiLSTM",
+        (
+            ("Attention (baseline)", "bilstm_att", 0.673, 0.568),
+            ("Uniform (trained with frozen uniform attention)", "bilstm_uniform", 0.666, 0.564),
+        ),
+    ),
+    (
+        "Experiment II: MLP",
+        (
+            ("Uniform", "mlp_uniform", 0.445, 0.317),
+            ("Trained", "mlp_trained", 0.468, 0.334),
+            ("Pre-set (from bilstm_att)", "mlp_preset", 0.452, 0.317),
+        ),
+    ),
+    (
+        "Experiment III: CNN-BiLSTM",
+        (
+            ("3,5 size conv filters", "cnn_bilstm_small", 0.667, 0.556),
+            ("3,5 with attention", "cnn_bilstm_small_att", 0.650, 0.541),
+            ("3,5,7,11 size conv filters", "cnn_bilstm_big", 0.666, 0.551),
+            ("3,5,7,11 with attention", "cnn_bilstm_big_att", 0.670, 0.560),
+        ),
+    ),
 )
 
 #: SPEC section 3.1's reproduction note on the paper's Table 1.
 NOTE = (
-    "Reproduction note: the paper's \"uniform\" row is a model *trained* with frozen uniform "
+    'Reproduction note: the paper\'s "uniform" row is a model *trained* with frozen uniform '
     "attention (our bilstm_uniform), compared with the trained attention model (Table 1 "
     "above). Replacing attention at inference by uniform, permuted or random weights (the "
     "last table) is an extra diagnostic, not the paper's. The authors' code reshapes sequence-major "
@@ -217,8 +269,16 @@ def _table1(own: dict[str, dict]) -> str:
         body.append([f"**{experiment}**", "", "", "", "", ""])
         for label, model, micro, macro in rows:
             r = own.get(model, {})
-            body.append([label, model, _fmt(r.get("f1_micro")), _fmt(r.get("f1_macro")),
-                         f"{micro:.3f}", f"{macro:.3f}"])
+            body.append(
+                [
+                    label,
+                    model,
+                    _fmt(r.get("f1_micro")),
+                    _fmt(r.get("f1_macro")),
+                    f"{micro:.3f}",
+                    f"{macro:.3f}",
+                ]
+            )
     headers = ["", "model", "F1 micro", "F1 macro", "paper F1 micro", "paper F1 macro"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -230,9 +290,17 @@ def _quality(rows: list[dict]) -> str:
         if r["attention"] not in ("own", "-"):
             continue
         seconds = r["train_seconds"]
-        body.append([r["model"], r["kind"], r.get("objective", "-"), _fmt(r["accuracy"]),
-                     _fmt(r["f1_micro"]), _fmt(r["f1_macro"]),
-                     f"{seconds / 60:.1f}" if seconds is not None else "-"])
+        body.append(
+            [
+                r["model"],
+                r["kind"],
+                r.get("objective", "-"),
+                _fmt(r["accuracy"]),
+                _fmt(r["f1_micro"]),
+                _fmt(r["f1_macro"]),
+                f"{seconds / 60:.1f}" if seconds is not None else "-",
+            ]
+        )
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -241,16 +309,22 @@ def _interventions(rows: list[dict]) -> str:
     for r in rows:
         if r["model"] in ATTENTION_MODELS:
             table.setdefault(r["model"], {})[r["attention"]] = (
-                f"{r['f1_micro']:.3f} / {r['f1_macro']:.3f}")
+                f"{r['f1_micro']:.3f} / {r['f1_macro']:.3f}"
+            )
     headers = ["model", "own attention", *INTERVENTIONS]
-    body = [[m, cells.get("own", "-"), *(cells.get(k, "-") for k in INTERVENTIONS)]
-            for m, cells in table.items()]
+    body = [
+        [m, cells.get("own", "-"), *(cells.get(k, "-") for k in INTERVENTIONS)]
+        for m, cells in table.items()
+    ]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def render_models(
-    records: list | None = None, seed: int = 0, checkpoint_dir: str | Path | None = None,
-    path: str | Path | None = None, models: list[str] | None = None,
+    records: list | None = None,
+    seed: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    path: str | Path | None = None,
+    models: list[str] | None = None,
 ) -> str:
     """The model report in markdown (options: those of :func:`model_rows`).
 
@@ -265,15 +339,22 @@ def render_models(
     rows = model_rows(seed=seed, checkpoint_dir=checkpoint_dir, path=path, models=models)
     own = {r["model"]: r for r in rows if r["attention"] in ("own", "-")}
     n = rows[0]["n"] if rows else 0
-    return (f"psl models on the test split (n = {n})\n\n" + _quality(rows)
-            + "\n\nTable 1 (seed 000) on our data: F1 on the test split, paper's values beside\n\n"
-            + _table1(own)
-            + "\n\nAttention replaced at inference (F1 micro / F1 macro), seeded\n\n"
-            + _interventions(rows) + "\n\n" + NOTE + "\n")
+    return (
+        f"psl models on the test split (n = {n})\n\n"
+        + _quality(rows)
+        + "\n\nTable 1 (seed 000) on our data: F1 on the test split, paper's values beside\n\n"
+        + _table1(own)
+        + "\n\nAttention replaced at inference (F1 micro / F1 macro), seeded\n\n"
+        + _interventions(rows)
+        + "\n\n"
+        + NOTE
+        + "\n"
+    )
 
 
 REPORT = Report(
-    name="models", render=render_models,
+    name="models",
+    render=render_models,
     description="Model quality with each model's training objective, seed 000's Table 1 and "
     "the inference-time attention replacements",
 )

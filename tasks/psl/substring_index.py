@@ -179,8 +179,13 @@ class SubstringIndex:
     FORMAT = "index1"
 
     def __init__(
-        self, keys: Sequence[str], sequences: Sequence[str], labels: Sequence[Iterable[str]],
-        *, source: str = "", cache: bool = True,
+        self,
+        keys: Sequence[str],
+        sequences: Sequence[str],
+        labels: Sequence[Iterable[str]],
+        *,
+        source: str = "",
+        cache: bool = True,
     ) -> None:
         keys = [str(k) for k in keys]
         if not len(keys) == len(sequences) == len(labels):
@@ -193,16 +198,22 @@ class SubstringIndex:
         _check_unique(keys)
         label_sets = [frozenset(s) for s in labels]
         text, starts = _join(keys, sequences)
-        digest = content_hash(self.FORMAT, "\n".join(keys), text,
-                              "\n".join(";".join(sorted(s)) for s in label_sets))
+        digest = content_hash(
+            self.FORMAT, "\n".join(keys), text, "\n".join(";".join(sorted(s)) for s in label_sets)
+        )
         self._setup(keys, text, starts, label_sets, digest, source)
         self.sa = self._index(cache)
 
     # -- construction helpers
 
     def _setup(
-        self, keys: list[str], text: bytes, starts: np.ndarray,
-        label_sets: list[frozenset[str]], digest: str, source: str,
+        self,
+        keys: list[str],
+        text: bytes,
+        starts: np.ndarray,
+        label_sets: list[frozenset[str]],
+        digest: str,
+        source: str,
     ) -> None:
         self.keys, self.text, self.starts = keys, text, starts
         self.labels, self.hash, self.source = label_sets, digest, source
@@ -212,8 +223,9 @@ class SubstringIndex:
         member = np.zeros((len(distinct), len(self.label_names)), dtype=bool)
         for names, k in distinct.items():
             member[k, [column[n] for n in names]] = True
-        set_of = np.fromiter((distinct[s] for s in label_sets), dtype=np.int64,
-                             count=len(label_sets))
+        set_of = np.fromiter(
+            (distinct[s] for s in label_sets), dtype=np.int64, count=len(label_sets)
+        )
         self._bits = np.packbits(member, axis=1)[set_of]
         self._column = column
         self._row: dict[str, int] | None = None
@@ -250,8 +262,11 @@ class SubstringIndex:
         sets = sorted(set(self.labels), key=sorted)
         index = {s: i for i, s in enumerate(sets)}
         return {
-            "format": self.FORMAT, "hash": self.hash, "source": self.source,
-            "keys": self.keys, "label_sets": [sorted(s) for s in sets],
+            "format": self.FORMAT,
+            "hash": self.hash,
+            "source": self.source,
+            "keys": self.keys,
+            "label_sets": [sorted(s) for s in sets],
             "label_of": [index[s] for s in self.labels],
         }
 
@@ -271,9 +286,12 @@ class SubstringIndex:
         sets = [frozenset(s) for s in meta["label_sets"]]
         index = cls.__new__(cls)
         index._setup(
-            meta["keys"], (directory / "text.bin").read_bytes(),
-            np.load(directory / "starts.npy", allow_pickle=False), [sets[i] for i in meta["label_of"]],
-            meta["hash"], meta["source"],
+            meta["keys"],
+            (directory / "text.bin").read_bytes(),
+            np.load(directory / "starts.npy", allow_pickle=False),
+            [sets[i] for i in meta["label_of"]],
+            meta["hash"],
+            meta["source"],
         )
         index.sa = np.load(directory / "sa.npy", mmap_mode="c", allow_pickle=False)
         return index
@@ -285,8 +303,10 @@ class SubstringIndex:
 
     def __repr__(self) -> str:
         letters = len(self.text) - len(self)
-        return (f"{type(self).__name__}({len(self)} entries, {letters} letters, "
-                f"{len(self.label_names)} labels, hash={self.hash})")
+        return (
+            f"{type(self).__name__}({len(self)} entries, {letters} letters, "
+            f"{len(self.label_names)} labels, hash={self.hash})"
+        )
 
     @property
     def sequences(self) -> list[str]:
