@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -113,7 +114,9 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
             delattr(model, name)
 
 
-def floor_of(method: Method, options: dict, X: torch.Tensor) -> tuple[float, float] | None:
+def floor_of(
+    method: Method, options: dict[str, Any], X: torch.Tensor
+) -> tuple[float, float] | None:
     """The (forward, backward) passes per sequence ``method`` inherently needs, or None if undeclared."""
     if method.floor is None:
         return None
@@ -122,7 +125,7 @@ def floor_of(method: Method, options: dict, X: torch.Tensor) -> tuple[float, flo
     return float(forward), float(backward)
 
 
-def _column(value: float | None, higher: bool, n: int) -> dict:
+def _column(value: float | None, higher: bool, n: int) -> dict[str, Any]:
     return {
         "mean": value,
         "low": None,
@@ -134,7 +137,13 @@ def _column(value: float | None, higher: bool, n: int) -> dict:
 
 
 def _key(
-    setup: Setup, ds, method: str, options: dict, device: torch.device, batch_size: int, seed: int
+    setup: Setup,
+    ds,
+    method: str,
+    options: dict[str, Any],
+    device: torch.device,
+    batch_size: int,
+    seed: int,
 ) -> CellKey:
     return CellKey(
         task=setup.task.name,

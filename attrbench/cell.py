@@ -55,7 +55,7 @@ class Resources(Mapping):
     scored with it, so another knowledge base is another cell.
     """
 
-    def __init__(self, factories: dict[str, Any], options: dict[str, dict]):
+    def __init__(self, factories: dict[str, Any], options: dict[str, dict[str, Any]]):
         unknown = sorted(set(options) - set(factories))
         if unknown:
             raise ValueError(
@@ -108,7 +108,7 @@ class ChunkResult:
     peak_bytes: int = -1
     device: str = "cpu"
     reason: str = ""
-    examples: dict = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,10 +122,10 @@ class Shared:
 
 
 #: This process's shared states and models, by context digest (a few runs at most).
-_CACHE: dict[tuple, Any] = {}
+_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
-def _cached(key: tuple, build) -> Any:
+def _cached(key: tuple[Any, ...], build) -> Any:
     if key not in _CACHE:
         if len(_CACHE) >= 8:
             _CACHE.pop(next(iter(_CACHE)))
@@ -199,7 +199,7 @@ def provide(
 def attribute_batch(
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     X: torch.Tensor,
     target: torch.Tensor,
     mask: torch.Tensor,
@@ -244,7 +244,7 @@ def execute(chunk: Chunk) -> ChunkResult:
     size = chunk.context.batch_size
     starts = range(0, len(ds), size)
     bar = tqdm(starts, desc=chunk.method, leave=False, disable=not chunk.progress)
-    parts: dict[str, list] = {q.name: [] for q in metrics}
+    parts: dict[str, list[Any]] = {q.name: [] for q in metrics}
     blocks: list[Explanation] = []  # kept for set-level metrics only
     for b in bar:
         block = ds.subset(torch.arange(b, min(b + size, len(ds))))
@@ -388,7 +388,7 @@ def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
     return MetricResult("ok", scores, seconds=math.fsum(b.seconds for b in blocks))
 
 
-def _examples(ex: Explanation, task: Any, k: int) -> dict:
+def _examples(ex: Explanation, task: Any, k: int) -> dict[str, Any]:
     """The first ``k`` sequences' position scores and letters, for attribution logos."""
     from attrbench.examples import pack_examples
 

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ class Dataset:
     y: torch.Tensor
     ids: list[str]
     ground_truth: GroundTruth | None
-    extra: dict
+    extra: dict[str, Any]
 
     def __init__(
         self,
@@ -112,7 +113,7 @@ class Dataset:
         y: torch.Tensor | None = None,
         ids: list[str] | None = None,
         ground_truth: GroundTruth | None = None,
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
         *,
         codes: torch.Tensor | None = None,
         n_letters: int | None = None,

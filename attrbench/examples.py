@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,7 +73,7 @@ def pack_examples(
     ground_truth: GroundTruth | None,
     letters: str,
     k: int = 3,
-) -> dict:
+) -> dict[str, Any]:
     """The JSON-serialisable, compressed form of the first ``k`` explained sequences.
 
     Parameters
@@ -109,7 +110,7 @@ def pack_examples(
     }
 
 
-def unpack_examples(d: dict) -> Examples:
+def unpack_examples(d: dict[str, Any]) -> Examples:
     """The :class:`Examples` of a :func:`pack_examples` dict."""
     shape = (len(d["ids"]), int(d["length"]))
     return Examples(

@@ -132,7 +132,7 @@ class _Shipment:
             source = Path(p).read_text()
             module = loaded.get(str(Path(p).resolve()), "")
             self.plugin_refs.append((_digest(source), Path(p).name, module, ray.put(source)))
-        self._contexts: dict[tuple, Any] = {}
+        self._contexts: dict[tuple[Any, ...], Any] = {}
         self._fits: dict[str, Any] = {}
 
     def context(self, context: Context, model: str) -> tuple[str, Any]:
@@ -194,7 +194,7 @@ _FITS: set[str] = set()
 
 @ray.remote
 def _run_chunk(
-    spec: Chunk, threads: int, context: list, fit: list, plugins: list
+    spec: Chunk, threads: int, context: list[Any], fit: list[Any], plugins: list[Any]
 ) -> cell.ChunkResult:
     """Execute one chunk in a Ray worker, fetching shared objects it has not seen yet."""
     torch.set_num_threads(threads)

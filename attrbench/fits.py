@@ -45,7 +45,12 @@ class BadFit(ValueError):
 
 
 def fit_file(
-    root: Path, task: Task, train: Dataset, model: nn.Module, method: Method, options: dict
+    root: Path,
+    task: Task,
+    train: Dataset,
+    model: nn.Module,
+    method: Method,
+    options: dict[str, Any],
 ) -> Path:
     """Where the fit of ``method`` (with ``options``) for ``model`` is saved under ``root``.
 
@@ -68,7 +73,7 @@ def fit_file(
 def fit_state(
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     train: Dataset,
     background: Background | None,
     seed: int,
@@ -94,7 +99,7 @@ def ensure_fit(
     task: Task,
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     train: Dataset,
     background: Background | None,
     seed: int,
@@ -137,7 +142,7 @@ def _saved_seconds(path: Path) -> float | None:
         return None
 
 
-def _load(path: Path | IO[bytes], device: torch.device | str) -> dict:
+def _load(path: Path | IO[bytes], device: torch.device | str) -> dict[str, Any]:
     """The saved dict at ``path``, read as data only; :class:`BadFit` if it is not a fit."""
     try:
         saved = torch.load(path, map_location=device, weights_only=True)

@@ -116,8 +116,8 @@ class _Driver:
         model: nn.Module,
         method: str,
         metric: str,
-        mopts: dict,
-        qopts: dict,
+        mopts: dict[str, Any],
+        qopts: dict[str, Any],
         data_hash: str,
         n: int,
     ) -> CellKey:
@@ -153,7 +153,7 @@ class _Driver:
         self.store.put(record)
         self.records.append(record)
 
-    def qopts(self, metric: Metric, options: dict) -> dict:
+    def qopts(self, metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
         """The metric's options (:func:`~attrbench.plan.metric_options`) as its cell key holds
         them: with the hashes of the resources it scores against."""
         opts = dict(options)
@@ -163,7 +163,7 @@ class _Driver:
         return opts
 
 
-def _takes_options(fn: Any, options: dict) -> bool:
+def _takes_options(fn: Any, options: dict[str, Any]) -> bool:
     import inspect
 
     params = inspect.signature(fn).parameters
@@ -320,7 +320,9 @@ def _cell_of(
     return cell
 
 
-def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list[Metric]) -> None:
+def _truth_reliance(
+    driver: _Driver, model: nn.Module, sets: dict[str, Any], metrics: list[Metric]
+) -> None:
     """The model's reliance on its ground truth on the sequences ground-truth metrics score,
     recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.validity`)."""
     if not any(q.needs_ground_truth for q in metrics):
@@ -396,7 +398,7 @@ def _predict_with_progress(
 
 
 def _fit(
-    driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: Dataset
+    driver: _Driver, model: nn.Module, method: Method, mopts: dict[str, Any], train: Dataset
 ) -> tuple[str | None, float]:
     """The path of a learned method's fitted state, fitting it once per (task, model, options).
 

@@ -23,6 +23,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -177,7 +178,7 @@ def _gathered(template: str, methods: list[str]) -> str:
 
 def latest(records: list[Record]) -> list[Record]:
     """Of records of the same (task, model, method, options, metric, options), the newest."""
-    keep: dict = {}
+    keep: dict[str, Any] = {}
     for rec in sorted(records, key=lambda r: r.date):
         k = rec.key
         keep[
@@ -319,7 +320,7 @@ def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
 def _grid(records: list[Record], columns: list[Column], notes: _Notes) -> list[Row]:
     """One row per label with a cell per column (``missing`` where no record is)."""
     labels = _row_labels(records)
-    by_label: dict[str, dict] = defaultdict(dict)
+    by_label: dict[str, dict[str, Any]] = defaultdict(dict)
     method_of: dict[str, str] = {}
     for rec in records:
         method_of[labels[id(rec)]] = rec.key.method

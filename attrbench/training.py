@@ -14,6 +14,7 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -96,7 +97,7 @@ def predict_dataset(model: nn.Module, ds: Dataset, batch_size: int = 256) -> tor
 
 def _evaluate(
     model: nn.Module, ds: Dataset, n_classes: int, weight: torch.Tensor | None = None
-) -> tuple[float, dict]:
+) -> tuple[float, dict[str, Any]]:
     """The (class-weighted) cross-entropy and classification scores of ``model`` on ``ds``."""
     logits = predict_dataset(model, ds)
     w = None if weight is None else weight.cpu()
@@ -141,7 +142,7 @@ def fit(
     config: TrainConfig,
     device: torch.device,
     progress: bool = True,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Train ``model`` in place with Adam; keep the weights of the best validation epoch.
 
     "Best" is the lowest validation loss or the highest validation accuracy
@@ -211,7 +212,7 @@ def fixed_subset(test: Dataset, n: int = SUBSET_N, seed: int = SUBSET_SEED) -> D
     return test.subset(perm[:n].sort().values)
 
 
-def subset_check(model: nn.Module, test: Dataset) -> dict:
+def subset_check(model: nn.Module, test: Dataset) -> dict[str, Any]:
     """The accuracy of ``model`` on :func:`fixed_subset` of ``test``, with what identifies the subset.
 
     Stored in every checkpoint (key ``subset_check``); loading the shipped
@@ -247,7 +248,7 @@ def train_model(
     device: str | torch.device = "cpu",
     out_dir: Path | None = None,
     progress: bool = True,
-    data_options: dict | None = None,
+    data_options: dict[str, Any] | None = None,
     **overrides,
 ) -> Path:
     """Train a zoo model of ``task`` on its train split and save the checkpoint.
@@ -288,7 +289,7 @@ def train_model(
     return save_checkpoint(model, meta, checkpoint_path(task, model_name, out_dir))
 
 
-def save_checkpoint(model: nn.Module, meta: dict, path: Path) -> Path:
+def save_checkpoint(model: nn.Module, meta: dict[str, Any], path: Path) -> Path:
     """Write ``{"state_dict": ..., **meta}`` atomically to ``path``."""
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return atomic_write(path, lambda f: torch.save({"state_dict": state, **meta}, f), binary=True)
@@ -335,7 +336,7 @@ def load_model(
     return model.to(device).eval()
 
 
-def read_checkpoint(path: Path, task: Task, model_name: str) -> dict:
+def read_checkpoint(path: Path, task: Task, model_name: str) -> dict[str, Any]:
     """The checkpoint dict at ``path``, read as data only (``weights_only=True``: never code).
 
     Raises
@@ -382,7 +383,7 @@ def _built_model(spec: ModelSpec, device: str | torch.device) -> nn.Module:
     return model.to(device).eval()
 
 
-def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
+def _check(ckpt: dict[str, Any], task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
     if ckpt.get("task") != task.name or ckpt.get("model") != spec.name:
         raise CheckpointError(
             f"{path} holds {ckpt.get('task')}/{ckpt.get('model')}, not {task.name}/{spec.name}"

@@ -564,7 +564,7 @@ def evaluate(
     device: str = "auto",
     results: str | Path | None = None,
     batch_size: int = 64,
-    options: dict[str, dict] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
 ):
     """Benchmark attribution methods on ``model`` and ``sequences``.
@@ -614,7 +614,7 @@ def run_user(
     device: str = "auto",
     results: str | Path | None = None,
     batch_size: int = 64,
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
     progress: bool = False,
     executor: Any = None,
     force: bool = False,
@@ -651,7 +651,7 @@ def _names(names: str | Sequence[str]) -> list[str]:
     return [names] if isinstance(names, str) else list(names)
 
 
-def frame(records: list) -> Any:
+def frame(records: list[Any]) -> Any:
     """A long-form frame of records: one row per (method, metric), cost and quality rows included."""
     import pandas as pd
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -348,7 +349,7 @@ def dataset_reliance(
     )
 
 
-def reliance_extra(r: Reliance) -> dict:
+def reliance_extra(r: Reliance) -> dict[str, Any]:
     """The fields a reliance record keeps beside its mean and interval."""
     return {
         "share_truth_class": r.share,
@@ -426,7 +427,7 @@ def _values(record, sub: str | None) -> dict[str, float] | None:
     return dict(zip(sv.ids, sv.columns[name], strict=True))
 
 
-def column_check(records: list, sub: str | None = None, seed: int = 0) -> ColumnCheck:
+def column_check(records: list[Any], sub: str | None = None, seed: int = 0) -> ColumnCheck:
     """The :class:`ColumnCheck` of one metric column from its records (one per method).
 
     Parameters
@@ -484,7 +485,12 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
 
 
 def oracle_value(
-    metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (), seed: int = 0
+    metric,
+    options: dict[str, Any],
+    ds,
+    ground_truth: GroundTruth,
+    classes: tuple[Any, ...] = (),
+    seed: int = 0,
 ) -> float:
     """The mean of ``metric`` on the oracle map of ``ds`` (explained for the truth's class).
 
@@ -528,7 +534,9 @@ def oracle_value(
     return float(v.mean()) if len(v) else math.nan
 
 
-def metrics_view(records: list, task: str, model: str | None = None, oracle=None) -> list[dict]:
+def metrics_view(
+    records: list[Any], task: str, model: str | None = None, oracle=None
+) -> list[dict[str, Any]]:
     """Per (model, metric column) of a task: what the column rests on and its verdict, as plain data.
 
     Parameters
@@ -552,7 +560,7 @@ def metrics_view(records: list, task: str, model: str | None = None, oracle=None
 
     recs = [r for r in records if r.key.task == task and (model is None or r.key.model == model)]
     rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}
-    grid: dict[tuple[str, str], list] = {}
+    grid: dict[tuple[str, str], list[Any]] = {}
     for r in recs:
         if r.key.method.startswith("(") or r.key.metric in (RELIANCE_METRIC, "seconds_per_seq"):
             continue
@@ -565,7 +573,9 @@ def metrics_view(records: list, task: str, model: str | None = None, oracle=None
     return rows
 
 
-def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) -> dict:
+def _view_row(
+    model: str, metric: str, group: list[Any], gt: bool, reliance, oracle
+) -> dict[str, Any]:
     """One row of :func:`metrics_view`."""
     ok = [r for r in group if r.status == "ok"]
     reason = "" if ok else next((r.reason for r in group if r.reason), "no value")
@@ -604,7 +614,7 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
     }
 
 
-def render_metrics_view(rows: list[dict]) -> str:
+def render_metrics_view(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`metrics_view` as a markdown table."""
     head = (
         "| model | column | applicable | truth reliance | random | oracle | best | best normalised "

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -230,12 +231,12 @@ class _Rescale:
             handle.remove()
         self.records.clear()
 
-    def _pre(self, module: nn.Module, args: tuple):
+    def _pre(self, module: nn.Module, args: tuple[Any, ...]):
         """An in-place module: stash its input and let it work on a copy."""
         self.stash.append(args[0])
         return (args[0].clone(), *args[1:])
 
-    def _post(self, module: nn.Module, args: tuple, y: torch.Tensor):
+    def _post(self, module: nn.Module, args: tuple[Any, ...], y: torch.Tensor):
         x = self.stash.pop() if getattr(module, "inplace", False) else args[0]
         if self.recording:
             self.records.append((module, self._as_ref(x.detach()), self._as_ref(y.detach())))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "csv_list",
@@ -148,7 +149,7 @@ def existing(path: Path | None, flag: str) -> Path | None:
     return text_file(path, flag)
 
 
-def resource_options(args) -> dict[str, dict]:
+def resource_options(args) -> dict[str, dict[str, Any]]:
     """Resource options from ``--resource NAME=PATH`` and ``--kb PATH``; every path must exist.
 
     Returns
@@ -159,7 +160,7 @@ def resource_options(args) -> dict[str, dict]:
     items = list(getattr(args, "resource", []))
     if getattr(args, "kb", None) is not None:
         items.append(f"knowledge_base={args.kb}")
-    options: dict[str, dict] = {}
+    options: dict[str, dict[str, Any]] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         name = name.strip()
@@ -174,7 +175,7 @@ def resource_options(args) -> dict[str, dict]:
     return options
 
 
-def load_resources(task_name: str, options: dict[str, dict]) -> None:
+def load_resources(task_name: str, options: dict[str, dict[str, Any]]) -> None:
     """Build each named resource of the task once, so a bad file fails before any work starts.
 
     Unknown resource names raise with the task's resource names.
@@ -192,7 +193,7 @@ def load_resources(task_name: str, options: dict[str, dict]) -> None:
 DATA_FLAGS = {"data": "path", "fasta": "fasta", "gff": "gff"}
 
 
-def data_options(args) -> dict:
+def data_options(args) -> dict[str, Any]:
     """Data options from ``--data`` (``path=``; a file, or a folder for tasks that read one),
     ``--fasta`` and ``--gff``, each checked to exist."""
     options = {}
@@ -203,15 +204,15 @@ def data_options(args) -> dict:
     return options
 
 
-def options(items: list[str]) -> tuple[dict, dict]:
+def options(items: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parse ``NAME.KEY=VALUE`` into method and metric option dicts, each checked against
     the plugin's signature and defaults (:mod:`attrbench.cli.validate`)."""
     from attrbench.cli import validate
     from attrbench.plugin import METHODS, METRICS
     from attrbench.registry import did_you_mean
 
-    methods: dict[str, dict] = {}
-    metrics: dict[str, dict] = {}
+    methods: dict[str, dict[str, Any]] = {}
+    metrics: dict[str, dict[str, Any]] = {}
     for item in items:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.partition(".")
@@ -232,7 +233,7 @@ def options(items: list[str]) -> tuple[dict, dict]:
     return methods, metrics
 
 
-def report_options(items: list[str]) -> dict:
+def report_options(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` items as keyword arguments (VALUE parsed as JSON when it is JSON)."""
     options = {}
     for item in items:

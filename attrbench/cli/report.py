@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from attrbench.cli import common
 
@@ -72,9 +73,9 @@ def metrics_report(task, store, model: str | None = None) -> str:
     from attrbench import validity
     from attrbench.plugin import METRICS
 
-    cache: dict = {}
+    cache: dict[str, Any] = {}
 
-    def oracle(model_name: str, metric: str, options: dict, ids: list[str]) -> float:
+    def oracle(model_name: str, metric: str, options: dict[str, Any], ids: list[str]) -> float:
         if "test" not in cache:
             test = task.data("test")
             cache["test"] = test
@@ -96,7 +97,7 @@ def metrics_report(task, store, model: str | None = None) -> str:
     return f"# {task.name}: metric columns\n\n" + validity.render_metrics_view(rows)
 
 
-def records_of(report, options: dict, store, **overrides) -> list:
+def records_of(report, options: dict[str, Any], store, **overrides) -> list[Any]:
     """Run the cells of ``report.plan(**options)`` into ``store`` (reusing finished ones).
 
     Parameters

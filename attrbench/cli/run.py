@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from attrbench.cli import common
 
@@ -92,7 +93,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def check(args) -> dict:
+def check(args) -> dict[str, Any]:
     """Everything ``run`` was given, checked before any work: the keyword arguments of
     :class:`~attrbench.runner.RunConfig` that come from the command line."""
     from attrbench.cli import validate

@@ -50,6 +50,7 @@ import importlib.util
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -124,7 +125,7 @@ def jaspar_matrices(release: str = JASPAR_RELEASE) -> dict[str, np.ndarray]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         ids = con.execute("SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE COLLECTION='CORE'")
         names = {i: f"{b}.{v} {n}" for i, b, v, n in ids.fetchall()}
-        cells: dict[int, list] = {}
+        cells: dict[int, list[Any]] = {}
         for i, r, c, v in con.execute("SELECT ID, row, col, val FROM MATRIX_DATA"):
             if i in names:
                 cells.setdefault(i, []).append((r, c, v))

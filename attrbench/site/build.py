@@ -15,6 +15,7 @@ import html
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from attrbench.examples import unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
@@ -86,8 +87,8 @@ def main_metric(records: list[Record]) -> str | None:
     return next((m for m, c in counts.items() if c == best), None) if best else None
 
 
-def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]:
-    by_method: dict[str, dict] = defaultdict(dict)
+def _cost_points(records: list[Record], metric: str) -> tuple[list[Any], bool | None]:
+    by_method: dict[str, dict[str, Any]] = defaultdict(dict)
     for rec in records:
         if rec.status == "ok" and rec.value is not None and rec.key.metric in (COST, metric):
             by_method[rec.key.method][rec.key.metric] = rec
