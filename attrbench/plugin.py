@@ -14,7 +14,7 @@ import difflib
 import functools
 import inspect
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,9 +90,7 @@ _NUMBER: Callable[[Any], bool] = lambda v: isinstance(v, numbers.Real) and not i
 _INT: Callable[[Any], bool] = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
 
 
-def _check_fields(
-    kind: str, record: Any, rules: dict[str, _Rule]
-) -> None:
+def _check_fields(kind: str, record: Any, rules: dict[str, _Rule]) -> None:
     """Raise :class:`PluginFieldError` on the first field of ``record`` that breaks its rule."""
     name = getattr(record, "name", None)
     if not isinstance(name, str):
@@ -419,7 +417,7 @@ class Explanation:
     dataset: Dataset
     ground_truth: GroundTruth | None = None
     baseline: torch.Tensor | None = None
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
     method_options: dict[str, Any] = field(default_factory=dict)

@@ -23,17 +23,25 @@ Thresholds are module constants documented in ``docs/metrics.md``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import torch
 from torch import nn
 
 from attrbench import ops
-from attrbench.data import Background, GroundTruth
+from attrbench.data import Background, Dataset, GroundTruth
 from attrbench.metrics._common import top_k_mask
 from attrbench.stats import bootstrap_mean
+
+if TYPE_CHECKING:
+    from attrbench.plugin import Metric
+    from attrbench.results import Record
+
+#: ``oracle(model, metric_name, options, ids) -> float``: the oracle row of a ground-truth column.
+Oracle = Callable[[str, str, dict[str, Any], list[str]], float]
 
 __all__ = [
     "RELIANCE_DRAWS",
@@ -323,9 +331,45 @@ def column_verdict(
 RELIANCE_METRIC = "truth_reliance"
 
 
+@overload
 def dataset_reliance(
     model: nn.Module,
-    ds,
+    ds: Dataset,
+    ground_truth: GroundTruth,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> Reliance: ...
+
+
+@overload
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
+    ground_truth: None,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> None: ...
+
+
+@overload
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
+    ground_truth: GroundTruth | None,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> Reliance | None: ...
+
+
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
     ground_truth: GroundTruth | None,
     background: Background,
     seed: int,
@@ -359,7 +403,7 @@ def reliance_extra(r: Reliance) -> dict[str, Any]:
     }
 
 
-def reliance_from_record(record) -> Reliance | None:
+def reliance_from_record(record: Record | None) -> Reliance | None:
     """The :class:`Reliance` a ``truth_reliance`` record holds (None for a non-ok record)."""
     if record is None or record.status != "ok":
         return None
@@ -414,7 +458,7 @@ def _main_column(metric: str) -> str | None:
     )
 
 
-def _values(record, sub: str | None) -> dict[str, float] | None:
+def _values(record: Record, sub: str | None) -> dict[str, float] | None:
     """Per-sequence values {id: value} of a record's main column (or ``sub``)."""
     sv = record.sequence_values()
     if sv is None or not sv.columns:
@@ -427,7 +471,7 @@ def _values(record, sub: str | None) -> dict[str, float] | None:
     return dict(zip(sv.ids, sv.columns[name], strict=True))
 
 
-def column_check(records: list[Any], sub: str | None = None, seed: int = 0) -> ColumnCheck:
+def column_check(records: list[Record], sub: str | None = None, seed: int = 0) -> ColumnCheck:
     """The :class:`ColumnCheck` of one metric column from its records (one per method).
 
     Parameters
@@ -440,19 +484,20 @@ def column_check(records: list[Any], sub: str | None = None, seed: int = 0) -> C
     """
     ok = [r for r in records if r.status == "ok"]
     metric = records[0].key.metric if records else ""
-    hib = next((r.higher_is_better for r in ok), True)
+    hib = bool(next((r.higher_is_better for r in ok), True))
     values = {r.key.method: _values(r, sub) for r in ok}
     control = values.pop(RANDOM_METHOD, None)
     if control is None or not values or any(v is None for v in values.values()):
         return ColumnCheck(
             metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0
         )
-    ids = sorted(set(control).intersection(*[set(v) for v in values.values()]))
+    full = {m: v for m, v in values.items() if v is not None}  # all of them (checked above)
+    ids = sorted(set(control).intersection(*[set(v) for v in full.values()]))
     ctrl = np.array([control[i] for i in ids])
-    per = {m: np.array([v[i] for i in ids]) for m, v in values.items()}
+    per = {m: np.array([v[i] for i in ids]) for m, v in full.items()}
     means = {m: float(np.nanmean(a)) if np.isfinite(a).any() else math.nan for m, a in per.items()}
     finite = {m: v for m, v in means.items() if math.isfinite(v)}
-    best = (max if hib else min)(finite, key=finite.get) if finite else None
+    best = (max if hib else min)(finite, key=finite.__getitem__) if finite else None
     sep = separation(per[best], ctrl, hib) if best else math.nan
     tau = rank_stability(per, seed=seed)
     rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
@@ -485,9 +530,9 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
 
 
 def oracle_value(
-    metric,
+    metric: Metric,
     options: dict[str, Any],
-    ds,
+    ds: Dataset,
     ground_truth: GroundTruth,
     classes: tuple[Any, ...] = (),
     seed: int = 0,
@@ -509,17 +554,19 @@ def oracle_value(
     X, mask = ds.X, ds.mask
     scores = oracle_scores(ground_truth, mask, seed).float()
     N, A, L = X.shape
-    method = Method("oracle", lambda *a, **k: None, complete=False, position_level=True)
+    # never called: the oracle's attributions are given, and there is no model to explain
+    never: Any = lambda *a, **k: None  # noqa: E731
+    method = Method("oracle", never, complete=False, position_level=True)
     ex = Explanation(
         X=X,
         mask=mask,
         y=ds.y,
         target=ds.y,
         attributions=scores[:, None, :].expand(N, A, L).clone(),
-        model=None,
-        explain=None,
+        model=None,  # type: ignore[arg-type]  # the oracle map explains no model
+        explain=None,  # type: ignore[arg-type]  # (metrics that need one refuse it)
         method=method,
-        background=None,
+        background=None,  # type: ignore[arg-type]  # nor has a background
         generator=torch.Generator().manual_seed(seed),
         dataset=ds,
         ground_truth=ground_truth,
@@ -535,7 +582,7 @@ def oracle_value(
 
 
 def metrics_view(
-    records: list[Any], task: str, model: str | None = None, oracle=None
+    records: list[Record], task: str, model: str | None = None, oracle: Oracle | None = None
 ) -> list[dict[str, Any]]:
     """Per (model, metric column) of a task: what the column rests on and its verdict, as plain data.
 
@@ -560,7 +607,7 @@ def metrics_view(
 
     recs = [r for r in records if r.key.task == task and (model is None or r.key.model == model)]
     rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}
-    grid: dict[tuple[str, str], list[Any]] = {}
+    grid: dict[tuple[str, str], list[Record]] = {}
     for r in recs:
         if r.key.method.startswith("(") or r.key.metric in (RELIANCE_METRIC, "seconds_per_seq"):
             continue
@@ -574,7 +621,12 @@ def metrics_view(
 
 
 def _view_row(
-    model: str, metric: str, group: list[Any], gt: bool, reliance, oracle
+    model: str,
+    metric: str,
+    group: list[Record],
+    gt: bool,
+    reliance: Reliance | None,
+    oracle: Oracle | None,
 ) -> dict[str, Any]:
     """One row of :func:`metrics_view`."""
     ok = [r for r in group if r.status == "ok"]
@@ -594,6 +646,8 @@ def _view_row(
         else "informative"
         if informative
         else check.verdict.reason
+        if check
+        else ""
     )
     return {
         "model": model,
