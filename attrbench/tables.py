@@ -178,7 +178,7 @@ def _gathered(template: str, methods: list[str]) -> str:
 
 def latest(records: list[Record]) -> list[Record]:
     """Of records of the same (task, model, method, options, metric, options), the newest."""
-    keep: dict[str, Any] = {}
+    keep: dict[tuple[str, ...], Record] = {}
     for rec in sorted(records, key=lambda r: r.date):
         k = rec.key
         keep[
@@ -272,7 +272,9 @@ def _columns(records: list[Record], detail: bool) -> list[Column]:
 def _column(records: list[Record], metric: str, sub: str | None) -> Column:
     hib = next(
         (
-            r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
+            (r.columns.get(sub, {}) if sub is not None else {}).get(
+                "higher_is_better", r.higher_is_better
+            )
             for r in records
             if r.key.metric == metric and r.status == "ok"
         ),
@@ -304,7 +306,11 @@ def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
     values = [c for c in cells if c.has_value]
     if len(values) < 2:
         return
-    best = (max if values[0].higher_is_better else min)(c.mean for c in values)
+    best = (max if values[0].higher_is_better else min)(
+        c.mean
+        for c in values
+        if c.mean is not None  # all of them: they have values
+    )
     for c in values:
         c.best = c.mean == best
     top = next(c for c in values if c.best)
@@ -320,7 +326,7 @@ def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
 def _grid(records: list[Record], columns: list[Column], notes: _Notes) -> list[Row]:
     """One row per label with a cell per column (``missing`` where no record is)."""
     labels = _row_labels(records)
-    by_label: dict[str, dict[str, Any]] = defaultdict(dict)
+    by_label: dict[str, dict[int, Cell]] = defaultdict(dict)
     method_of: dict[str, str] = {}
     for rec in records:
         method_of[labels[id(rec)]] = rec.key.method
@@ -407,7 +413,8 @@ def _renumber(rows: list[Row], notes: _Notes) -> list[Note]:
     old = {n.mark: n.text for n in notes.notes()}
     new: dict[int, int] = {}
     for row in rows:
-        for holder in [row, *row.cells]:
+        holders: list[Row | Cell] = [row, *row.cells]
+        for holder in holders:
             holder.notes = [new.setdefault(m, len(new) + 1) for m in holder.notes]
     return [Note(m, old[o]) for o, m in new.items()]
 
@@ -521,7 +528,7 @@ def quality_tables(records: list[Record]) -> list[Table]:
             dict.fromkeys(["accuracy", "f1_micro", "f1_macro"] + [r.key.metric for r in recs])
         )
         columns = [Column(m, None, m, True) for m in metrics]
-        grid = {r.key.model: {} for r in recs}
+        grid: dict[str, dict[str, Cell]] = {r.key.model: {} for r in recs}
         for rec in recs:
             grid[rec.key.model][rec.key.metric] = _cell(rec, notes, None)
         rows = [
@@ -556,10 +563,12 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
     for j, col in enumerate(table.columns):
         if col.metric == COST or col.sub is not None or col.higher_is_better is None:
             continue
-        recs = [row.cells[j].record for row in table.rows if row.cells[j].record is not None]
+        recs = [rec for row in table.rows if (rec := row.cells[j].record) is not None]
         if not validity.ranked(col.metric, validity.column_check(recs) if recs else None):
             continue
-        cells = [(row.label.split(" (n=")[0], row.cells[j]) for row in table.rows]
+        cells: list[tuple[str, Any]] = [
+            (row.label.split(" (n=")[0], row.cells[j]) for row in table.rows
+        ]
         cells = [(label, c.mean) for label, c in cells if c.has_value]
         if len(cells) < 2:
             continue
@@ -602,7 +611,7 @@ def summary(records: list[Record]) -> Table:
         ]
         cells.append(Cell("value", float(np.mean(every)), n=len(every), higher_is_better=False))
         rows.append(Row(label, label, cells))
-    rows.sort(key=lambda r: r.cells[-1].mean)
+    rows.sort(key=lambda r: r.cells[-1].mean or 0.0)  # every last cell has a value
     for j in range(len(columns)):
         _mark_best([r.cells[j] for r in rows], None)
     return Table(

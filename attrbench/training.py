@@ -330,9 +330,8 @@ def load_model(
     _check(ckpt, task, spec, train_hash or task.data("train").hash, path)
     model = spec.build()
     model.load_state_dict(ckpt["state_dict"])
-    model.zoo_name = model_name
-    model.checkpoint_hash = file_hash(path)
-    model.checkpoint = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    checkpoint = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    _tag(model, model_name, file_hash(path), checkpoint)
     return model.to(device).eval()
 
 
@@ -377,10 +376,28 @@ def _built_model(spec: ModelSpec, device: str | torch.device) -> nn.Module:
     """A zoo model whose ``build()`` sets its weights (``spec.trained`` False), in eval mode."""
     model = spec.build()
     state = model.state_dict()
-    model.zoo_name = spec.name
-    model.checkpoint_hash = content_hash(*(f"{k}" for k in state), *state.values())
-    model.checkpoint = {"model": spec.name, "config": spec.config, "built": True}
+    checkpoint_hash = content_hash(*(f"{k}" for k in state), *state.values())
+    _tag(
+        model,
+        spec.name,
+        checkpoint_hash,
+        {"model": spec.name, "config": spec.config, "built": True},
+    )
     return model.to(device).eval()
+
+
+def _tag(model: nn.Module, zoo_name: str, checkpoint_hash: str, checkpoint: dict[str, Any]) -> None:
+    """Set the attributes that name a zoo model in records and fits: ``zoo_name``,
+    ``checkpoint_hash`` and ``checkpoint`` (its metadata).
+
+    ``setattr`` because ``nn.Module.__setattr__`` is typed for tensors and modules only.
+    """
+    for name, value in (
+        ("zoo_name", zoo_name),
+        ("checkpoint_hash", checkpoint_hash),
+        ("checkpoint", checkpoint),
+    ):
+        setattr(model, name, value)
 
 
 def _check(ckpt: dict[str, Any], task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from attrbench.examples import unpack_examples
+from attrbench.examples import Examples, unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
 from attrbench.results import Record
 from attrbench.site.assets import CSS, JS
@@ -101,9 +101,9 @@ def _cost_points(records: list[Record], metric: str) -> tuple[list[Any], bool | 
     return points, hib
 
 
-def _examples(records: list[Record]) -> dict[str, object]:
+def _examples(records: list[Record]) -> dict[str, Examples]:
     """Method -> unpacked examples, from its cost record (else any record that has them)."""
-    found: dict[str, tuple[int, object]] = {}
+    found: dict[str, tuple[int, Any]] = {}
     for rec in records:
         packed = rec.extra.get("examples") if rec.status == "ok" else None
         rank = 0 if rec.key.metric == COST else 1
@@ -191,7 +191,7 @@ def metrics_section(task: str, model: str, recs: list[Record]) -> str:
         "verdict",
     ]
 
-    def f(x) -> str:
+    def f(x: float | None) -> str:
         return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
     body = "".join(
@@ -253,7 +253,7 @@ def _model_page(
         parts.append(checks)
     metric = main_metric(scored)
     points, hib = _cost_points(scored, metric) if metric else ([], None)
-    if points:
+    if points and metric:
         name = f"cost_quality_{_slug(model)}.svg"
         cost_quality_plot(points, metric, hib, folder / name, f"{task} / {model}: cost vs {metric}")
         parts += [
