@@ -63,7 +63,9 @@ def _pack(array: np.ndarray) -> str:
 
 
 def _unpack(text: str, dtype: str, shape: tuple[int, int]) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=dtype).reshape(shape).copy()
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=dtype)
+    array: np.ndarray = raw.reshape(shape).copy()
+    return array
 
 
 def pack_examples(

@@ -105,6 +105,7 @@ def cell_text(cell: Cell, narrow: bool = False, cost: bool = False) -> str:
     if cell.kind != "value":
         word = {"n/a": "n/a", "failed": "failed", "missing": "missing"}[cell.kind]
         return word + _marks(cell) if cell.notes or cell.kind != "missing" else "-"
+    assert cell.mean is not None, "a value cell has a mean"
     if cost:
         return f"{cell.mean:.2e}"
     if cell.low is None or cell.high is None:

@@ -261,7 +261,8 @@ def explained_sets(
     }
     cap = task.ground_truth_n
     if cap is not None and any(q.needs_ground_truth for q in metrics):
-        gt = test.ground_truth or task.ground_truth(test)
+        gt = test.ground_truth or (task.ground_truth(test) if task.ground_truth else None)
+        assert gt is not None, f"task {task.name!r} sets ground_truth_n but has no ground truth"
         carrying = torch.tensor([i for i, m in enumerate(gt.motifs) if m], dtype=torch.long)
         if len(carrying) > cap:
             carrying = carrying[select_index(len(carrying), cap, config.seed)]

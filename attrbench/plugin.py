@@ -421,7 +421,7 @@ class Explanation:
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
     method_options: dict[str, Any] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def scores(self) -> torch.Tensor:

@@ -177,7 +177,7 @@ class Record:
         return cls(**{**d, "key": CellKey(**d["key"])})
 
 
-def _json_default(obj):
+def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     return str(obj)
@@ -252,7 +252,7 @@ def _schema(data: object) -> int | None:
     return schema if isinstance(schema, int) and not isinstance(schema, bool) else None
 
 
-def _current(path: Path, data: object) -> object | None:
+def _current(path: Path, data: Any) -> Any:
     """``data`` in this version's schema: as is, or migrated; None for an older record
     without a migration (named; its cell is recomputed into a new file).
 

@@ -249,7 +249,7 @@ def train_model(
     out_dir: Path | None = None,
     progress: bool = True,
     data_options: dict[str, Any] | None = None,
-    **overrides,
+    **overrides: Any,
 ) -> Path:
     """Train a zoo model of ``task`` on its train split and save the checkpoint.
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ class Discovery:
     recall: float
     false_discoveries: float
     best: list[tuple[str, float]]
-    known: list[tuple[str, ...]] = ()
+    known: Sequence[tuple[str, ...]] = ()
 
 
 @functools.cache
@@ -154,11 +155,12 @@ def known_motifs(X: torch.Tensor, gt: GroundTruth) -> dict[str, np.ndarray]:
 
 def _to_ppm(m: np.ndarray, pseudo: float = 0.01) -> np.ndarray:
     m = np.asarray(m, dtype=np.float64) + pseudo
-    return m / m.sum(0, keepdims=True)
+    ppm: np.ndarray = m / m.sum(0, keepdims=True)
+    return ppm
 
 
 def discover(
-    X: torch.Tensor, hyp: torch.Tensor, min_seqlets: int = 20, **options
+    X: torch.Tensor, hyp: torch.Tensor, min_seqlets: int = 20, **options: Any
 ) -> tuple[list[Pattern], int]:
     """TF-MoDISco patterns of hypothetical maps ``hyp`` (N, 4, L) of one-hot ``X`` (N, 4, L).
 
@@ -271,7 +273,7 @@ def run_discovery(
     q: float = 0.05,
     min_seqlets: int = 20,
     jaspar_release: str = JASPAR_RELEASE,
-    **options,
+    **options: Any,
 ) -> Discovery:
     """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
     try:
