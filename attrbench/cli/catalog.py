@@ -159,6 +159,7 @@ def catalog(use_cache: bool = True) -> dict[str, Any]:
     if not use_cache:
         return build()
     path = _cache_dir() / f"{fingerprint()}.json"
+    found: dict[str, Any] | None
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

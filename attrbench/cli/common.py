@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 __all__ = [
     "csv_list",
@@ -73,7 +73,7 @@ def threads_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def set_threads(args) -> None:
+def set_threads(args: argparse.Namespace) -> None:
     """Apply ``--threads`` (if given) before any work starts."""
     threads = getattr(args, "threads", None)
     if threads is not None and threads <= 0:
@@ -142,6 +142,14 @@ def resource_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+@overload
+def existing(path: Path, flag: str) -> Path: ...
+
+
+@overload
+def existing(path: None, flag: str) -> None: ...
+
+
 def existing(path: Path | None, flag: str) -> Path | None:
     """``path`` of option ``flag`` if given: a readable text file (else an error naming both)."""
     from attrbench.cli.validate import text_file
@@ -149,7 +157,7 @@ def existing(path: Path | None, flag: str) -> Path | None:
     return text_file(path, flag)
 
 
-def resource_options(args) -> dict[str, dict[str, Any]]:
+def resource_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Resource options from ``--resource NAME=PATH`` and ``--kb PATH``; every path must exist.
 
     Returns
@@ -193,7 +201,7 @@ def load_resources(task_name: str, options: dict[str, dict[str, Any]]) -> None:
 DATA_FLAGS = {"data": "path", "fasta": "fasta", "gff": "gff"}
 
 
-def data_options(args) -> dict[str, Any]:
+def data_options(args: argparse.Namespace) -> dict[str, Any]:
     """Data options from ``--data`` (``path=``; a file, or a folder for tasks that read one),
     ``--fasta`` and ``--gff``, each checked to exist."""
     options = {}
@@ -227,6 +235,7 @@ def options(items: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
                 did_you_mean(name, known, "method or metric")
             except KeyError as exc:
                 raise validate.UsageError(f"--option {item}: {exc}") from None
+        assert target is not None  # (did_you_mean raised: a name in neither registry)
         target.setdefault(name, {})[key] = value(raw)
     methods = {m: validate.method_options(METHODS.get(m), o) for m, o in methods.items()}
     metrics = {q: validate.metric_options(METRICS.get(q), o) for q, o in metrics.items()}
@@ -246,7 +255,7 @@ def report_options(items: list[str]) -> dict[str, Any]:
     return options
 
 
-def value(raw: str):
+def value(raw: str) -> Any:
     """An option's value: JSON when it parses as JSON, else the text itself."""
     try:
         return json.loads(raw)

@@ -6,6 +6,7 @@ Answers from :mod:`attrbench.cli.catalog` (no plugin imported when it is cached)
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import textwrap
 from pathlib import Path
@@ -31,7 +32,7 @@ HEADERS = {
 }
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``list`` and its arguments."""
     p = sub.add_parser(
         "list",
@@ -79,7 +80,7 @@ def wrap(body: list[list[Any]], headers: list[str], width: int) -> list[list[Any
     ]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the table."""
     from tabulate import tabulate
 

@@ -12,7 +12,10 @@ import inspect
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attrbench.plugin import Method, Metric
 
 __all__ = [
     "UsageError",
@@ -257,7 +260,7 @@ def _kinds_default(default: Any) -> set[str] | None:
     return {"int", "float"} if kind == "float" else {kind}
 
 
-def method_options(method, options: dict[str, Any]) -> dict[str, Any]:
+def method_options(method: Method, options: dict[str, Any]) -> dict[str, Any]:
     """A method's ``--option`` values checked against ``fn``, ``fit`` and ``reference`` and
     its declared schema (:func:`attrbench.plugin.validate_options`): unknown keys are
     refused for every method, also one whose function takes ``**options``."""
@@ -270,12 +273,12 @@ def method_options(method, options: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _declared(plugin) -> dict[str, Any]:
+def _declared(plugin: Method | Metric) -> dict[str, Any]:
     """The plugin's defaults, with None for options declared in its schema only."""
     return {**{k: None for k in plugin.option_schema}, **plugin.defaults}
 
 
-def _schema_checked(plugin, options: dict[str, Any]) -> dict[str, Any]:
+def _schema_checked(plugin: Method | Metric, options: dict[str, Any]) -> dict[str, Any]:
     """``options`` if :func:`attrbench.plugin.validate_options` accepts them."""
     from attrbench.plugin import OptionError, validate_options
 
@@ -286,7 +289,7 @@ def _schema_checked(plugin, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def metric_options(metric, options: dict[str, Any]) -> dict[str, Any]:
+def metric_options(metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
     """A metric's ``--option`` values checked against its function and declared schema."""
     params, _ = _parameters([(metric.fn, 1)])
     return _schema_checked(
