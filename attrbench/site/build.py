@@ -1,11 +1,13 @@
 """Build the static site from result records alone.
 
 ``index.html`` lists the tasks, each with its model-quality table and a link per
-model; ``<task>/<model>.html`` holds the method table (mean [95% CI], best
+model; ``<task>/index.html`` shows every model of the task with its description
+above its method table (:mod:`attrbench.site.taskpage`); ``<task>/<model>.html`` holds the method table (mean [95% CI], best
 marked, n / n/a / INVALID reasons on hover), the cost table of ``attrbench
 bench`` records, the model-quality table, a cost-versus-quality plot (SVG) and
 example attribution logos per method (SVG, from ``extra["examples"]`` of the
-records). Every page links the one stylesheet and script of the site root
+records) and the motifs TF-MoDISco discovered from each method's maps beside their
+best matches (inline SVG, :mod:`attrbench.site.logos`). Every page links the one stylesheet and script of the site root
 (``site.css``, ``site.js``) and nothing but relative files.
 """
 
@@ -20,6 +22,8 @@ from attrbench.examples import unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
 from attrbench.results import Record
 from attrbench.site.assets import CSS, JS
+from attrbench.site.logos import CSS as MOTIF_CSS
+from attrbench.site.logos import motif_section
 from attrbench.site.tables import (
     COST,
     QUALITY,
@@ -29,6 +33,7 @@ from attrbench.site.tables import (
     method_table,
     quality_table,
 )
+from attrbench.site.taskpage import task_page_body
 from attrbench.tables import BENCH_METRIC
 
 __all__ = ["build_site", "main_metric", "STYLESHEET", "SCRIPT"]
@@ -259,6 +264,9 @@ def _model_page(
             f"<h2>Cost versus {html.escape(metric)}</h2>",
             f'<div class="plot"><a href="{name}"><img src="{name}" alt="cost versus {metric}"></a></div>',
         ]
+    motifs = motif_section(scored)
+    if motifs:
+        parts.append(motifs)
     logos = _logo_files(scored + bench, folder / _slug(model))
     if logos:
         parts.append(
@@ -274,6 +282,15 @@ def _model_page(
     return _page(f"{task} / {model}", "\n".join(parts), up="../")
 
 
+def _task_page(task: str, by_model: dict[str, list[Record]], folder: Path) -> Path:
+    """Write ``folder/index.html``: every model of ``task`` with its description and table."""
+    scored = {m: [r for r in recs if r.key.metric != BENCH_METRIC] for m, recs in by_model.items()}
+    body = task_page_body(task, scored, model_description, table_html, _slug)
+    page = folder / "index.html"
+    page.write_text(_page(f"{task}: every model", body, up="../"))
+    return page
+
+
 def build_site(records: list[Record], out: Path | str) -> list[Path]:
     """Write the site for ``records`` under ``out``; returns the pages written (index first).
 
@@ -286,7 +303,7 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / STYLESHEET).write_text(CSS)
+    (out / STYLESHEET).write_text(CSS + MOTIF_CSS)
     (out / SCRIPT).write_text(JS)
     by_task: dict[str, list[Record]] = defaultdict(list)
     for rec in latest(records):
@@ -307,6 +324,11 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
             pages.append(page)
             links.append(
                 f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a></li>'
+            )
+        if by_model:
+            pages.append(_task_page(task, by_model, out / _slug(task)))
+            links.insert(
+                0, f'<li><a href="{_slug(task)}/index.html">every model on one page</a></li>'
             )
         index += [f"<h2>{html.escape(task)}</h2>", f"<ul>{''.join(links)}</ul>"]
         if quality:
