@@ -799,9 +799,12 @@ def render_metrics_view(rows: list[dict]) -> str:
 
     lines = [head]
     for r in rows:
+        reliance = r["reliance"]
+        if reliance and math.isfinite(r.get("reliance_share", math.nan)):
+            reliance += f" (n={r['reliance_n']}, {r['reliance_share']:.0%} in the truth's class)"
         lines.append(
             f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
-            f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
+            f"{reliance} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
             f"{f(r['best_normalised'])} | "
             f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |"
         )
