@@ -88,12 +88,17 @@ class Resources(Mapping[str, Any]):
 
 @dataclass
 class MetricResult:
-    """A metric's outcome on a chunk: per-sequence scores (n, K), or why there are none."""
+    """A metric's outcome on a chunk: per-sequence scores (n, K), or why there are none.
+
+    ``extra`` is the JSON data of a set-level metric's ``details`` (:class:`Metric`), kept in
+    its record's ``extra``.
+    """
 
     status: str = "ok"
     scores: np.ndarray | None = None
     reason: str = ""
     seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -380,12 +385,13 @@ def _score(metric: Metric, ex: Explanation, chunk: Chunk, start: int) -> MetricR
     try:
         with measure(ex.device) as timing:
             scores = metric(ex, **options).detach().cpu().double().numpy()
+        extra = metric.details(ex) if metric.details is not None else {}
     except NotApplicable as exc:
         return MetricResult("not_applicable", reason=str(exc))
     except Exception as exc:  # a broken metric must not end the run: record and go on
         log.warning("metric %s failed on %s/%s: %r", metric.name, chunk.model, chunk.method, exc)
         return MetricResult("failed", reason=f"{type(exc).__name__}: {exc}")
-    return MetricResult("ok", scores, seconds=timing.seconds)
+    return MetricResult("ok", scores, seconds=timing.seconds, extra=extra)
 
 
 def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
@@ -394,7 +400,8 @@ def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
         if b.status != "ok":
             return b
     scores = np.concatenate([b.scores for b in blocks]) if blocks else np.zeros((0, 1))
-    return MetricResult("ok", scores, seconds=math.fsum(b.seconds for b in blocks))
+    extra = {k: v for b in blocks for k, v in b.extra.items()}  # set-level: one block
+    return MetricResult("ok", scores, seconds=math.fsum(b.seconds for b in blocks), extra=extra)
 
 
 def _examples(ex: Explanation, task: Any, k: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 A chunk file (``<results>/.chunks/<cell>/<start>.npz``) is plain data: a numpy
 ``.npz`` archive read without ``allow_pickle``, holding one JSON text (``meta``:
-status, ids, reasons, seconds, examples) as UTF-8 bytes and one float64 array
+status, ids, reasons, seconds, examples, metric extras) as UTF-8 bytes and one float64 array
 ``scores_<i>`` of shape (N, K) per scored metric. Nothing in it can run code.
 :func:`read_chunk` checks every key, dtype and shape; a file that does not match
 (truncated, planted, of another format) is named in a warning and deleted, and
@@ -48,6 +48,7 @@ def _encode(result: ChunkResult) -> dict[str, np.ndarray]:
             "reason": m.reason,
             "seconds": float(m.seconds),
             "scores": None if m.scores is None else f"scores_{i}",
+            "extra": m.extra,
         }
         if m.scores is not None:
             arrays[f"scores_{i}"] = np.asarray(m.scores, dtype="<f8").reshape(len(m.scores), -1)
@@ -100,8 +101,11 @@ def _decode(z: np.lib.npyio.NpzFile) -> ChunkResult:
                     f"scores of {name} have dtype {scores.dtype} and shape "
                     f"{scores.shape}, expected float64 ({len(ids)}, K)"
                 )
+        extra = m.get("extra", {})
+        if not isinstance(extra, dict):
+            raise BadChunk(f"extra of {name} is not a JSON object")
         metrics[str(name)] = MetricResult(
-            str(m["status"]), scores, str(m["reason"]), float(m["seconds"])
+            str(m["status"]), scores, str(m["reason"]), float(m["seconds"]), extra
         )
     return ChunkResult(
         str(meta["status"]),

@@ -22,11 +22,13 @@ import io
 import json
 import math
 import textwrap
+from typing import Any
 
 from tabulate import tabulate
 
 from attrbench.results import Record
 from attrbench.tables import Cell, Table, latest, quality_tables, summary, tables
+from attrbench.validity import Oracle
 
 __all__ = ["render", "render_table", "cell_text", "html_page", "FORMATS", "TERMINAL_WIDTH"]
 
@@ -38,12 +40,20 @@ _LEGEND = (
     "bold: best of its column; ≈: tied with the best (the 95% paired-bootstrap interval "
     "of the difference on the sequences both scored contains 0)"
 )
+_REFERENCE_LEGEND = (
+    "random (floor) and oracle (ceiling) are reference rows, not methods: never bold, never "
+    "ranked. random: the random control (uniform position scores); oracle: a map that is 1 on "
+    "the ground-truth positions and 0 elsewhere (ties broken at random, seed 0, one occurrence of "
+    "each motif kind first), scored on the sequences the random control scored; ≈ on the random "
+    "row: the best method is tied with it"
+)
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 0.5em 0;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{background:#f0f0f0}td.best{font-weight:bold;background:#e6f4e6}
 td.tied{background:#f3f9f3}td.na,td.missing,td.failed{color:#888}
+tr.reference td{font-style:italic;color:#555;background:#fafafa}
 p.notes{font-size:0.85em;color:#444}"""
 
 
@@ -141,7 +151,7 @@ def _style(cell: Cell, text: str, fmt: str) -> str:
 
 
 def _grid(table: Table, fmt: str, narrow: bool) -> tuple[list[str], list[list[str]]]:
-    header = [table.row_header] + [c.header for c in table.columns]
+    header = [table.row_header] + [c.title for c in table.columns]
     body = [
         [row.label + "".join(f" [{m}]" for m in row.notes)]
         + [
@@ -215,6 +225,13 @@ def render_table(table: Table, fmt: str = "markdown", width: int | None = None) 
     lines += [f"not shown: {m}: applies to no column ({why})" for m, why in table.omitted_methods]
     if any(c.best or c.tied for r in table.rows for c in r.cells) and table.n:
         lines.append(_LEGEND)
+    if any(not r.is_method for r in table.rows):
+        lines.append(_REFERENCE_LEGEND)
+    if any(c.normalised for c in table.columns):
+        lines.append(
+            "(normalised): (value - random) / (oracle - random): 0 at the random row, "
+            "1 at the oracle row"
+        )
     lines += [f"[{n.mark}] {n.text}" for n in table.notes]
     if width:
         lines = [textwrap.fill(line, width - 2, subsequent_indent="  ") for line in lines]
@@ -237,7 +254,8 @@ def _html_grid(table: Table, header: list[str], body: list[list[str]]) -> str:
                 f' title="{html.escape(cell.reason, quote=True)}"' if cell.reason else ""
             )
             tds.append(f"<td{attrs}>{text}</td>")
-        rows.append("<tr>" + "".join(tds) + "</tr>")
+        tr = f'<tr class="reference {row.reference}">' if row.reference else "<tr>"
+        rows.append(tr + "".join(tds) + "</tr>")
     return (
         f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
         + "\n".join(rows)
@@ -274,7 +292,12 @@ def html_page(body: str, title: str = "attrbench leaderboard") -> str:
 
 
 def render(
-    records: list[Record], fmt: str = "markdown", detail: bool = False, width: int | None = None
+    records: list[Record],
+    fmt: str = "markdown",
+    detail: bool = False,
+    width: int | None = None,
+    oracle: Oracle | None = None,
+    normalised: bool = False,
 ) -> str:
     """Render ``records`` as tables in ``fmt`` (one of :data:`FORMATS`).
 
@@ -285,6 +308,13 @@ def render(
     width : int, optional
         Fit markdown tables to this many characters (see :func:`render_table`);
         None: the full tables, as files keep them.
+    oracle : callable, optional
+        The ceiling rows of ground-truth columns (e.g.
+        :class:`attrbench.validity.TaskOracle`); see :func:`attrbench.tables.method_table`.
+        In csv: one ``(oracle)`` row per ground-truth column.
+    normalised : bool
+        Ground-truth columns as ``(value - random) / (oracle - random)`` (needs ``oracle``).
+        The csv has a ``normalised`` column either way (empty where unknown).
 
     Returns
     -------
@@ -294,23 +324,59 @@ def render(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        return _csv(latest(records))
+        return _csv(latest(records), _references(records, oracle))
     quality = {t.task: t for t in quality_tables(records)}
     parts, done = [], set()
-    for table in tables(records, detail):
+    for table in tables(records, detail, oracle=oracle, normalised=normalised):
         if table.task not in done and table.task in quality:
             parts.append(render_table(quality[table.task], fmt, width))
         done.add(table.task)
         parts.append(render_table(table, fmt, width))
     parts += [render_table(q, fmt, width) for t, q in quality.items() if t not in done]
-    ranked = summary(records)
+    ranked = summary(records, oracle)
     if ranked.rows:
         parts.append(render_table(ranked, fmt, width))
     text = "\n\n".join(parts) + "\n"
     return html_page(text) if fmt == "html" else text
 
 
-def _csv(records: list[Record]) -> str:
+#: (task, model, metric) -> (the random row's mean, the oracle row's cell).
+References = dict[tuple[str, str, str], tuple[float, Cell]]
+
+
+def _references(records: list[Record], oracle: Oracle | None) -> References:
+    """(task, model, metric) -> (the random row's mean, the oracle row's cell) of every main
+    ground-truth column that has both (none without ``oracle``)."""
+    if oracle is None:
+        return {}
+    out: References = {}
+    for table in tables(records, oracle=oracle):
+        floor = next((r for r in table.rows if r.reference == "floor"), None)
+        ceiling = next((r for r in table.rows if r.reference == "ceiling"), None)
+        if floor is None or ceiling is None:
+            continue
+        for j, col in enumerate(table.columns):
+            random = floor.cells[j].mean if floor.cells[j].has_value else None
+            if col.sub is None and random is not None and ceiling.cells[j].has_value:
+                out[(table.task, table.model, col.metric)] = (random, ceiling.cells[j])
+    return out
+
+
+def _main_column(metric: str, cols: dict[str, Any]) -> str:
+    """The name of a record's main column among ``cols`` (its registered first column)."""
+    from attrbench.validity import _main_column as registered
+
+    name = registered(metric)
+    return name if name in cols else next(iter(cols))
+
+
+def _csv(records: list[Record], references: References | None = None) -> str:
+    """Long form: one row per record column, ``normalised`` where the column has a random and an
+    oracle row, and one ``(oracle)`` row per such column."""
+    from attrbench.tables import ORACLE_METHOD
+    from attrbench.validity import normalised
+
+    references = references or {}
     out = io.StringIO()
     fields = [
         "task",
@@ -334,9 +400,11 @@ def _csv(records: list[Record]) -> str:
         "data_hash",
         "git_commit",
         "date",
+        "normalised",
     ]
     w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     w.writeheader()
+    oracle_rows = {}
     for rec in sorted(records, key=lambda r: (r.key.task, r.key.model, r.key.method, r.key.metric)):
         k = rec.key
         base = {
@@ -365,7 +433,18 @@ def _csv(records: list[Record]) -> str:
                 "n_missing": rec.n_missing,
             }
         }
+        ref = references.get((k.task, k.model, k.metric))
+        main = _main_column(k.metric, cols)
         for name, c in cols.items():
+            norm: float | str = ""
+            oracle_mean = ref[1].mean if ref is not None else None  # (it has a value)
+            if (
+                ref is not None
+                and oracle_mean is not None
+                and name == main
+                and c["mean"] is not None
+            ):
+                norm = normalised(c["mean"], ref[0], oracle_mean)
             w.writerow(
                 {
                     **base,
@@ -375,6 +454,26 @@ def _csv(records: list[Record]) -> str:
                     "high": c["high"],
                     "n": c["n"],
                     "n_missing": c["n_missing"],
+                    "normalised": norm,
                 }
             )
+        if ref is not None and rec.key.method == "random":
+            oracle_rows[(k.task, k.model, k.metric)] = (base, main, ref[1])
+    for base, main, cell in oracle_rows.values():
+        w.writerow(
+            {
+                **base,
+                "method": ORACLE_METHOD,
+                "method_options": "{}",
+                "column": main,
+                "status": "ok",
+                "value": cell.mean,
+                "low": cell.low,
+                "high": cell.high,
+                "n": cell.n,
+                "n_missing": cell.n_missing,
+                "reason": "oracle map: 1 on ground-truth positions, ties broken at random (seed 0)",
+                "normalised": 1.0,
+            }
+        )
     return out.getvalue()

@@ -460,6 +460,11 @@ class Metric:
         (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
         which the first holds the set's scores and the others NaN, so the cell's
         mean is the set score and its n is 1.
+    details : callable, optional
+        ``details(ex) -> dict``, set-level metrics only: called after ``fn`` on the same
+        :class:`Explanation`, it returns JSON data (lists, numbers, text) that the cell's
+        record keeps in ``extra`` (``motif_discovery``: the discovered patterns and their
+        matches, which the site draws as logos).
     defaults : dict
     option_schema : dict of str to Option
         The type and range of each option, as for :class:`Method`.
@@ -476,12 +481,18 @@ class Metric:
     only_complete: bool = False
     invalid_above: float | None = None
     set_level: bool = False
+    details: Callable[[Explanation], dict[str, Any]] | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
         _check_fields("metric", self, _METRIC_RULES)
+        if self.details is not None and not self.set_level:
+            raise PluginFieldError(
+                f"metric {self.name!r}: details is for set-level metrics (set_level=True), "
+                "whose one call per cell gives one record's extra"
+            )
         stray = sorted(set(self.column_directions) - set(self.columns))
         if stray:
             raise PluginFieldError(
@@ -513,6 +524,7 @@ _METRIC_RULES: dict[str, _Rule] = {
     "column_directions": (_dict_of(str, _BOOL), "a dict of column name to bool"),
     "needs_resources": (_tuple_of(str), "a tuple of resource names (str)"),
     "invalid_above": (_optional(_NUMBER), "None or a number"),
+    "details": (_optional(callable), "None or callable details(ex) -> dict"),
     "defaults": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
     "description": (_STR, "a str"),
 }

@@ -561,9 +561,9 @@ def _metric_record(
         for j, c in enumerate(names)
     }
     main = cols[names[0]]
-    extra = {}
+    extra = {k: v for p in parts for k, v in p.extra.items()}
     if metric.invalid_above is not None:
-        extra = {
+        extra |= {
             "invalid_above": metric.invalid_above,
             "invalid": bool(main["mean"] > metric.invalid_above),
         }

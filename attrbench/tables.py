@@ -22,14 +22,15 @@ import json
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from attrbench import validity
 from attrbench.results import Record
-from attrbench.stats import average_ranks, paired_difference
+from attrbench.stats import average_ranks, bootstrap_mean, paired_difference
 
 __all__ = [
     "Cell",
@@ -46,6 +47,10 @@ __all__ = [
     "QUALITY",
     "COST",
     "BENCH_METRIC",
+    "FLOOR_LABEL",
+    "CEILING_LABEL",
+    "ORACLE_METHOD",
+    "NORMALISED_COLUMN",
 ]
 
 #: Method name of model-quality records and metric name of cost records.
@@ -56,6 +61,12 @@ _MISSING = (
     "no record for this cell: not run yet or unfinished "
     "(run the same `attrbench run` command again to finish it)"
 )
+#: Metrics of records that are no method-table column (cost benchmarks; truth reliance, which
+#: the metrics view shows).
+_NOT_COLUMNS = (BENCH_METRIC, validity.RELIANCE_METRIC)
+#: Labels of the reference rows and the method name of the oracle row.
+FLOOR_LABEL, CEILING_LABEL, ORACLE_METHOD = "random (floor)", "oracle (ceiling)", "(oracle)"
+_NO_ORACLE = "no oracle row: not a ground-truth column (or its oracle needs the task's data)"
 _CAPPED = (
     "a costly method the task caps on its default n: it explained a seeded subset "
     "of the sequences (run with --n to set n for every method)"
@@ -98,22 +109,48 @@ class Cell:
 
 @dataclass(frozen=True)
 class Column:
-    """A column: a metric, or one column ``sub`` of a multi-column metric (``None``: its main one)."""
+    """A column: a metric, or one column ``sub`` of a multi-column metric (``None``: its main one).
+
+    ``normalised``: its cells show ``(value - random) / (oracle - random)``.
+    ``informative`` False (``verdict`` says why, see
+    :func:`attrbench.validity.column_check`): no cell is marked best, the column
+    is not ranked and its header carries the reason as a footnote.
+    """
 
     metric: str
     sub: str | None
     header: str
     higher_is_better: bool | None
+    normalised: bool = False
+    informative: bool = True
+    verdict: str = ""
+    notes: tuple[int, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The header with its footnote marks."""
+        return self.header + "".join(f" [{m}]" for m in self.notes)
 
 
 @dataclass
 class Row:
-    """A row: its label (method, plus options where a method has several) and one cell per column."""
+    """A row: its label (method, plus options where a method has several) and one cell per column.
+
+    ``reference`` is ``floor`` on the random control's row and ``ceiling`` on the
+    oracle row: reference rows are shown beside the methods but are never marked
+    best and never ranked.
+    """
 
     label: str
     method: str
     cells: list[Cell]
     notes: list[int] = field(default_factory=list)
+    reference: str = ""
+
+    @property
+    def is_method(self) -> bool:
+        """A method's row (not a reference row: the random floor or the oracle ceiling)."""
+        return not self.reference
 
 
 @dataclass(frozen=True)
@@ -301,8 +338,14 @@ def sequence_column(rec: Record, sub: str | None) -> tuple[list[str], np.ndarray
     return (sv.ids, sv.columns[sub]) if sub in sv.columns else None
 
 
-def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
-    """Mark the best cells of one column and those tied with the (first) best."""
+def _mark_best(
+    cells: list[Cell], sub: str | None, seed: int = 0, references: Sequence[Cell] = ()
+) -> None:
+    """Mark the best cells of one column and those tied with the (first) best.
+
+    ``references`` (the random control's cell) are never best; one is marked tied
+    when the best method is tied with it.
+    """
     values = [c for c in cells if c.has_value]
     if len(values) < 2:
         return
@@ -317,8 +360,10 @@ def _mark_best(cells: list[Cell], sub: str | None, seed: int = 0) -> None:
     ref = sequence_column(top.record, sub) if top.record is not None else None
     if ref is None:
         return
-    for c in values:
-        other = sequence_column(c.record, sub) if not c.best and c.record is not None else None
+    for c in [*values, *references]:
+        other = None
+        if not c.best and c.has_value and c.record is not None:
+            other = sequence_column(c.record, sub)
         if other is not None:
             c.tied = paired_difference(*ref, *other, seed=seed).tied
 
@@ -408,10 +453,16 @@ def _omit_methods(
     return kept, out
 
 
-def _renumber(rows: list[Row], notes: _Notes) -> list[Note]:
-    """Footnotes of the cells shown only, renumbered in order of first use."""
+def _renumber(rows: list[Row], notes: _Notes, columns: list[Column] | None = None) -> list[Note]:
+    """Footnotes of the headers and cells shown only, renumbered in order of first use
+    (``columns`` are renumbered in place)."""
     old = {n.mark: n.text for n in notes.notes()}
     new: dict[int, int] = {}
+    cols = columns if columns is not None else []
+    for j, col in enumerate(cols):
+        if col.notes:
+            marks = tuple(new.setdefault(m, len(new) + 1) for m in col.notes)
+            cols[j] = replace(col, notes=marks)
     for row in rows:
         holders: list[Row | Cell] = [row, *row.cells]
         for holder in holders:
@@ -432,8 +483,113 @@ def _capped(records: list[Record], rows: list[Row], notes: _Notes) -> None:
             row.notes.append(notes.mark(_CAPPED))
 
 
-def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> Table:
+def _mark_floor(rows: list[Row]) -> None:
+    """Make the random control's row the floor reference row (labelled ``random (floor)``)."""
+    for row in rows:
+        if row.method == validity.RANDOM_METHOD:
+            row.reference = "floor"
+            row.label = row.label.replace(validity.RANDOM_METHOD, FLOOR_LABEL, 1)
+
+
+def _oracle_row(
+    records: list[Record], columns: list[Column], oracle: validity.Oracle
+) -> Row | None:
+    """The ceiling reference row: each ground-truth column's metric on the oracle map.
+
+    ``oracle(records)`` gives the per-sequence oracle values of a column (its
+    records) on the sequences its random control scored
+    (:func:`attrbench.validity.scored_ids`), or None; the cell is their mean with
+    its bootstrap interval. None when no column has an oracle value.
+    """
+    cells, found = [], False
+    for col in columns:
+        ok = [r for r in records if r.key.metric == col.metric and r.status == "ok"]
+        values = None
+        main = col.sub is None or col.sub == validity._main_column(col.metric)
+        if ok and main and col.metric != COST:
+            values = oracle(ok)
+        if values is None or not np.isfinite(np.asarray(values, float)).any():
+            cells.append(Cell("missing", reason=_NO_ORACLE))
+            continue
+        s = bootstrap_mean(np.asarray(values, float), seed=0)
+        cells.append(Cell("value", s.mean, s.low, s.high, s.n, s.n_missing, col.higher_is_better))
+        found = True
+    return Row(CEILING_LABEL, ORACLE_METHOD, cells, reference="ceiling") if found else None
+
+
+def _value(cell: Cell) -> float | None:
+    """The mean of a cell that has a value (:attr:`Cell.has_value`), else None."""
+    return cell.mean if cell.has_value else None
+
+
+def _normalise(columns: list[Column], rows: list[Row]) -> list[Column]:
+    """Rescale every column that has a floor and a ceiling to ``(value - random) / (oracle - random)``.
+
+    The random row becomes 0, the oracle row 1, a better method a larger value
+    (the column is higher-is-better whatever the metric's direction); a cell's
+    interval is rescaled with it (the floor and ceiling are taken as exact).
+    Ties with the best are unchanged (the rescaling is the same for every cell).
+    """
+    floor = next((r for r in rows if r.reference == "floor"), None)
+    ceiling = next((r for r in rows if r.reference == "ceiling"), None)
+    if floor is None or ceiling is None:
+        return columns
+    out = []
+    for j, col in enumerate(columns):
+        random, best = _value(floor.cells[j]), _value(ceiling.cells[j])
+        if random is None or best is None or not abs(best - random) > 1e-12:
+            out.append(col)
+            continue
+        for row in rows:
+            c = row.cells[j]
+            mean = _value(c)
+            if mean is None:
+                continue
+            c.mean = validity.normalised(mean, random, best)
+            if c.low is not None and c.high is not None:
+                ends = sorted(validity.normalised(x, random, best) for x in (c.low, c.high))
+                c.low, c.high = ends
+            c.higher_is_better = True
+        name = f"{col.metric}:{col.sub}" if col.sub else col.metric
+        out.append(Column(col.metric, col.sub, f"{name} (normalised) ↑", True, normalised=True))
+    return out
+
+
+_UNINFORMATIVE = "uninformative column (no best marked, not ranked in the summary): "
+
+
+def _verdicts(columns: list[Column], rows: list[Row], notes: _Notes) -> list[Column]:
+    """Each ranked column with its :func:`attrbench.validity.column_check` verdict; an
+    uninformative one gets a footnote mark on its header giving the reason."""
+    out = []
+    for j, col in enumerate(columns):
+        recs = [rec for r in rows if (rec := r.cells[j].record) is not None]
+        if col.metric == COST or col.metric in validity.SANITY_METRICS or not recs:
+            out.append(col)
+            continue
+        check = validity.column_check(recs, col.sub)
+        if not check.checked or check.verdict.informative:
+            out.append(col)
+            continue
+        mark = notes.mark(_UNINFORMATIVE + check.verdict.reason)
+        out.append(
+            replace(col, notes=(*col.notes, mark), informative=False, verdict=check.verdict.reason)
+        )
+    return out
+
+
+def method_table(
+    records: list[Record],
+    detail: bool = False,
+    seed: int = 0,
+    oracle: validity.Oracle | None = None,
+    normalised: bool = False,
+) -> Table:
     """The table of one (task, model): methods as rows, metrics as columns.
+
+    The random control's row is the floor reference row ``random (floor)`` and,
+    given ``oracle``, an ``oracle (ceiling)`` row follows it; reference rows come
+    last and are never marked best (nor ranked by :func:`summary`).
 
     Parameters
     ----------
@@ -443,6 +599,13 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
         Every column of multi-column metrics instead of their main column.
     seed : int
         Seed of the paired bootstraps that decide ties with the best.
+    oracle : callable, optional
+        ``oracle(records of one column) -> per-sequence values | None`` (e.g.
+        :class:`attrbench.validity.TaskOracle`): the ceiling row of the
+        ground-truth columns. Without it there is no oracle row.
+    normalised : bool
+        Ground-truth columns with both reference rows show
+        ``(value - random) / (oracle - random)`` instead of the raw value.
     """
     notes = _Notes()
     columns = _columns(records, detail)
@@ -453,13 +616,25 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
     for row in rows:
         row.cells = [row.cells[j] for j in keep]
     _capped(records, rows, notes)
+    _mark_floor(rows)
+    ceiling = _oracle_row(records, columns, oracle) if oracle is not None and rows else None
+    rows = [r for r in rows if r.is_method] + [r for r in rows if not r.is_method]
+    rows += [ceiling] if ceiling else []
+    if normalised:
+        columns = _normalise(columns, rows)
+    columns = _verdicts(columns, rows, notes)
     for j, col in enumerate(columns):
-        if col.metric != COST and col.metric not in validity.SANITY_METRICS:
-            _mark_best([r.cells[j] for r in rows], col.sub, seed)
+        if col.metric != COST and col.metric not in validity.SANITY_METRICS and col.informative:
+            _mark_best(
+                [r.cells[j] for r in rows if r.is_method],
+                col.sub,
+                seed,
+                [r.cells[j] for r in rows if not r.is_method],
+            )
     n = max((r.key.n for r in records), default=0)
     for row in rows:
         for c in row.cells:
-            if c.kind == "missing":
+            if c.kind == "missing" and row.is_method:
                 c.notes.append(notes.mark(_MISSING))
             c.show_n = c.kind == "value" and c.n is not None and (c.n != n or c.n_missing > 0)
     task, model = records[0].key.task, records[0].key.model
@@ -470,7 +645,7 @@ def method_table(records: list[Record], detail: bool = False, seed: int = 0) -> 
         f"{task} / {model} (n={n}, mean [95% CI])",
         columns,
         rows,
-        _renumber(rows, notes),
+        _renumber(rows, notes, columns),
         omitted_columns,
         omitted_methods,
     )
@@ -501,18 +676,25 @@ def _by_task_model(records: list[Record]) -> dict[str, dict[str, list[Record]]]:
     return {t: dict(m) for t, m in sorted(out.items())}
 
 
-def tables(records: list[Record], detail: bool = False, seed: int = 0) -> list[Table]:
+def tables(
+    records: list[Record],
+    detail: bool = False,
+    seed: int = 0,
+    oracle: validity.Oracle | None = None,
+    normalised: bool = False,
+) -> list[Table]:
     """One :class:`Table` per (task, model), tasks by name, models in first-seen order.
 
     Model-quality records are left out (see :func:`quality_tables`); of records of
-    the same configuration only the newest counts.
+    the same configuration only the newest counts. ``oracle`` and ``normalised``:
+    see :func:`method_table`.
     """
     out = []
     for models in _by_task_model(records).values():
         for recs in models.values():
-            recs = [r for r in recs if r.key.method != QUALITY and r.key.metric != BENCH_METRIC]
+            recs = [r for r in recs if r.key.method != QUALITY and r.key.metric not in _NOT_COLUMNS]
             if recs:
-                out.append(method_table(recs, detail, seed))
+                out.append(method_table(recs, detail, seed, oracle, normalised))
     return out
 
 
@@ -556,18 +738,19 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
     """(method label, metric) -> rank of the method in each main metric column (1 = best).
 
     Equal means share the mean of their ranks; only cells with a finite value are ranked.
-    Sanity checks (randomization, completeness) and columns that
-    :func:`attrbench.validity.column_check` finds uninformative are not ranked.
+    Sanity checks (randomization, completeness), columns that
+    :func:`attrbench.validity.column_check` finds uninformative and the reference
+    rows (random floor, oracle ceiling) are not ranked. A rank is the same on raw
+    and on normalised values (the rescaling is the same for every cell of a column).
     """
     out = {}
     for j, col in enumerate(table.columns):
         if col.metric == COST or col.sub is not None or col.higher_is_better is None:
             continue
-        recs = [rec for row in table.rows if (rec := row.cells[j].record) is not None]
-        if not validity.ranked(col.metric, validity.column_check(recs) if recs else None):
+        if col.metric in validity.SANITY_METRICS or not col.informative:
             continue
         cells: list[tuple[str, Any]] = [
-            (row.label.split(" (n=")[0], row.cells[j]) for row in table.rows
+            (row.label.split(" (n=")[0], row.cells[j]) for row in table.rows if row.is_method
         ]
         cells = [(label, c.mean) for label, c in cells if c.has_value]
         if len(cells) < 2:
@@ -580,18 +763,52 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
     return out
 
 
-def summary(records: list[Record]) -> Table:
+def _normalised_scores(table: Table) -> dict[str, list[float]]:
+    """Method label -> its normalised scores ``(value - random) / (oracle - random)`` in the
+    informative main ground-truth columns of ``table`` that have both reference rows."""
+    floor = next((r for r in table.rows if r.reference == "floor"), None)
+    ceiling = next((r for r in table.rows if r.reference == "ceiling"), None)
+    out: dict[str, list[float]] = defaultdict(list)
+    if floor is None or ceiling is None:
+        return out
+    for j, col in enumerate(table.columns):
+        lo, hi = _value(floor.cells[j]), _value(ceiling.cells[j])
+        if col.sub is not None or not col.informative or lo is None or hi is None:
+            continue
+        for row in table.rows:
+            mean = _value(row.cells[j])
+            score = validity.normalised(mean, lo, hi) if mean is not None else math.nan
+            if row.is_method and math.isfinite(score):
+                out[row.label.split(" (n=")[0]].append(score)
+    return out
+
+
+#: The summary's column of mean normalised ground-truth scores.
+NORMALISED_COLUMN = "ground truth, normalised"
+
+
+def summary(records: list[Record], oracle: validity.Oracle | None = None) -> Table:
     """Mean rank of each method per main metric column across every task and model.
 
     A cell's ``mean`` is the method's mean rank over the (task, model) tables whose
-    column ranks it, ``n`` the number of those tables; the last column, ``all``,
-    averages every rank of the method. Rows are sorted by that overall mean rank
-    (lower is better). Only informative columns count (see :func:`_ranks`).
+    column ranks it, ``n`` the number of those tables; the column ``all`` averages
+    every rank of the method. Rows are sorted by that overall mean rank (lower is
+    better). Only informative columns count and reference rows are not ranked
+    (see :func:`_ranks`).
+
+    Given ``oracle`` (see :func:`method_table`), a last column averages the
+    method's normalised scores ``(value - random) / (oracle - random)`` over every
+    informative ground-truth column of every table (0 = the random control,
+    1 = the oracle; higher is better): raw values of different metrics and tasks
+    are not on one scale, normalised ones are.
     """
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for table in tables(records):
+    scores: dict[str, list[float]] = defaultdict(list)
+    for table in tables(records, oracle=oracle):
         for key, rank in _ranks(table).items():
             per[key].append(rank)
+        for label, values in _normalised_scores(table).items():
+            scores[label] += values
     metrics = list(dict.fromkeys(m for _, m in per))
     labels = list(dict.fromkeys(label for label, _ in per))
     columns = [Column(m, None, f"{m} ↓", False) for m in [*metrics, "all"]]
@@ -610,15 +827,34 @@ def summary(records: list[Record]) -> Table:
             for m in metrics
         ]
         cells.append(Cell("value", float(np.mean(every)), n=len(every), higher_is_better=False))
+        if scores:
+            cells.append(
+                Cell(
+                    "value",
+                    float(np.mean(scores[label])),
+                    n=len(scores[label]),
+                    higher_is_better=True,
+                )
+                if scores.get(label)
+                else Cell("missing")
+            )
         rows.append(Row(label, label, cells))
-    rows.sort(key=lambda r: r.cells[-1].mean or 0.0)  # every last cell has a value
+    if scores:
+        columns.append(Column(NORMALISED_COLUMN, None, f"{NORMALISED_COLUMN} ↑", True))
+    rows.sort(key=lambda r: r.cells[len(metrics)].mean or 0.0)  # every one has a value
     for j in range(len(columns)):
         _mark_best([r.cells[j] for r in rows], None)
     return Table(
         "",
         "",
         0,
-        "summary: mean rank across tasks and models (1 = best; (k) = the cells the rank rests on)",
+        "summary: mean rank across tasks and models (1 = best; (k) = the cells the rank rests on)"
+        + (
+            f"; {NORMALISED_COLUMN}: mean (value - random) / (oracle - random) over the informative "
+            "ground-truth columns (0 = random control, 1 = oracle)"
+            if scores
+            else ""
+        ),
         columns,
         rows,
     )

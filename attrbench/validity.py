@@ -23,6 +23,7 @@ Thresholds are module constants documented in ``docs/metrics.md``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 
 from attrbench import ops
-from attrbench.data import Background, Dataset, GroundTruth
+from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.metrics._common import top_k_mask
 from attrbench.stats import bootstrap_mean
 
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
     from attrbench.plugin import Metric
     from attrbench.results import Record
 
-#: ``oracle(model, metric_name, options, ids) -> float``: the oracle row of a ground-truth column.
-Oracle = Callable[[str, str, dict[str, Any], list[str]], float]
+#: ``oracle(records)`` of one column: its per-sequence oracle values, a number, or None.
+Oracle = Callable[[list["Record"]], "np.ndarray | float | None"]
 
 __all__ = [
     "RELIANCE_DRAWS",
@@ -69,6 +70,9 @@ __all__ = [
     "column_check",
     "ranked",
     "oracle_value",
+    "oracle_values",
+    "scored_ids",
+    "TaskOracle",
     "metrics_view",
     "render_metrics_view",
 ]
@@ -195,9 +199,13 @@ def reliance_gate(reliance: Reliance | None) -> str | None:
 def oracle_scores(gt: GroundTruth, mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """The oracle map: 1 on truth positions, 0 elsewhere, ties broken at random.
 
-    The tie-break is a uniform draw below 1e-6 (seeded), so the order within the
-    truth and within the background is random while every truth position ranks
-    above every background one.
+    The tie-break is a seeded uniform draw below 1e-6, so the order within the
+    background is random and every truth position ranks above every background
+    one. Within the truth, one occurrence of each motif kind (drawn at random)
+    ranks first, its positions together (a further 2e-6): a top-K metric whose K is
+    shorter than the sequence's truth (utr5's top 6 of one start and one stop codon
+    among 9-12 truth positions) then finds a whole motif of every kind, as a
+    perfect map would, and the oracle row is the column's ceiling.
 
     Parameters
     ----------
@@ -209,9 +217,20 @@ def oracle_scores(gt: GroundTruth, mask: torch.Tensor, seed: int = 0) -> torch.T
     scores : torch.Tensor, shape=(N, L), float64; zero on padding.
     """
     gen = torch.Generator().manual_seed(int(seed))
-    truth = gt.positions(mask.shape[1]).double()
-    jitter = torch.rand(mask.shape, generator=gen, dtype=torch.float64) * 1e-6
-    return (truth + jitter) * mask.cpu()
+    N, L = mask.shape
+    truth = gt.positions(L).double()
+    jitter = torch.rand((N, L), generator=gen, dtype=torch.float64) * 1e-6
+    lead = torch.zeros((N, L), dtype=torch.float64)
+    for i, motifs in enumerate(gt.motifs):
+        if not motifs:
+            continue
+        order = torch.randperm(len(motifs), generator=gen).tolist()
+        first: dict[str, Motif] = {}
+        for j in order:
+            first.setdefault(motifs[j].kind, motifs[j])
+        for m in first.values():
+            lead[i, m.start : m.end] = 2e-6
+    return (truth + jitter + lead * truth) * mask.cpu()
 
 
 def random_scores(mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -255,7 +274,8 @@ def rank_stability(per_method: dict[str, np.ndarray], splits: int = SPLITS, seed
     ----------
     per_method : dict of str to np.ndarray, shape=(N,)
         Per-sequence scores of each method on the same N sequences (NaN ignored
-        in the half means).
+        in the half means; a method with no value at all is left out, one with no
+        value in a half is left out of that split's tau).
     splits : int
         Seeded random halvings.
 
@@ -267,6 +287,7 @@ def rank_stability(per_method: dict[str, np.ndarray], splits: int = SPLITS, seed
     from scipy import stats as sps  # a dev dependency: imported where used
 
     matrix = np.stack([np.asarray(v, float) for v in per_method.values()])
+    matrix = matrix[np.isfinite(matrix).any(1)]  # a method with no value in the column: no rank
     if matrix.shape[0] < 3 or matrix.shape[1] < 4:
         return math.nan
     rng = np.random.default_rng(seed)
@@ -274,9 +295,11 @@ def rank_stability(per_method: dict[str, np.ndarray], splits: int = SPLITS, seed
     for _ in range(splits):
         order = rng.permutation(matrix.shape[1])
         half = matrix.shape[1] // 2
-        a = np.nanmean(matrix[:, order[:half]], 1)
-        b = np.nanmean(matrix[:, order[half : 2 * half]], 1)
-        tau = sps.kendalltau(a, b).statistic
+        with warnings.catch_warnings():  # a method without a value in one half: NaN, omitted
+            warnings.simplefilter("ignore", RuntimeWarning)
+            a = np.nanmean(matrix[:, order[:half]], 1)
+            b = np.nanmean(matrix[:, order[half : 2 * half]], 1)
+        tau = sps.kendalltau(a, b, nan_policy="omit").statistic
         taus.append(0.0 if not np.isfinite(tau) else tau)
     return float(np.median(taus))
 
@@ -322,7 +345,7 @@ def column_verdict(
     lo, hi = sorted((random, oracle))
     if vals and (all(abs(v - lo) < 1e-9 for v in vals) or all(abs(v - hi) < 1e-9 for v in vals)):
         return Verdict(False, "every method at the column's floor or ceiling")
-    if not (tau >= TAU_MIN):
+    if tau < TAU_MIN:  # NaN (fewer than 3 methods or 4 sequences): not judged
         return Verdict(False, f"method ranking unstable (Kendall tau {tau:.2f} < {TAU_MIN:g})")
     return Verdict(True)
 
@@ -491,7 +514,8 @@ def column_check(records: list[Record], sub: str | None = None, seed: int = 0) -
         return ColumnCheck(
             metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0
         )
-    full = {m: v for m, v in values.items() if v is not None}  # all of them (checked above)
+    # every method's values (none is None: checked above), of those that scored every sequence
+    full = _full_n({m: v for m, v in values.items() if v is not None}, control)
     ids = sorted(set(control).intersection(*[set(v) for v in full.values()]))
     ctrl = np.array([control[i] for i in ids])
     per = {m: np.array([v[i] for i in ids]) for m, v in full.items()}
@@ -501,20 +525,61 @@ def column_check(records: list[Record], sub: str | None = None, seed: int = 0) -
     sep = separation(per[best], ctrl, hib) if best else math.nan
     tau = rank_stability(per, seed=seed)
     rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
-    verdict = _record_verdict(finite, sep, tau)
+    verdict = _record_verdict(
+        finite, sep, tau, _control_level(per[best] if best else None, ctrl, hib, ids, seed)
+    )
     return ColumnCheck(
         metric, rnd, best, sep, tau, verdict, True, len(ids), finite[best] if best else math.nan
     )
 
 
-def _record_verdict(means: dict[str, float], sep: float, tau: float) -> Verdict:
-    """:func:`column_verdict` without an oracle: floor/ceiling is 'every method equal'."""
+def _control_level(
+    best: np.ndarray | None, control: np.ndarray, higher_is_better: bool, ids: list[Any], seed: int
+) -> str:
+    """How the random control stands against the best method, as the tables mark it.
+
+    ``"leads"`` when its mean is at least as good as the best method's, ``"tied"``
+    when the paired bootstrap interval of their difference (the one that marks
+    ties with the best in :mod:`attrbench.tables`) contains 0, else ``""``.
+    """
+    from attrbench.stats import paired_difference
+
+    if best is None:
+        return ""
+    both = np.isfinite(best) & np.isfinite(control)
+    if not both.any():
+        return ""
+    gap = float(np.mean(best[both]) - np.mean(control[both]))
+    if (gap <= 0) if higher_is_better else (gap >= 0):
+        return "leads"
+    return "tied" if paired_difference(ids, best, ids, control, seed=seed).tied else ""
+
+
+def _full_n(
+    values: dict[str, dict[str, float]], control: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """The methods that scored every sequence the control did (a costly method capped on a
+    seeded subset would shrink the shared sequences to its few); all of them if none did."""
+    full = {m: v for m, v in values.items() if set(control) <= set(v)}
+    return full or values
+
+
+def _record_verdict(means: dict[str, float], sep: float, tau: float, control: str = "") -> Verdict:
+    """:func:`column_verdict` without an oracle: floor/ceiling is 'every method equal'.
+
+    ``control``: :func:`_control_level` -- a column the random control leads or
+    ties with the best method is uninformative whatever its separation.
+    """
     vals = list(means.values())
     if len(vals) >= 2 and max(vals) - min(vals) < 1e-12:
         return Verdict(False, "every method scores the same (floor or ceiling)")
     if not (sep >= SEPARATION_SE):
         return Verdict(False, f"no method separates from random ({sep:.1f} SE < {SEPARATION_SE:g})")
-    if not (tau >= TAU_MIN):
+    if control == "leads":
+        return Verdict(False, "the random control scores at least as well as every method")
+    if control == "tied":
+        return Verdict(False, "the random control is tied with the best method (paired bootstrap)")
+    if tau < TAU_MIN:  # NaN (fewer than 3 methods or 4 sequences): not judged
         return Verdict(False, f"method ranking unstable (Kendall tau {tau:.2f} < {TAU_MIN:g})")
     return Verdict(True)
 
@@ -529,15 +594,19 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
 # --------------------------------------------------------------------------- the metrics view
 
 
-def oracle_value(
+def oracle_values(
     metric: Metric,
     options: dict[str, Any],
     ds: Dataset,
     ground_truth: GroundTruth,
     classes: tuple[Any, ...] = (),
     seed: int = 0,
-) -> float:
-    """The mean of ``metric`` on the oracle map of ``ds`` (explained for the truth's class).
+) -> np.ndarray:
+    """Per-sequence values (N,) of ``metric``'s main column on the oracle map of ``ds``.
+
+    The oracle map (:func:`oracle_scores`) explains each sequence for the truth's
+    class; NaN where the metric scores no value, all NaN when the metric does not
+    apply.
 
     Parameters
     ----------
@@ -574,10 +643,127 @@ def oracle_value(
     )
     opts = {k: v for k, v in options.items() if k != "resources"}
     try:
-        v = metric(ex, **opts)[:, 0].double()
+        v = metric(ex, **opts)
     except NotApplicable:
+        return np.full(N, math.nan)
+    values: np.ndarray = v.reshape(N, -1)[:, 0].double().cpu().numpy()
+    return values
+
+
+def oracle_value(
+    metric: Metric,
+    options: dict[str, Any],
+    ds: Dataset,
+    ground_truth: GroundTruth,
+    classes: tuple[Any, ...] = (),
+    seed: int = 0,
+) -> float:
+    """The mean of :func:`oracle_values` (NaN when no sequence has a value)."""
+    v = oracle_values(metric, options, ds, ground_truth, classes, seed)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else math.nan
+
+
+def scored_ids(records: list[Any]) -> list[str]:
+    """The sequences a column's oracle row is computed on: those its random control scored.
+
+    Without a random control (or its per-sequence values), the sequences any ``ok``
+    record of the column scored. A sequence is scored where its value is finite
+    (a sequence explained for another class than the truth's is not).
+
+    Parameters
+    ----------
+    records : list of Record
+        The records of one (task, model, metric).
+    """
+    ok = [r for r in records if r.status == "ok"]
+    control = [r for r in ok if r.key.method == RANDOM_METHOD]
+    for group in (control, ok):
+        ids: dict[str, None] = {}
+        for r in group:
+            values = _values(r, None)
+            ids.update(dict.fromkeys(i for i, v in (values or {}).items() if math.isfinite(v)))
+        if ids:
+            return list(ids)
+    return []
+
+
+class TaskOracle:
+    """The oracle rows of ground-truth columns, computed on the tasks' own test splits.
+
+    ``oracle(records)`` takes the records of one (task, model, metric) column and
+    gives the per-sequence oracle values of that metric, with the records'
+    options, on the sequences :func:`scored_ids` names (in that order), or None
+    when there is none: the task or metric is not registered here, the metric
+    needs no ground truth or scores a whole set, or the test split here is not
+    the one the records were made on (a record's ``data_hash`` is checked). The
+    oracle map does not depend on the model. Each task's data is loaded once.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._data: dict[str, tuple[Any, ...] | None] = {}
+
+    def _task_data(self, task_name: str) -> tuple[Any, ...] | None:
+        """(task, test split, its ground truth, id -> row) of a registered task, else None."""
+        if task_name not in self._data:
+            from attrbench.plugin import TASKS
+
+            if task_name not in TASKS.names():
+                self._data[task_name] = None
+                return None
+            task = TASKS.get(task_name)
+            test = task.data("test")
+            gt = test.ground_truth or (task.ground_truth(test) if task.ground_truth else None)
+            rows = {i: k for k, i in enumerate(test.ids)}
+            self._data[task_name] = None if gt is None else (task, test, gt, rows)
+        return self._data[task_name]
+
+    @staticmethod
+    def _same_data(test: Dataset, rows: dict[str, Any], record: Record) -> bool:
+        """Whether ``record`` explained sequences of this ``test`` split (its data hash)."""
+        sv = record.sequence_values()
+        if sv is None or not all(i in rows for i in sv.ids):
+            return False
+        return bool(test.subset([rows[i] for i in sv.ids]).hash == record.key.data_hash)
+
+    def __call__(self, records: list[Any]) -> np.ndarray | None:
+        from attrbench.plugin import METRICS
+
+        ok = [r for r in records if r.status == "ok"]
+        ids = scored_ids(ok)
+        if not ids:
+            return None
+        key = ok[0].key
+        if key.metric not in METRICS.names():
+            return None
+        spec = METRICS.get(key.metric)
+        if not spec.needs_ground_truth or spec.set_level:
+            return None
+        data = self._task_data(key.task)
+        if data is None:
+            return None
+        task, test, gt, rows = data
+        control = next((r for r in ok if r.key.method == RANDOM_METHOD), ok[0])
+        if not self._same_data(test, rows, control):
+            return None
+        index = [rows[i] for i in ids]
+        return oracle_values(
+            spec,
+            dict(key.metric_options),
+            test.subset(index),
+            gt.subset(index),
+            tuple(task.classes),
+            self.seed,
+        )
+
+
+def _oracle_mean(values: np.ndarray | float | None) -> float:
+    """The mean of an oracle callable's answer (an array of per-sequence values, a number or None)."""
+    if values is None:
         return math.nan
-    v = v[torch.isfinite(v)]
+    v = np.atleast_1d(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else math.nan
 
 
@@ -593,8 +779,9 @@ def metrics_view(
     model : str, optional
         One model (default: every model with records).
     oracle : callable, optional
-        ``oracle(model, metric_name, options, ids) -> float``: the oracle row of a
-        ground-truth column (NaN when unknown); without it oracle values are NaN.
+        ``oracle(records)`` of one column: its per-sequence oracle values on the
+        sequences :func:`scored_ids` names, or a number, or None when unknown (e.g.
+        a :class:`TaskOracle`); without it oracle values are NaN.
 
     Returns
     -------
@@ -609,7 +796,11 @@ def metrics_view(
     rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}
     grid: dict[tuple[str, str], list[Record]] = {}
     for r in recs:
-        if r.key.method.startswith("(") or r.key.metric in (RELIANCE_METRIC, "seconds_per_seq"):
+        if r.key.method.startswith("(") or r.key.metric in (
+            RELIANCE_METRIC,
+            "seconds_per_seq",
+            "seqs_per_second",
+        ):
             continue
         grid.setdefault((r.key.model, r.key.metric), []).append(r)
     rows = []
@@ -634,8 +825,7 @@ def _view_row(
     check = column_check(group) if ok else None
     orc = math.nan
     if gt and ok and oracle is not None:
-        sv = ok[0].sequence_values()
-        orc = oracle(model, metric, dict(ok[0].key.metric_options), sv.ids if sv else [])
+        orc = _oracle_mean(oracle(ok))
     sanity = metric in SANITY_METRICS
     informative = bool(ok) and not sanity and (check is None or check.verdict.informative)
     verdict = (
@@ -655,6 +845,9 @@ def _view_row(
         "applicable": bool(ok),
         "reason": reason,
         "reliance": str(reliance) if (gt and reliance) else "",
+        "reliance_n": reliance.n if (gt and reliance) else 0,
+        "reliance_share": reliance.share if (gt and reliance) else math.nan,
+        "reliance_used": bool(gt and reliance and reliance.used),
         "random": check.random if check else math.nan,
         "oracle": orc,
         "best": check.best if check else None,
@@ -680,9 +873,12 @@ def render_metrics_view(rows: list[dict[str, Any]]) -> str:
 
     lines = [head]
     for r in rows:
+        reliance = r["reliance"]
+        if reliance and math.isfinite(r.get("reliance_share", math.nan)):
+            reliance += f" (n={r['reliance_n']}, {r['reliance_share']:.0%} in the truth's class)"
         lines.append(
             f"| {r['model']} | {r['metric']} | {'yes' if r['applicable'] else 'no'} | "
-            f"{r['reliance']} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
+            f"{reliance} | {f(r['random'])} | {f(r['oracle'])} | {r['best'] or ''} | "
             f"{f(r['best_normalised'])} | "
             f"{f(r['separation_se'])} | {f(r['tau'])} | {r['n'] or ''} | {r['verdict']} |"
         )

@@ -55,6 +55,30 @@ def test_planted_motif_is_discovered_and_matched():
     assert "TATAAAG" in core
 
 
+def test_record_details_keep_patterns_and_aligned_best_matches():
+    """The JSON the record keeps: the pattern's matrices and its best task motif, whose
+    offset puts TATAAAG under the pattern's TATAAAG (pattern column i faces target i + offset)."""
+    import json
+
+    X, hyp, gt = planted()
+    known = MD.known_motifs(X, gt)
+    d = MD.run_discovery(X, hyp, known)
+    details = json.loads(json.dumps(MD.discovery_details(d, known, MD.jaspar_matrices())))
+    assert details["seqlets"] == d.n_seqlets and len(details["patterns"]) == len(d.patterns)
+    p = details["patterns"][0]
+    ppm, cwm = np.array(p["ppm"]), np.array(p["cwm"])
+    assert ppm.shape == cwm.shape == d.patterns[0].ppm.shape and ppm.shape[0] == 4
+    assert np.allclose(ppm, d.patterns[0].ppm, rtol=1e-3, atol=1e-6)
+    assert p["sign"] == 1 and p["seqlets"] == d.patterns[0].n_seqlets and p["matched"] == ["TATA"]
+    hit = p["known"]
+    assert hit["name"] == "TATA" and hit["q"] < 0.05 and hit["strand"] == 0
+    start = -hit["offset"]
+    assert "".join("ACGT"[i] for i in ppm[:, start : start + 7].argmax(0)) == "TATAAAG"
+    assert np.array_equal(np.array(hit["ppm"]), MD._to_ppm(known["TATA"], pseudo=0.0))
+    best = p["jaspar"]
+    assert best["name"] in MD.jaspar_matrices() and (best["name"], best["q"]) == d.best[0]
+
+
 def test_random_map_recovers_nothing_or_too_few_seqlets_is_na():
     X, _, gt = planted(n=12)
     rng = torch.Generator().manual_seed(0)
@@ -80,6 +104,14 @@ def test_metric_is_registered_as_set_level():
         and m.column_directions["false_discoveries"] is False
     )
     assert m.needs_ground_truth
+
+
+def test_details_are_for_set_level_metrics_only():
+    from attrbench.plugin import Metric, PluginFieldError
+
+    with pytest.raises(PluginFieldError, match="details is for set-level metrics"):
+        Metric("per_seq", lambda ex: ex.X.sum((1, 2)), details=lambda ex: {})
+    assert METRICS.get("motif_discovery").details is MD.motif_details
 
 
 def test_runner_scores_a_set_level_metric_once_per_cell(tmp_path):
@@ -110,6 +142,17 @@ def test_runner_scores_a_set_level_metric_once_per_cell(tmp_path):
     record = json.loads(path.read_text())
     assert record["status"] == "ok" and record["n_scored"] == 1 and record["n_missing"] == 119
     assert record["columns"]["seqlets"]["mean"] > 0
+    found = record["extra"]["motif_discovery"]
+    assert found["jaspar_release"] == "JASPAR2024"
+    hyp = found["hypothetical"]
+    assert hyp["seqlets"] == record["columns"]["seqlets"]["mean"]
+    assert len(hyp["patterns"]) == record["columns"]["patterns"]["mean"] > 0
+    for p in hyp["patterns"]:
+        assert (
+            np.array(p["ppm"]).shape[0] == 4
+            and np.array(p["cwm"]).shape == np.array(p["ppm"]).shape
+        )
+        assert p["known"]["name"] in ("start", "stop") and p["jaspar"]["name"].startswith("MA")
 
 
 def test_too_few_seqlets_makes_the_cell_na_with_the_count(tmp_path):

@@ -224,6 +224,6 @@ def test_on_the_trained_utr5_model_saliency_passes_and_the_random_control_fails(
     )
     (table,) = tables(run(config, ResultStore(tmp_path)))
     j = next(i for i, c in enumerate(table.columns) if c.metric == "randomization")
-    checks = {row.label: row.cells[j].check for row in table.rows}
+    checks = {row.method: row.cells[j].check for row in table.rows}
     assert checks == {"saliency": "PASS", "random": "FAIL"}
     assert not any(row.cells[j].best for row in table.rows)

@@ -75,7 +75,11 @@ def test_a_chunk_file_round_trips_as_plain_data(tmp_path):
     result = cell.ChunkResult(
         "ok",
         ["a", "b"],
-        {"m": cell.MetricResult("ok", np.array([[1.0], [np.nan]]), seconds=0.5)},
+        {
+            "m": cell.MetricResult(
+                "ok", np.array([[1.0], [np.nan]]), seconds=0.5, extra={"m": {"p": [[0.5, 1]]}}
+            )
+        },
         seconds=1.25,
         peak_bytes=7,
         examples={"ids": ["a"]},
@@ -87,6 +91,7 @@ def test_a_chunk_file_round_trips_as_plain_data(tmp_path):
     assert back.ids == ["a", "b"] and back.seconds == 1.25 and back.peak_bytes == 7
     np.testing.assert_array_equal(back.metrics["m"].scores, [[1.0], [np.nan]])
     assert back.examples == {"ids": ["a"]}
+    assert back.metrics["m"].extra == {"m": {"p": [[0.5, 1]]}}
 
 
 @pytest.mark.parametrize("plant", ["pickle", "object_npz", "wrong_shape", "truncated"])

@@ -74,29 +74,10 @@ METRICS_REPORT = "metrics"
 
 def metrics_report(task: Task, store: ResultStore, model: str | None = None) -> str:
     """The `metrics` report of ``task`` from the records in ``store`` (oracle rows computed on the
-    sequences each column scored)."""
+    sequences each column's random control scored, :class:`attrbench.validity.TaskOracle`)."""
     from attrbench import validity
-    from attrbench.plugin import METRICS
 
-    cache: dict[str, Any] = {}
-
-    def oracle(model_name: str, metric: str, options: dict[str, Any], ids: list[str]) -> float:
-        if "test" not in cache:
-            test = task.data("test")
-            cache["test"] = test
-            cache["gt"] = test.ground_truth or (
-                task.ground_truth(test) if task.ground_truth else None
-            )
-            cache["pos"] = {i: k for k, i in enumerate(test.ids)}
-        if cache["gt"] is None or not ids:
-            return float("nan")
-        index = [cache["pos"][i] for i in ids if i in cache["pos"]]
-        sub = cache["test"].subset(index)
-        return validity.oracle_value(
-            METRICS.get(metric), options, sub, cache["gt"].subset(index), tuple(task.classes)
-        )
-
-    rows = validity.metrics_view(store.records(task.name), task.name, model, oracle)
+    rows = validity.metrics_view(store.records(task.name), task.name, model, validity.TaskOracle())
     if not rows:
         return f"no records of task {task.name!r} in {store.root} (run `attrbench run --task {task.name}`)\n"
     return f"# {task.name}: metric columns\n\n" + validity.render_metrics_view(rows)

@@ -277,7 +277,9 @@ def run(args: argparse.Namespace) -> int:
     )
     store = ResultStore(args.results)
     records = run(config, store, executor_of(args))
-    print(render(records, args.format, width=TERMINAL_WIDTH))
+    from attrbench.validity import TaskOracle
+
+    print(render(records, args.format, width=TERMINAL_WIDTH, oracle=TaskOracle()))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
     return failure_summary(records)
 

@@ -36,6 +36,11 @@ hypothetical map makes the cell n/a with the seqlet count in its reason (in the
 projected map: NaN projected columns), never a crash. MoDISco's own seeds are fixed; the
 cell is cached like every record.
 
+The record keeps what the site draws (:func:`motif_details`, the metric's ``details``):
+per map, every pattern's PPM and CWM, the task's motif kinds it matches and its best task
+motif and JASPAR matrix with q-value, TOMTOM offset and strand and the target's PPM, as
+JSON lists in ``extra["motif_discovery"]`` (:func:`discovery_details`).
+
 References
 ----------
 Shrikumar, A. et al. (2018). TF-MoDISco v0.5.6.5. arXiv:1811.00416.
@@ -62,12 +67,15 @@ from attrbench.plugin import Explanation, NotApplicable, _accepted, register_met
 __all__ = [
     "TooFewSeqlets",
     "Pattern",
+    "Hit",
     "Discovery",
     "jaspar_matrices",
     "known_motifs",
     "discover",
     "match",
     "motif_discovery",
+    "discovery_details",
+    "motif_details",
 ]
 
 JASPAR_RELEASE = "JASPAR2024"
@@ -100,11 +108,28 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class Hit:
+    """A pattern's best TOMTOM match in one target set.
+
+    ``q`` is the BH q-value over that set (the task's motifs, or all targets for JASPAR);
+    ``strand`` 1 means the target's reverse complement matched, and column ``i`` of the
+    pattern faces column ``i + offset`` of the (oriented) target.
+    """
+
+    name: str
+    q: float
+    offset: int
+    strand: int
+
+
+@dataclass(frozen=True)
 class Discovery:
     """What one MoDISco run found and how its patterns matched the targets.
 
     ``best`` holds, per pattern, its best JASPAR matrix (``"MA0108.3 TBP"``) and that q-value;
-    ``known`` per pattern, the task's motif kinds it matches.
+    ``known`` per pattern, the task's motif kinds it matches; ``jaspar_hits`` and
+    ``known_hits`` per pattern, its best JASPAR matrix and best task motif as :class:`Hit`
+    (None where there are no such targets).
     """
 
     patterns: list[Pattern]
@@ -113,6 +138,8 @@ class Discovery:
     false_discoveries: float
     best: list[tuple[str, float]]
     known: Sequence[tuple[str, ...]] = ()
+    jaspar_hits: Sequence[Hit | None] = ()
+    known_hits: Sequence[Hit | None] = ()
 
 
 @functools.cache
@@ -221,34 +248,60 @@ def _bh(p: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Matches:
+    """:func:`match`'s result: the cell's recall and false discoveries, and per pattern its
+    best JASPAR and task-motif :class:`Hit` and the task's motif kinds it matches."""
+
+    recall: float
+    false_discoveries: float
+    jaspar: list[Hit | None]
+    known: list[Hit | None]
+    kinds: list[tuple[str, ...]]
+
+
+def _best_hits(
+    names: list[str], q: np.ndarray, offsets: np.ndarray, strands: np.ndarray
+) -> list[Hit | None]:
+    """Per row of ``q`` (patterns, targets), the :class:`Hit` of its smallest q-value."""
+    if not names:
+        return [None] * len(q)
+    return [
+        Hit(names[j], float(q[i, j]), int(offsets[i, j]), int(strands[i, j]))
+        for i, j in enumerate(q.argmin(1))
+    ]
+
+
 def match(
     patterns: list[Pattern],
     known: dict[str, np.ndarray],
     jaspar: dict[str, np.ndarray],
     q: float = 0.05,
-) -> tuple[float, float, list[tuple[str, float]], list[tuple[str, ...]]]:
-    """Recall of ``known``, share of unmatched patterns, best JASPAR (name, q-value) and
-    matched known kinds per pattern."""
+) -> Matches:
+    """Recall of ``known``, share of unmatched patterns, and every pattern's best matches
+    (one TOMTOM call against ``known`` and ``jaspar`` together; module notes)."""
     if not patterns:
-        return 0.0, float("nan"), [], []
+        return Matches(0.0, float("nan"), [], [], [])
     from memelite import tomtom
 
-    names = list(known) + list(jaspar)
     targets = [_to_ppm(m) for m in known.values()] + [_to_ppm(m) for m in jaspar.values()]
     queries = [_to_ppm(p.ppm) for p in patterns]
-    pvals = np.nan_to_num(tomtom(queries, targets, n_jobs=1)[0], nan=1.0)
+    pvals, _, offsets, _, strands = tomtom(queries, targets, n_jobs=1)
+    pvals = np.nan_to_num(pvals, nan=1.0)
     qvals = np.stack([_bh(row) for row in pvals])
     k = len(known)
     known_q = np.stack([_bh(row[:k]) for row in pvals]) if k else np.zeros((len(queries), 0))
     hit_known = known_q < q
     recall = float(hit_known.any(0).mean()) if k else float("nan")
     false = float((~(hit_known.any(1) | (qvals < q).any(1))).mean())
-    jq = qvals[:, k:]
-    best = (
-        [(names[k + int(j)], float(jq[i, j])) for i, j in enumerate(jq.argmin(1))] if jaspar else []
-    )
     kinds = [tuple(n for n, h in zip(known, row, strict=True) if h) for row in hit_known]
-    return recall, false, best, kinds
+    return Matches(
+        recall,
+        false,
+        _best_hits(list(jaspar), qvals[:, k:], offsets[:, k:], strands[:, k:]),
+        _best_hits(list(known), known_q, offsets[:, :k], strands[:, :k]),
+        kinds,
+    )
 
 
 def hypothetical_map(ex: Explanation) -> torch.Tensor:
@@ -280,8 +333,71 @@ def run_discovery(
         patterns, n = discover(X, hyp, min_seqlets, **options)
     except TooFewSeqlets as exc:
         return Discovery([], exc.n, float("nan"), float("nan"), [])
-    recall, false, best, kinds = match(patterns, known, jaspar_matrices(jaspar_release), q)
-    return Discovery(patterns, n, recall, false, best, kinds)
+    m = match(patterns, known, jaspar_matrices(jaspar_release), q)
+    best = [(h.name, h.q) for h in m.jaspar if h is not None]
+    return Discovery(patterns, n, m.recall, m.false_discoveries, best, m.kinds, m.jaspar, m.known)
+
+
+def _rounded(m: np.ndarray, digits: int = 4) -> list[list[float]]:
+    """A small matrix as JSON lists of floats with ``digits`` significant digits."""
+    return [[float(f"{v:.{digits}g}") for v in row] for row in np.asarray(m, dtype=np.float64)]
+
+
+def _hit_details(hit: Hit | None, matrices: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    if hit is None:
+        return None
+    return {
+        "name": hit.name,
+        "q": hit.q,
+        "offset": hit.offset,
+        "strand": hit.strand,
+        "ppm": _rounded(_to_ppm(matrices[hit.name], pseudo=0.0)),
+    }
+
+
+def discovery_details(
+    d: Discovery, known: dict[str, np.ndarray], jaspar: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """What the site draws of one MoDISco run, as JSON data.
+
+    Returns
+    -------
+    details : dict
+        ``{"seqlets": int, "patterns": [...]}``; each pattern holds ``sign``, ``seqlets``,
+        its ``ppm`` and ``cwm`` (4 lists of w floats, rows A, C, G, T), ``matched`` (the task's
+        motif kinds it matches) and its best ``known`` and ``jaspar`` match (``name``, ``q``,
+        ``offset``, ``strand`` and the target's ``ppm``; None without such targets).
+    """
+    n = len(d.patterns)
+    known_hits = list(d.known_hits) or [None] * n
+    jaspar_hits = list(d.jaspar_hits) or [None] * n
+    kinds = list(d.known) or [()] * n
+    patterns = [
+        {
+            "sign": p.sign,
+            "seqlets": p.n_seqlets,
+            "ppm": _rounded(p.ppm),
+            "cwm": _rounded(p.cwm),
+            "matched": list(kind),
+            "known": _hit_details(kh, known),
+            "jaspar": _hit_details(jh, jaspar),
+        }
+        for p, kind, kh, jh in zip(d.patterns, kinds, known_hits, jaspar_hits, strict=True)
+    ]
+    return {"seqlets": d.n_seqlets, "patterns": patterns}
+
+
+def motif_details(ex: Explanation) -> dict[str, Any]:
+    """The record's ``extra`` of a scored cell (:attr:`attrbench.plugin.Metric.details`):
+    ``{"motif_discovery": {"hypothetical": ..., "projected": ..., "jaspar_release": ...}}``
+    with :func:`discovery_details` of each map's run."""
+    found = ex.cache.get("motif_discovery")
+    if not found:
+        return {}
+    known, release = found["known"], found["jaspar_release"]
+    jaspar = jaspar_matrices(release)
+    runs = {m: discovery_details(found[m], known, jaspar) for m in ("hypothetical", "projected")}
+    return {"motif_discovery": {**runs, "jaspar_release": release, "q": found["q"]}}
 
 
 @register_metric(
@@ -294,6 +410,7 @@ def run_discovery(
     defaults={"q": 0.05, "min_seqlets": 20},
     description="TF-MoDISco on the maps of the explained set, TOMTOM against the task's motifs "
     "and JASPAR 2024: recall of the known motifs, share of unmatched patterns",
+    details=motif_details,
 )
 def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> torch.Tensor:
     """Set-level scores (module notes): row 0 holds them, the other N - 1 rows are NaN.
@@ -329,5 +446,11 @@ def motif_discovery(ex: Explanation, q: float = 0.05, min_seqlets: int = 20) -> 
         ],
         dtype=torch.float64,
     )
-    ex.cache["motif_discovery"] = {"hypothetical": hyp, "projected": proj}
+    ex.cache["motif_discovery"] = {
+        "hypothetical": hyp,
+        "projected": proj,
+        "known": known,
+        "jaspar_release": JASPAR_RELEASE,
+        "q": q,
+    }
     return out

@@ -16,6 +16,8 @@ th { background: #f0f3f7; cursor: pointer; user-select: none; }
 th.sorted-asc::after { content: " \\25B2"; } th.sorted-desc::after { content: " \\25BC"; }
 td:first-child, th:first-child { text-align: left; }
 td.best { font-weight: bold; background: #e6f4ea; }
+tr.reference td { font-style: italic; color: #555; background: #f7f7f7; }
+tr.uninformative td { color: #777; }
 td.not_applicable { color: #888; } td.failed, td.invalid { color: #b00020; }
 td[title] { cursor: help; }
 .notes { font-size: 12px; color: #555; }

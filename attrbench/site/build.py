@@ -1,11 +1,17 @@
-"""Build the static site from result records alone.
+"""Build the static site from result records (and, for oracle rows, the tasks' data).
 
-``index.html`` lists the tasks, each with its model-quality table and a link per
-model; ``<task>/<model>.html`` holds the method table (mean [95% CI], best
-marked, n / n/a / INVALID reasons on hover), the cost table of ``attrbench
-bench`` records, the model-quality table, a cost-versus-quality plot (SVG) and
-example attribution logos per method (SVG, from ``extra["examples"]`` of the
-records). Every page links the one stylesheet and script of the site root
+``index.html`` lists the tasks, each with its model-quality table and links per
+model; ``<task>/index.html`` shows every model of the task with its description above
+its method table (:mod:`attrbench.site.taskpage`); ``<task>/<model>.html`` holds the
+method table (mean [95% CI], best marked, n / n/a / INVALID reasons on hover, the
+random (floor) and oracle (ceiling) reference rows last), the cost table of
+``attrbench bench`` records, the model-quality table, a cost-versus-quality plot (SVG),
+example attribution logos per method (SVG, from ``extra["examples"]`` of the records)
+and the motifs TF-MoDISco discovered from each method's maps beside their best matches
+(inline SVG, :mod:`attrbench.site.logos`); ``<task>/<model>.metrics.html`` is the
+``metrics`` report of the (task, model): per column whether it applies, its truth
+reliance, random and oracle rows, the best method's separation from random, rank
+stability and verdict. Every page links the one stylesheet and script of the site root
 (``site.css``, ``site.js``) and nothing but relative files.
 """
 
@@ -21,6 +27,8 @@ from attrbench.examples import Examples, unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
 from attrbench.results import Record
 from attrbench.site.assets import CSS, JS
+from attrbench.site.logos import CSS as MOTIF_CSS
+from attrbench.site.logos import motif_section
 from attrbench.site.tables import (
     COST,
     QUALITY,
@@ -30,9 +38,11 @@ from attrbench.site.tables import (
     method_table,
     quality_table,
 )
+from attrbench.site.taskpage import task_page_body
 from attrbench.tables import BENCH_METRIC
+from attrbench.validity import Oracle
 
-__all__ = ["build_site", "main_metric", "STYLESHEET", "SCRIPT"]
+__all__ = ["build_site", "main_metric", "metrics_page", "metrics_page_name", "STYLESHEET", "SCRIPT"]
 
 #: The site root's stylesheet and script, linked by every page.
 STYLESHEET, SCRIPT = "site.css", "site.js"
@@ -62,6 +72,11 @@ def _td(cell: SiteCell) -> str:
     return f"<td{attrs}>{html.escape(cell.text)}</td>"
 
 
+def _tr(row: list[SiteCell]) -> str:
+    """A row's opening tag: reference rows (random floor, oracle ceiling) carry a class."""
+    return '<tr class="reference">' if row and row[0].status == "reference" else "<tr>"
+
+
 def table_html(table: Table, table_id: str) -> str:
     """A sortable ``<table>`` of ``table`` with its footnotes."""
     dirs = table.directions or [None] * len(table.header)
@@ -69,7 +84,7 @@ def table_html(table: Table, table_id: str) -> str:
         f'<th data-dir="{"up" if d else "down" if d is False else ""}">{html.escape(h)}</th>'
         for h, d in zip(table.header, dirs, strict=True)
     )
-    body = "\n".join("<tr>" + "".join(map(_td, row)) + "</tr>" for row in table.rows)
+    body = "\n".join(_tr(row) + "".join(map(_td, row)) + "</tr>" for row in table.rows)
     notes = "".join(f"<div>{html.escape(n)}</div>" for n in table.notes)
     return (
         f'<table class="sortable" id="{table_id}"><thead><tr>{ths}</tr></thead>'
@@ -170,55 +185,101 @@ def cost_table(records: list[Record]) -> Table:
     return Table(header, rows, [None] + [d for *_, d in COST_COLUMNS])
 
 
-def metrics_section(task: str, model: str, recs: list[Record]) -> str:
+#: Columns of the metrics view on the site: (header, row key of :func:`validity.metrics_view`).
+METRICS_COLUMNS = (
+    ("column", "metric"),
+    ("applicable", "applicable"),
+    ("why not", "reason"),
+    ("truth reliance", "reliance"),
+    ("random", "random"),
+    ("oracle", "oracle"),
+    ("best method", "best"),
+    ("best, normalised", "best_normalised"),
+    ("best - random (SE)", "separation_se"),
+    ("Kendall tau", "tau"),
+    ("n", "n"),
+    ("verdict", "verdict"),
+)
+
+
+def _view_text(key: str, value: Any) -> str:
+    """The text of one field of a metrics-view row."""
+    if key == "applicable":
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else f"{value:.3f}"
+    return "" if value in (None, 0) and key == "n" else str(value or "")
+
+
+def metrics_section(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
     """The `metrics` view of one (task, model) (:func:`attrbench.validity.metrics_view`) as HTML:
-    per column its truth reliance, random row, best method's distance from random, rank
-    stability and verdict (the oracle row needs the data: ``attrbench report --task T metrics``)."""
+    per column whether it applies and why not, its truth reliance, random and oracle rows (the
+    oracle needs ``oracle``, e.g. :class:`~attrbench.validity.TaskOracle`), the best method's
+    normalised score and paired distance from random, rank stability and verdict."""
     from attrbench import validity
 
-    rows = validity.metrics_view(recs, task, model)
+    rows = validity.metrics_view(recs, task, model, oracle)
     if not rows:
         return ""
-    head = [
-        "column",
-        "applicable",
-        "truth reliance",
-        "random",
-        "best",
-        "best - random (SE)",
-        "Kendall tau",
-        "n",
-        "verdict",
-    ]
-
-    def f(x: float | None) -> str:
-        return "" if x is None or not math.isfinite(x) else f"{x:.3f}"
-
     body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(v))}</td>"
-            for v in (
-                r["metric"],
-                "yes" if r["applicable"] else "no",
-                r["reliance"],
-                f(r["random"]),
-                r["best"] or "",
-                f(r["separation_se"]),
-                f(r["tau"]),
-                r["n"] or "",
-                r["verdict"],
-            )
-        )
+        f'<tr class="{"informative" if r["informative"] else "uninformative"}">'
+        + "".join(f"<td>{html.escape(_view_text(k, r[k]))}</td>" for _, k in METRICS_COLUMNS)
         + "</tr>"
         for r in rows
     )
-    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    header = "".join(f"<th>{html.escape(h)}</th>" for h, _ in METRICS_COLUMNS)
     return (
         "<h2>Metric columns: what each rests on (uninformative columns never count in a "
         f'summary)</h2>\n<table id="metrics"><thead><tr>{header}</tr></thead><tbody>{body}'
         "</tbody></table>"
     )
+
+
+def _reliance_text(recs: list[Record]) -> str:
+    """The truth reliance of a (task, model) in words (empty without its record)."""
+    from attrbench import validity
+
+    rec = next((r for r in recs if r.key.metric == validity.RELIANCE_METRIC), None)
+    rel = validity.reliance_from_record(rec)
+    if rel is None:
+        return "No truth-reliance record: ground-truth columns of these records are not gated."
+    gate = validity.reliance_gate(rel)
+    share = f"{rel.share:.0%}" if math.isfinite(rel.share) else "?"
+    return (
+        f"Truth reliance: {rel} (log-probability of the truth's class, truth positions "
+        f"resampled minus as many random positions resampled, 95% bootstrap interval; n={rel.n} "
+        f"truth-carrying sequences, {share} predicted into the truth's class). "
+        + (f"Ground-truth columns are n/a: {gate}." if gate else "Ground-truth columns apply.")
+    )
+
+
+def metrics_page_name(model: str) -> str:
+    """The file name of a model's metrics page, beside its model page in the task folder."""
+    return f"{_slug(model)}.metrics.html"
+
+
+def metrics_page(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
+    """The site page of ``attrbench report --task T --model M metrics``: one row per column."""
+    from attrbench import validity
+
+    rules = (
+        f"A ground-truth column applies when the lower end of the model's truth-reliance interval "
+        f"is above {validity.RELIANCE_LOW:g}. A column is informative when its best method sits at "
+        f"least {validity.SEPARATION_SE:g} standard errors (paired, per sequence) above the random "
+        f"control, the random control neither leads nor ties the best method, not every method is "
+        f"at the floor or ceiling, and Kendall's tau between the method rankings on two disjoint "
+        f"random halves of the sequences (median over {validity.SPLITS} seeded splits) is at least "
+        f"{validity.TAU_MIN:g}. best, normalised: (best - random) / (oracle - random). "
+        "Sanity checks (randomization, completeness) are PASS/FAIL and never ranked."
+    )
+    section = metrics_section(task, model, recs, oracle)
+    parts = [
+        f'<p class="about">{html.escape(_reliance_text(recs))}</p>',
+        section or '<p class="notes">No metric records.</p>',
+        f'<p class="notes">{html.escape(rules)}</p>',
+        f'<p><a href="{_slug(model)}.html">the {html.escape(model)} tables</a></p>',
+    ]
+    return _page(f"{task} / {model}: metric columns", "\n".join(parts), up="../")
 
 
 def model_description(task: str, model: str) -> str:
@@ -232,7 +293,12 @@ def model_description(task: str, model: str) -> str:
 
 
 def _model_page(
-    task: str, model: str, recs: list[Record], quality: list[Record], folder: Path
+    task: str,
+    model: str,
+    recs: list[Record],
+    quality: list[Record],
+    folder: Path,
+    oracle: Oracle | None = None,
 ) -> str:
     bench = [r for r in recs if r.key.metric == BENCH_METRIC]
     scored = [r for r in recs if r.key.metric != BENCH_METRIC]
@@ -242,15 +308,14 @@ def _model_page(
     if scored:
         parts += [
             f"<h2>Methods (n={n}, mean [95% CI]; hover a cell for n or the reason)</h2>",
-            table_html(method_table(scored), "methods"),
+            table_html(method_table(scored, oracle), "methods"),
+            f'<p><a href="{metrics_page_name(model)}">Metric columns: truth reliance, random '
+            "and oracle rows, separation, rank stability and verdict of each column</a></p>",
         ]
     if bench:
         parts += ["<h2>Cost (attrbench bench)</h2>", table_html(cost_table(bench), "cost")]
     if quality:
         parts += ["<h2>Model quality</h2>", table_html(quality_table(quality), "quality")]
-    checks = metrics_section(task, model, scored + quality)
-    if checks:
-        parts.append(checks)
     metric = main_metric(scored)
     points, hib = _cost_points(scored, metric) if metric else ([], None)
     if points and metric:
@@ -260,6 +325,9 @@ def _model_page(
             f"<h2>Cost versus {html.escape(metric)}</h2>",
             f'<div class="plot"><a href="{name}"><img src="{name}" alt="cost versus {metric}"></a></div>',
         ]
+    motifs = motif_section(scored)
+    if motifs:
+        parts.append(motifs)
     logos = _logo_files(scored + bench, folder / _slug(model))
     if logos:
         parts.append(
@@ -275,7 +343,16 @@ def _model_page(
     return _page(f"{task} / {model}", "\n".join(parts), up="../")
 
 
-def build_site(records: list[Record], out: Path | str) -> list[Path]:
+def _task_page(task: str, by_model: dict[str, list[Record]], folder: Path) -> Path:
+    """Write ``folder/index.html``: every model of ``task`` with its description and table."""
+    scored = {m: [r for r in recs if r.key.metric != BENCH_METRIC] for m, recs in by_model.items()}
+    body = task_page_body(task, scored, model_description, table_html, _slug)
+    page = folder / "index.html"
+    page.write_text(_page(f"{task}: every model", body, up="../"))
+    return page
+
+
+def build_site(records: list[Record], out: Path | str, oracle: Oracle | None = None) -> list[Path]:
     """Write the site for ``records`` under ``out``; returns the pages written (index first).
 
     Parameters
@@ -284,10 +361,14 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
         Any records (e.g. ``ResultStore(dir).records()``); the newest of each configuration is used.
     out : Path
         The site folder (created); open ``out/index.html`` in a browser.
+    oracle : callable, optional
+        The oracle (ceiling) rows of ground-truth columns, e.g.
+        :class:`attrbench.validity.TaskOracle` (it needs the tasks' data); without
+        it the tables and metrics pages have no oracle values.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / STYLESHEET).write_text(CSS)
+    (out / STYLESHEET).write_text(CSS + MOTIF_CSS)
     (out / SCRIPT).write_text(JS)
     by_task: dict[str, list[Record]] = defaultdict(list)
     for rec in latest(records):
@@ -304,10 +385,18 @@ def build_site(records: list[Record], out: Path | str) -> list[Path]:
             folder = out / _slug(task)
             folder.mkdir(parents=True, exist_ok=True)
             page = folder / f"{_slug(model)}.html"
-            page.write_text(_model_page(task, model, mrecs, quality, folder))
-            pages.append(page)
+            page.write_text(_model_page(task, model, mrecs, quality, folder, oracle))
+            checks = folder / metrics_page_name(model)
+            checks.write_text(metrics_page(task, model, mrecs + quality, oracle))
+            pages += [page, checks]
             links.append(
-                f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a></li>'
+                f'<li><a href="{_slug(task)}/{_slug(model)}.html">{html.escape(model)}</a> '
+                f'(<a href="{_slug(task)}/{metrics_page_name(model)}">metric columns</a>)</li>'
+            )
+        if by_model:
+            pages.append(_task_page(task, by_model, out / _slug(task)))
+            links.insert(
+                0, f'<li><a href="{_slug(task)}/index.html">every model on one page</a></li>'
             )
         index += [f"<h2>{html.escape(task)}</h2>", f"<ul>{''.join(links)}</ul>"]
         if quality:

@@ -13,6 +13,7 @@ from attrbench import tables as tb
 from attrbench.leaderboard import cell_text
 from attrbench.plan import COST, QUALITY
 from attrbench.results import Record
+from attrbench.validity import Oracle
 
 __all__ = ["SiteCell", "Table", "method_table", "quality_table", "latest", "QUALITY", "COST"]
 
@@ -72,10 +73,26 @@ def _site_cell(cell: tb.Cell, notes: dict[int, str], cost: bool = False) -> Site
     return SiteCell(text, value, cell.best, _title(cell, notes), status, cell.tied)
 
 
+#: Hover text of a reference row's label.
+REFERENCE_TITLE = {
+    "floor": "reference row, not a method (never best, never ranked): the random control",
+    "ceiling": "reference row, not a method (never best, never ranked): the oracle map, 1 on "
+    "the ground-truth positions, ties broken at random (seed 0, one occurrence of each motif kind "
+    "first), on the sequences the random control scored",
+}
+
+
+def _label_cell(row: tb.Row) -> SiteCell:
+    """The first cell of a row; a reference row's has status ``reference``."""
+    if row.reference:
+        return SiteCell(row.label, None, False, REFERENCE_TITLE[row.reference], "reference")
+    return SiteCell(row.label, None, False, row.label)
+
+
 def _site_table(table: tb.Table) -> Table:
     notes = {n.mark: n.text for n in table.notes}
     rows = [
-        [SiteCell(row.label, None, False, row.label)]
+        [_label_cell(row)]
         + [
             _site_cell(c, notes, col.metric == COST)
             for c, col in zip(row.cells, table.columns, strict=True)
@@ -83,18 +100,27 @@ def _site_table(table: tb.Table) -> Table:
         for row in table.rows
     ]
     lines = [f"[{n.mark}] {n.text}" for n in table.notes]
+    if any(row.reference for row in table.rows):
+        lines.append(
+            "random (floor) and oracle (ceiling): reference rows, not methods (never best, never "
+            "ranked); ≈ on the random row: the best method is tied with the random control"
+        )
     lines += [f"{what}: {why}" for what, why in table.omitted_columns + table.omitted_methods]
     return Table(
-        [table.row_header, *(c.header for c in table.columns)],
+        [table.row_header, *(c.title for c in table.columns)],
         rows,
         [None, *(c.higher_is_better for c in table.columns)],
         lines,
     )
 
 
-def method_table(records: list[Record]) -> Table:
-    """Methods as rows, metrics as columns (cost last) of one (task, model)'s records."""
-    return _site_table(tb.method_table(records))
+def method_table(
+    records: list[Record], oracle: Oracle | None = None, normalised: bool = False
+) -> Table:
+    """Methods as rows, metrics as columns (cost last) of one (task, model)'s records, the
+    random (floor) and, given ``oracle``, oracle (ceiling) reference rows last
+    (:func:`attrbench.tables.method_table`)."""
+    return _site_table(tb.method_table(records, oracle=oracle, normalised=normalised))
 
 
 def quality_table(records: list[Record]) -> Table:
