@@ -7,7 +7,7 @@ The public names below are imported on first access, so ``import attrbench``
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attrbench.allocator import tune_malloc
 from attrbench.threads import cap_primitive_cache
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from attrbench.user import evaluate, per_sequence, wrap  # noqa: F401
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -31,6 +31,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from typing import Literal
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "tune_malloc", "release_memory"]
 
@@ -58,7 +59,7 @@ def _glibc() -> ctypes.CDLL | None:
     return _LIBC
 
 
-_LIBC: ctypes.CDLL | None | bool = False
+_LIBC: ctypes.CDLL | None | Literal[False] = False
 
 
 def _user_tuned() -> bool:

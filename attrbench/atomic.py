@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 __all__ = ["atomic_write", "umask_mode", "inside", "PathEscape", "DiskFull"]
 
@@ -51,7 +51,7 @@ def umask_mode(mode: int = 0o666) -> int:
 
 
 def atomic_write(
-    path: Path | str, write: Callable[[IO], None] | str | bytes, binary: bool = False
+    path: Path | str, write: Callable[[IO[Any]], None] | str | bytes, binary: bool = False
 ) -> Path:
     """Write ``path`` atomically.
 
@@ -73,9 +73,7 @@ def atomic_write(
     binary = binary or isinstance(write, bytes)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}-")
     try:
-        with os.fdopen(
-            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
-        ) as f:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
             if callable(write):
                 write(f)
             else:

@@ -13,18 +13,21 @@ method, device), metric :data:`BENCH_METRIC`, columns :data:`COLUMNS`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from attrbench.calling import resolve_method_options
+from attrbench.data import Dataset
 from attrbench.examples import pack_examples
 from attrbench.explain import Setup, attribute, fit_now
 from attrbench.fits import ensure_fit, load_fit
 from attrbench.plugin import Method
-from attrbench.results import CellKey, Record
+from attrbench.results import CellKey, Record, ResultStore
 from attrbench.tables import BENCH_METRIC
 from attrbench.timing import measure
 
@@ -53,7 +56,7 @@ class Passes:
     backward_rows: int = 0
 
 
-def _watch(passes: Passes, out) -> None:
+def _watch(passes: Passes, out: Any) -> None:
     """Count the rows of ``out`` (a tensor) forward, and its gradient's rows backward."""
     if not isinstance(out, torch.Tensor) or out.dim() == 0:
         return
@@ -83,17 +86,17 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
     passes = Passes()
     depth = [0]  # entry-point calls under way: what they run inside is counted by their output
 
-    def on_forward(module, args, out) -> None:
+    def on_forward(module: nn.Module, args: tuple[Any, ...], out: Any) -> None:
         if not depth[0]:
             _watch(passes, out)
 
     handle = model.register_forward_hook(on_forward)
-    patched = []
+    patched: list[str] = []
     for name in _ENTRY_POINTS:
         original = getattr(model, name, None)
         if callable(original):
 
-            def counted(*args, _f=original, **kwargs):
+            def counted(*args: Any, _f: Callable[..., Any] = original, **kwargs: Any) -> Any:
                 depth[0] += 1
                 try:
                     out = _f(*args, **kwargs)
@@ -113,7 +116,9 @@ def count_passes(model: nn.Module) -> Iterator[Passes]:
             delattr(model, name)
 
 
-def floor_of(method: Method, options: dict, X: torch.Tensor) -> tuple[float, float] | None:
+def floor_of(
+    method: Method, options: dict[str, Any], X: torch.Tensor
+) -> tuple[float, float] | None:
     """The (forward, backward) passes per sequence ``method`` inherently needs, or None if undeclared."""
     if method.floor is None:
         return None
@@ -122,7 +127,7 @@ def floor_of(method: Method, options: dict, X: torch.Tensor) -> tuple[float, flo
     return float(forward), float(backward)
 
 
-def _column(value: float | None, higher: bool, n: int) -> dict:
+def _column(value: float | None, higher: bool, n: int) -> dict[str, Any]:
     return {
         "mean": value,
         "low": None,
@@ -134,14 +139,20 @@ def _column(value: float | None, higher: bool, n: int) -> dict:
 
 
 def _key(
-    setup: Setup, ds, method: str, options: dict, device: torch.device, batch_size: int, seed: int
+    setup: Setup,
+    ds: Dataset,
+    method: str,
+    options: dict[str, Any],
+    device: torch.device,
+    batch_size: int,
+    seed: int,
 ) -> CellKey:
     return CellKey(
         task=setup.task.name,
         task_version=setup.task.version,
         data_hash=ds.hash,
-        model=setup.model.zoo_name,
-        checkpoint_hash=setup.model.checkpoint_hash,
+        model=str(setup.model.zoo_name),
+        checkpoint_hash=str(setup.model.checkpoint_hash),
         method=method,
         method_options=options,
         metric=BENCH_METRIC,
@@ -152,7 +163,13 @@ def _key(
 
 
 def _run_batches(
-    setup: Setup, method: Method, ds, target, batch_size: int, gen, state
+    setup: Setup,
+    method: Method,
+    ds: Dataset,
+    target: torch.Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    state: Any,
 ) -> torch.Tensor:
     outs = []
     for i in range(0, len(ds), batch_size):
@@ -164,11 +181,11 @@ def _run_batches(
 def bench_method(
     setup: Setup,
     method: Method,
-    ds,
+    ds: Dataset,
     target: torch.Tensor,
     batch_size: int = 64,
     seed: int = 0,
-    state=None,
+    state: Any = None,
 ) -> Record:
     """Time ``method`` on the sequences of ``ds`` (targets ``target``) and count its passes.
 
@@ -247,8 +264,8 @@ def run_bench(
     n: int = 64,
     batch_size: int = 64,
     seed: int = 0,
-    store=None,
-    checkpoint_dir=None,
+    store: ResultStore | None = None,
+    checkpoint_dir: Path | None = None,
     force: bool = False,
 ) -> list[Record]:
     """Bench every method of ``methods`` on ``n`` seeded test sequences; write records to ``store``."""
@@ -286,7 +303,13 @@ def run_bench(
     return records
 
 
-def _state(setup: Setup, method: Method, seed: int, store=None, force: bool = False):
+def _state(
+    setup: Setup,
+    method: Method,
+    seed: int,
+    store: ResultStore | None = None,
+    force: bool = False,
+) -> Any:
     """A learned method's fitted state, else None: the fit ``attrbench run`` saved in the
     same results directory (:mod:`attrbench.fits`), fitted and saved now when there is none."""
     if method.fit is None or method.why_not(setup.model):

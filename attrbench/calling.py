@@ -49,7 +49,7 @@ def resolve_method_options(
     task: Task | None,
     method: Method,
     user: Mapping[str, Any] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A method's options as every caller runs it: method defaults < task defaults < user's.
 
     Parameters

@@ -13,10 +13,10 @@ import dataclasses
 import io
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -45,9 +45,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("attrbench")
+T = TypeVar("T")
 
 
-class Resources(Mapping):
+class Resources(Mapping[str, Any]):
     """A task's resources, each built on first use by ``factory(**options)`` and kept.
 
     Metrics read them as ``ex.resources[name]``; a built resource carries a
@@ -55,21 +56,22 @@ class Resources(Mapping):
     scored with it, so another knowledge base is another cell.
     """
 
-    def __init__(self, factories: dict[str, Any], options: dict[str, dict]):
+    def __init__(self, factories: dict[str, Any], options: dict[str, dict[str, Any]]):
         unknown = sorted(set(options) - set(factories))
         if unknown:
             raise ValueError(
                 f"options for resources {unknown} that the task does not have "
                 f"(it has: {', '.join(factories) or 'none'})"
             )
-        self._factories, self._options, self._built = factories, options, {}
+        self._factories, self._options = factories, options
+        self._built: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._built:
             self._built[name] = self._factories[name](**self._options.get(name, {}))
         return self._built[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._factories)
 
     def __len__(self) -> int:
@@ -96,7 +98,7 @@ class MetricResult:
     scores: np.ndarray | None = None
     reason: str = ""
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,7 +115,7 @@ class ChunkResult:
     peak_bytes: int = -1
     device: str = "cpu"
     reason: str = ""
-    examples: dict = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,15 +129,16 @@ class Shared:
 
 
 #: This process's shared states and models, by context digest (a few runs at most).
-_CACHE: dict[tuple, Any] = {}
+_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
-def _cached(key: tuple, build) -> Any:
+def _cached(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     if key not in _CACHE:
         if len(_CACHE) >= 8:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = build()
-    return _CACHE[key]
+    cached: T = _CACHE[key]
+    return cached
 
 
 def shared(context: Context) -> Shared:
@@ -198,13 +201,17 @@ def provide(
         _cached(key, lambda: Shared(task, test, res, resolve_device(context.device)))
     device = _CACHE[key].device
     for name, model in models.items():
-        _cached(("model", context.digest, name), lambda m=model: m.to(device).eval())
+
+        def on_device(m: nn.Module = model) -> nn.Module:
+            return m.to(device).eval()
+
+        _cached(("model", context.digest, name), on_device)
 
 
 def attribute_batch(
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     X: torch.Tensor,
     target: torch.Tensor,
     mask: torch.Tensor,
@@ -214,19 +221,18 @@ def attribute_batch(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One method call on a batch (:func:`attrbench.calling.call_method`): attributions
     (N, A, L) and the baseline it used (or None)."""
-    return tuple(
-        call_method(
-            model,
-            method,
-            X,
-            target,
-            mask,
-            options=options,
-            background=background,
-            generator=generator,
-            state=state,
-        )
+    attributions, baseline = call_method(
+        model,
+        method,
+        X,
+        target,
+        mask,
+        options=options,
+        background=background,
+        generator=generator,
+        state=state,
     )
+    return attributions, baseline
 
 
 def execute(chunk: Chunk) -> ChunkResult:
@@ -249,7 +255,7 @@ def execute(chunk: Chunk) -> ChunkResult:
     size = chunk.context.batch_size
     starts = range(0, len(ds), size)
     bar = tqdm(starts, desc=chunk.method, leave=False, disable=not chunk.progress)
-    parts: dict[str, list] = {q.name: [] for q in metrics}
+    parts: dict[str, list[Any]] = {q.name: [] for q in metrics}
     blocks: list[Explanation] = []  # kept for set-level metrics only
     for b in bar:
         block = ds.subset(torch.arange(b, min(b + size, len(ds))))
@@ -347,7 +353,10 @@ def merge_explanations(blocks: list[Explanation], dataset: Dataset) -> Explanati
     """
     first = blocks[0]
 
-    def cat(name: str) -> torch.Tensor | None:
+    def cat(name: str) -> torch.Tensor:
+        return torch.cat([getattr(b, name) for b in blocks])
+
+    def cat_optional(name: str) -> torch.Tensor | None:
         parts = [getattr(b, name) for b in blocks]
         return None if any(p is None for p in parts) else torch.cat(parts)
 
@@ -358,7 +367,7 @@ def merge_explanations(blocks: list[Explanation], dataset: Dataset) -> Explanati
         y=cat("y"),
         target=cat("target"),
         attributions=cat("attributions"),
-        baseline=cat("baseline"),
+        baseline=cat_optional("baseline"),
         dataset=dataset,
         ground_truth=dataset.ground_truth,
         cache={},
@@ -395,7 +404,7 @@ def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
     return MetricResult("ok", scores, seconds=math.fsum(b.seconds for b in blocks), extra=extra)
 
 
-def _examples(ex: Explanation, task: Any, k: int) -> dict:
+def _examples(ex: Explanation, task: Any, k: int) -> dict[str, Any]:
     """The first ``k`` sequences' position scores and letters, for attribution logos."""
     from attrbench.examples import pack_examples
 

@@ -16,6 +16,7 @@ import json
 import logging
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _encode(result: ChunkResult) -> dict[str, np.ndarray]:
 
 def write_chunk(path: Path, result: ChunkResult) -> Path:
     """Write ``result`` atomically to ``path`` as plain data (see the module docstring)."""
-    arrays = _encode(result)
+    arrays: dict[str, Any] = _encode(result)  # (numpy's savez types **kwds as its own flags)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return atomic_write(path, buf.getvalue())

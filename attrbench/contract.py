@@ -120,7 +120,7 @@ class Alphabet:
                 f"the {self.name} alphabet {self.letters} (remove or replace it in the file; "
                 "from Python, unknown=LETTER maps such letters to a letter of the alphabet)"
             )
-        if len(bad):
+        if len(bad) and unknown is not None:  # (it is not: checked above)
             codes[bad] = self.letters.index(unknown)
             warnings.warn(f"{len(bad)} unknown letters mapped to {unknown!r}", stacklevel=3)
         n_alias = int(self._is_alias[raw].sum())
@@ -188,7 +188,7 @@ def _locate(seqs: Sequence[str], offset: int) -> tuple[int, int]:
     return rec, int(offset - starts[rec])
 
 
-def _name(ids: list[str] | None, n: int) -> str:
+def _name(ids: Sequence[str] | None, n: int) -> str:
     return f"record {ids[n]!r}" if ids else f"sequence {n + 1}"
 
 

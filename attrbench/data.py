@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ class GroundTruth:
                 out[i, m.start : m.end] = True
         return out
 
-    def subset(self, index: torch.Tensor | np.ndarray | list[int]) -> GroundTruth:
+    def subset(self, index: torch.Tensor | np.ndarray | Sequence[int]) -> GroundTruth:
         """The ground truth of the sequences at ``index``."""
         return GroundTruth([self.motifs[int(i)] for i in index])
 
@@ -103,7 +104,7 @@ class Dataset:
     y: torch.Tensor
     ids: list[str]
     ground_truth: GroundTruth | None
-    extra: dict
+    extra: dict[str, Any]
 
     def __init__(
         self,
@@ -112,13 +113,15 @@ class Dataset:
         y: torch.Tensor | None = None,
         ids: list[str] | None = None,
         ground_truth: GroundTruth | None = None,
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
         *,
         codes: torch.Tensor | None = None,
         n_letters: int | None = None,
     ) -> None:
         if codes is None:
+            assert X is not None and mask is not None, "Dataset needs X and mask, or codes"
             codes, n_letters = onehot_codes(X, mask), X.shape[1]
+        assert n_letters is not None and y is not None and ids is not None
         self.codes, self.n_letters = codes.to(torch.int8), int(n_letters)
         self.y, self.ids = y, list(ids)
         self.ground_truth, self.extra = ground_truth, dict(extra or {})
@@ -145,7 +148,7 @@ class Dataset:
         """The one-hot sequences of the rows at ``index``, shape=(n, A, L), float32."""
         return codes_onehot(self.codes[index], self.n_letters)
 
-    def batches(self, size: int):
+    def batches(self, size: int) -> Iterator[tuple[int, torch.Tensor]]:
         """``(start, X)`` for consecutive blocks of ``size`` rows, one-hot built per block."""
         for i in range(0, len(self), size):
             yield i, self.onehot(slice(i, i + size))
@@ -199,7 +202,7 @@ def codes_onehot(codes: torch.Tensor, n_letters: int) -> torch.Tensor:
     return (codes[:, None, :] == letters).float()
 
 
-def _take(value, index: torch.Tensor):
+def _take(value: torch.Tensor | list[Any], index: torch.Tensor) -> torch.Tensor | list[Any]:
     if isinstance(value, torch.Tensor):
         return value[index]
     return [value[i] for i in index.tolist()]
@@ -298,13 +301,17 @@ class Background:
         return self.probs_for(X.shape[2]).to(X)[None] * mask
 
     @classmethod
-    def from_dataset(cls, X: torch.Tensor, per_position: bool = True, pseudocount: float = 1.0):
+    def from_dataset(
+        cls, X: torch.Tensor, per_position: bool = True, pseudocount: float = 1.0
+    ) -> Background:
         """Letter frequencies of one-hot ``X`` (N, A, L), with a pseudocount."""
         counts = X.sum(0) if per_position else X.sum((0, 2))
         return cls._normalised(counts + pseudocount)
 
     @classmethod
-    def from_codes(cls, ds: Dataset, per_position: bool = True, pseudocount: float = 1.0):
+    def from_codes(
+        cls, ds: Dataset, per_position: bool = True, pseudocount: float = 1.0
+    ) -> Background:
         """Letter frequencies of a dataset's codes (no one-hot built), with a pseudocount.
 
         Equal to ``from_dataset(ds.X, ...)``.
@@ -321,7 +328,7 @@ class Background:
         return cls._normalised(counts + pseudocount)
 
     @classmethod
-    def _normalised(cls, counts: torch.Tensor):
+    def _normalised(cls, counts: torch.Tensor) -> Background:
         return cls((counts / counts.sum(0, keepdim=True)).float())
 
 
@@ -351,7 +358,9 @@ def fasta_records(
         ``offset`` being the letters of the record before it (e.g. to name the
         line and position of a bad letter).
     """
-    header, number, parts, length = None, 0, [], 0
+    header: str | None = None
+    number, length = 0, 0
+    parts: list[str] = []
     with open_text(path) as f:
         for lineno, line in enumerate(f, start=1):
             line = line.strip()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +63,9 @@ def _pack(array: np.ndarray) -> str:
 
 
 def _unpack(text: str, dtype: str, shape: tuple[int, int]) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=dtype).reshape(shape).copy()
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=dtype)
+    array: np.ndarray = raw.reshape(shape).copy()
+    return array
 
 
 def pack_examples(
@@ -72,7 +75,7 @@ def pack_examples(
     ground_truth: GroundTruth | None,
     letters: str,
     k: int = 3,
-) -> dict:
+) -> dict[str, Any]:
     """The JSON-serialisable, compressed form of the first ``k`` explained sequences.
 
     Parameters
@@ -109,7 +112,7 @@ def pack_examples(
     }
 
 
-def unpack_examples(d: dict) -> Examples:
+def unpack_examples(d: dict[str, Any]) -> Examples:
     """The :class:`Examples` of a :func:`pack_examples` dict."""
     shape = (len(d["ids"]), int(d["length"]))
     return Examples(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from attrbench.cell import ChunkResult, execute
 from attrbench.plan import Chunk
@@ -28,7 +28,7 @@ __all__ = [
     "ray_executor",
 ]
 
-Outcome = tuple[Chunk, "ChunkResult | Exception"]
+Outcome = tuple[Chunk, "ChunkResult | BaseException"]
 
 
 class Executor(Protocol):
@@ -70,7 +70,7 @@ class ProcessExecutor:
 RAY_HINT = 'the ray executor needs Ray: pip install -e ".[ray]"'
 
 
-def ray_executor(**options) -> Executor:
+def ray_executor(**options: Any) -> Executor:
     """A :class:`~attrbench.executors_ray.RayExecutor` (without Ray installed: an error saying
     how to install it)."""
     try:
@@ -90,7 +90,7 @@ EXECUTORS: dict[str, Callable[..., Executor]] = {
 }
 
 
-def get_executor(name: str = "local", **options) -> Executor:
+def get_executor(name: str = "local", **options: Any) -> Executor:
     """The executor ``name`` built with ``options``; unknown names get "did you mean"."""
     from attrbench.registry import did_you_mean
 

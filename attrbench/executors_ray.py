@@ -104,7 +104,8 @@ class RayExecutor:
             "num_gpus": self.num_gpus_per_task if gpu else 0,
         }
         threads = max(1, int(self.cpus_per_task))
-        spec = dataclasses.replace(chunk, context=None, progress=False)
+        # the context travels apart, put once per (context, model): see _context
+        spec = dataclasses.replace(chunk, context=None, progress=False)  # type: ignore[arg-type]
         return _run_chunk.options(
             **resources,
             max_retries=self.max_retries,
@@ -132,8 +133,8 @@ class _Shipment:
             source = Path(p).read_text()
             module = loaded.get(str(Path(p).resolve()), "")
             self.plugin_refs.append((_digest(source), Path(p).name, module, ray.put(source)))
-        self._contexts: dict[tuple, Any] = {}
-        self._fits: dict[str, Any] = {}
+        self._contexts: dict[tuple[str, str], tuple[str, Any]] = {}
+        self._fits: dict[str, tuple[str, Any]] = {}
 
     def context(self, context: Context, model: str) -> tuple[str, Any]:
         """``(digest, ref)`` of the context with its test split, built resources and ``model``."""
@@ -179,7 +180,8 @@ def _digest(text: str) -> str:
 def _outcome(ref: Any) -> cell.ChunkResult | Exception:
     """A finished task's result, or the exception its chunk raised (after Ray's retries)."""
     try:
-        return ray.get(ref)
+        result: cell.ChunkResult = ray.get(ref)
+        return result
     except ray.exceptions.RayTaskError as err:
         cause = getattr(err, "cause", None)
         return cause if isinstance(cause, Exception) else err
@@ -194,7 +196,7 @@ _FITS: set[str] = set()
 
 @ray.remote
 def _run_chunk(
-    spec: Chunk, threads: int, context: list, fit: list, plugins: list
+    spec: Chunk, threads: int, context: list[Any], fit: list[Any], plugins: list[Any]
 ) -> cell.ChunkResult:
     """Execute one chunk in a Ray worker, fetching shared objects it has not seen yet."""
     torch.set_num_threads(threads)

@@ -71,7 +71,7 @@ def attribute(
     target: torch.Tensor,
     mask: torch.Tensor,
     generator: torch.Generator,
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
     state: Any = None,
 ) -> torch.Tensor:
     """Attributions (N, A, L), on the CPU, of ``method`` called as the runner calls it.
@@ -151,7 +151,7 @@ def parse_region(text: str | None) -> tuple[int, int] | None:
     return int(start), int(end)
 
 
-def _ground_truth(task: Task, ds: Dataset, predicted: int) -> list:
+def _ground_truth(task: Task, ds: Dataset, predicted: int) -> list[Any]:
     if ds.ground_truth is not None:
         return ds.ground_truth.motifs[0]
     if task.ground_truth is None:
@@ -235,7 +235,7 @@ def explain(
     return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
 
 
-def fit_now(setup: Setup, method: Method, seed: int, options: dict | None = None) -> Any:
+def fit_now(setup: Setup, method: Method, seed: int, options: dict[str, Any] | None = None) -> Any:
     """The fitted state of a method that learns (fitted here on the training split, with the
     options :func:`attrbench.calling.resolve_method_options` gives), else None."""
     if method.fit is None:

@@ -45,7 +45,12 @@ class BadFit(ValueError):
 
 
 def fit_file(
-    root: Path, task: Task, train: Dataset, model: nn.Module, method: Method, options: dict
+    root: Path,
+    task: Task,
+    train: Dataset,
+    model: nn.Module,
+    method: Method,
+    options: dict[str, Any],
 ) -> Path:
     """Where the fit of ``method`` (with ``options``) for ``model`` is saved under ``root``.
 
@@ -56,19 +61,19 @@ def fit_file(
         task.name,
         task.version,
         train.hash,
-        model.checkpoint_hash,
+        str(model.checkpoint_hash),
         method.name,
         repr(sorted(fit_options.items())),
     )
     return inside(
-        root, Path(root) / "fits" / task.name / model.zoo_name / f"{method.name}-{digest}.pt"
+        root, Path(root) / "fits" / task.name / str(model.zoo_name) / f"{method.name}-{digest}.pt"
     )
 
 
 def fit_state(
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     train: Dataset,
     background: Background | None,
     seed: int,
@@ -82,6 +87,7 @@ def fit_state(
     """
     name = getattr(model, "zoo_name", type(model).__name__)
     gen = torch.Generator().manual_seed(seed_of(seed, task, name, method.name))
+    assert method.fit is not None, f"{method.name} has no fit"
     with measure(device) as timing:
         state = method.fit(
             model, train, background=background, generator=gen, **method.fit_options(options)
@@ -94,7 +100,7 @@ def ensure_fit(
     task: Task,
     model: nn.Module,
     method: Method,
-    options: dict,
+    options: dict[str, Any],
     train: Dataset,
     background: Background | None,
     seed: int,
@@ -137,7 +143,7 @@ def _saved_seconds(path: Path) -> float | None:
         return None
 
 
-def _load(path: Path | IO[bytes], device: torch.device | str) -> dict:
+def _load(path: Path | str | IO[bytes], device: torch.device | str) -> dict[str, Any]:
     """The saved dict at ``path``, read as data only; :class:`BadFit` if it is not a fit."""
     try:
         saved = torch.load(path, map_location=device, weights_only=True)
@@ -158,7 +164,7 @@ def _load(path: Path | IO[bytes], device: torch.device | str) -> dict:
     return saved
 
 
-def load_fit(path: Path | IO[bytes], device: torch.device | str = "cpu") -> Any:
+def load_fit(path: Path | str | IO[bytes], device: torch.device | str = "cpu") -> Any:
     """The state saved at ``path`` (a file or its bytes) by :func:`ensure_fit`.
 
     Raises

@@ -22,11 +22,13 @@ import io
 import json
 import math
 import textwrap
+from typing import Any
 
 from tabulate import tabulate
 
 from attrbench.results import Record
 from attrbench.tables import Cell, Table, latest, quality_tables, summary, tables
+from attrbench.validity import Oracle
 
 __all__ = ["render", "render_table", "cell_text", "html_page", "FORMATS", "TERMINAL_WIDTH"]
 
@@ -113,6 +115,7 @@ def cell_text(cell: Cell, narrow: bool = False, cost: bool = False) -> str:
     if cell.kind != "value":
         word = {"n/a": "n/a", "failed": "failed", "missing": "missing"}[cell.kind]
         return word + _marks(cell) if cell.notes or cell.kind != "missing" else "-"
+    assert cell.mean is not None, "a value cell has a mean"
     if cost:
         return f"{cell.mean:.2e}"
     if cell.low is None or cell.high is None:
@@ -293,7 +296,7 @@ def render(
     fmt: str = "markdown",
     detail: bool = False,
     width: int | None = None,
-    oracle=None,
+    oracle: Oracle | None = None,
     normalised: bool = False,
 ) -> str:
     """Render ``records`` as tables in ``fmt`` (one of :data:`FORMATS`).
@@ -337,24 +340,29 @@ def render(
     return html_page(text) if fmt == "html" else text
 
 
-def _references(records: list[Record], oracle) -> dict[tuple[str, str, str], tuple[float, Cell]]:
+#: (task, model, metric) -> (the random row's mean, the oracle row's cell).
+References = dict[tuple[str, str, str], tuple[float, Cell]]
+
+
+def _references(records: list[Record], oracle: Oracle | None) -> References:
     """(task, model, metric) -> (the random row's mean, the oracle row's cell) of every main
     ground-truth column that has both (none without ``oracle``)."""
     if oracle is None:
         return {}
-    out = {}
+    out: References = {}
     for table in tables(records, oracle=oracle):
         floor = next((r for r in table.rows if r.reference == "floor"), None)
         ceiling = next((r for r in table.rows if r.reference == "ceiling"), None)
         if floor is None or ceiling is None:
             continue
         for j, col in enumerate(table.columns):
-            if col.sub is None and floor.cells[j].has_value and ceiling.cells[j].has_value:
-                out[(table.task, table.model, col.metric)] = (floor.cells[j].mean, ceiling.cells[j])
+            random = floor.cells[j].mean if floor.cells[j].has_value else None
+            if col.sub is None and random is not None and ceiling.cells[j].has_value:
+                out[(table.task, table.model, col.metric)] = (random, ceiling.cells[j])
     return out
 
 
-def _main_column(metric: str, cols: dict) -> str:
+def _main_column(metric: str, cols: dict[str, Any]) -> str:
     """The name of a record's main column among ``cols`` (its registered first column)."""
     from attrbench.validity import _main_column as registered
 
@@ -362,7 +370,7 @@ def _main_column(metric: str, cols: dict) -> str:
     return name if name in cols else next(iter(cols))
 
 
-def _csv(records: list[Record], references: dict | None = None) -> str:
+def _csv(records: list[Record], references: References | None = None) -> str:
     """Long form: one row per record column, ``normalised`` where the column has a random and an
     oracle row, and one ``(oracle)`` row per such column."""
     from attrbench.tables import ORACLE_METHOD
@@ -428,9 +436,15 @@ def _csv(records: list[Record], references: dict | None = None) -> str:
         ref = references.get((k.task, k.model, k.metric))
         main = _main_column(k.metric, cols)
         for name, c in cols.items():
-            norm = ""
-            if ref is not None and name == main and c["mean"] is not None:
-                norm = normalised(c["mean"], ref[0], ref[1].mean)
+            norm: float | str = ""
+            oracle_mean = ref[1].mean if ref is not None else None  # (it has a value)
+            if (
+                ref is not None
+                and oracle_mean is not None
+                and name == main
+                and c["mean"] is not None
+            ):
+                norm = normalised(c["mean"], ref[0], oracle_mean)
             w.writerow(
                 {
                     **base,

@@ -100,11 +100,11 @@ class RunConfig:
     device: str = "auto"
     batch_size: int = 64
     force: bool = False
-    method_options: dict[str, dict] = field(default_factory=dict)
-    metric_options: dict[str, dict] = field(default_factory=dict)
-    data_options: dict = field(default_factory=dict)
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metric_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_options: dict[str, Any] = field(default_factory=dict)
     checkpoint_dir: Path | None = None
-    resource_options: dict[str, dict] = field(default_factory=dict)
+    resource_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     chunk_size: int | None = None
     progress: bool = True
 
@@ -122,9 +122,9 @@ class Context:
     seed: int
     device: str
     batch_size: int
-    data_options: dict
+    data_options: dict[str, Any]
     checkpoint_dir: str | None
-    resource_options: dict
+    resource_options: dict[str, Any]
     background: Background
     train_hash: str
 
@@ -173,9 +173,9 @@ class Chunk:
     cell: str
     model: str
     method: str
-    method_options: dict
+    method_options: dict[str, Any]
     metrics: tuple[str, ...]
-    metric_options: dict
+    metric_options: dict[str, Any]
     index: tuple[int, ...]
     start: int
     fit_path: str | None = None
@@ -220,13 +220,13 @@ def seed_of(*parts: Any) -> int:
     return int(content_hash("\x1f".join(map(str, parts))), 16) % (2**63)
 
 
-def method_options(task: Task, method: Method, config: RunConfig) -> dict:
+def method_options(task: Task, method: Method, config: RunConfig) -> dict[str, Any]:
     """A method's options in a run: :func:`attrbench.calling.resolve_method_options` with the
     user's options of ``config``."""
     return resolve_method_options(task, method, config.method_options.get(method.name))
 
 
-def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict:
+def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict[str, Any]:
     """A metric's options in a run: its defaults, the task's, then the user's."""
     return {
         **metric.defaults,
@@ -235,7 +235,9 @@ def metric_options(task: Task, metric: Metric, config: RunConfig) -> dict:
     }
 
 
-def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[Metric]) -> dict:
+def explained_sets(
+    task: Task, test: Dataset, config: RunConfig, metrics: list[Metric]
+) -> dict[str, Any]:
     """The explained sets of a run: indices into the test split.
 
     ``"sample"``: ``n`` test sequences drawn by the seed (all with ``n = -1``).
@@ -259,7 +261,8 @@ def explained_sets(task: Task, test: Dataset, config: RunConfig, metrics: list[M
     }
     cap = task.ground_truth_n
     if cap is not None and any(q.needs_ground_truth for q in metrics):
-        gt = test.ground_truth or task.ground_truth(test)
+        gt = test.ground_truth or (task.ground_truth(test) if task.ground_truth else None)
+        assert gt is not None, f"task {task.name!r} sets ground_truth_n but has no ground truth"
         carrying = torch.tensor([i for i, m in enumerate(gt.motifs) if m], dtype=torch.long)
         if len(carrying) > cap:
             carrying = carrying[select_index(len(carrying), cap, config.seed)]
@@ -309,8 +312,8 @@ class PlannedCell:
     method: Method
     set_name: str
     index: torch.Tensor
-    method_options: dict
-    metric_options: dict[str, dict]
+    method_options: dict[str, Any]
+    metric_options: dict[str, dict[str, Any]]
     metrics: tuple[str, ...]
     not_applicable: dict[str, str]
     refused: str | None
@@ -383,7 +386,7 @@ _NONE_TO_EXPLAIN = {
 }
 
 
-def _set_metrics(sets: dict, metrics: list[Metric]) -> dict[str, list[Metric]]:
+def _set_metrics(sets: dict[str, Any], metrics: list[Metric]) -> dict[str, list[Metric]]:
     """Which metrics score which explained set (ground-truth metrics on their own set if any)."""
     if "ground_truth" not in sets:
         return {"sample": metrics}

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from attrbench.data import Motif
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Track", "draw_tracks", "focus_window", "cost_quality_plot", "LOGO_MAX"]
 
@@ -76,7 +81,7 @@ def focus_window(
     return start, start + width
 
 
-def _logo(ax, track: Track, letters: str, start: int, end: int) -> None:
+def _logo(ax: Axes, track: Track, letters: str, start: int, end: int) -> None:
     """One logomaker glyph per real position (height = its score), none for zero scores.
 
     Drawing only the sequence's own letter (not a full position x letter matrix)
@@ -103,8 +108,9 @@ def _logo(ax, track: Track, letters: str, start: int, end: int) -> None:
     ax.axhline(0, color="black", lw=0.5)
 
 
-def _letter_logo(ax, track: Track, letters: str, start: int, end: int) -> None:
+def _letter_logo(ax: Axes, track: Track, letters: str, start: int, end: int) -> None:
     """Every letter of every real position, height = its score (``logomaker.Logo``)."""
+    assert track.letter_scores is not None, "a letter view needs letter scores"
     import logomaker
     import pandas as pd
 
@@ -117,8 +123,9 @@ def _letter_logo(ax, track: Track, letters: str, start: int, end: int) -> None:
     ax.axhline(0, color="black", lw=0.5)
 
 
-def _letter_heat(ax, track: Track, letters: str, start: int, end: int, limit: float) -> None:
+def _letter_heat(ax: Axes, track: Track, letters: str, start: int, end: int, limit: float) -> None:
     """One heatmap row per letter, colors symmetric in [-limit, limit]."""
+    assert track.letter_scores is not None, "a letter view needs letter scores"
     real = track.codes[start:end] >= 0
     rows = np.where(real[None, :], track.letter_scores[:, start:end], np.nan)
     ax.imshow(
@@ -133,7 +140,7 @@ def _letter_heat(ax, track: Track, letters: str, start: int, end: int, limit: fl
     ax.set_yticks(range(len(letters)), list(letters), fontsize=6)
 
 
-def _heat(ax, track: Track, start: int, end: int, limit: float) -> None:
+def _heat(ax: Axes, track: Track, start: int, end: int, limit: float) -> None:
     """One row of position scores, colors symmetric in [-limit, limit]."""
     row = np.where(track.codes[start:end] >= 0, track.scores[start:end], np.nan)[None, :]
     ax.imshow(
@@ -225,7 +232,7 @@ def draw_tracks(
     return _save(fig, out)
 
 
-def _save(fig, out: str | Path) -> Path:
+def _save(fig: Figure, out: str | Path) -> Path:
     """Write ``fig`` to ``out`` (format from the suffix) byte-reproducibly, and close it.
 
     No creation date in the file, and SVG element ids from a fixed salt, so the same
@@ -248,7 +255,8 @@ def _label_offsets(points: list[tuple[str, float, float]]) -> list[float]:
     xs = np.log10([max(c, 1e-12) for _, c, _ in points])
     ys = np.array([q for *_, q in points], dtype=float)
     span = np.ptp(ys) or 1.0
-    offsets, placed = [], []
+    offsets: list[tuple[int, float]] = []
+    placed: list[int] = []
     for i in np.argsort(xs):
         near = [j for j in placed if abs(xs[j] - xs[i]) < 0.6 and abs(ys[j] - ys[i]) < 0.05 * span]
         offsets.append((i, (3.0, -10.0, 12.0, -19.0)[len(near) % 4]))

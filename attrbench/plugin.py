@@ -14,7 +14,7 @@ import difflib
 import functools
 import inspect
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,14 +81,16 @@ def _dict_of(key: type, value: Callable[[Any], bool]) -> Callable[[Any], bool]:
     )
 
 
-_BOOL, _STR, _CALLABLE, _DICT = _is(bool), _is(str), callable, _is(dict)
-_NUMBER = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
-_INT = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+#: A field rule: a check of the value, and what the error message says it must be.
+_Rule = tuple[Callable[[Any], bool], str]
+
+_BOOL, _STR, _DICT = _is(bool), _is(str), _is(dict)
+_CALLABLE: Callable[[Any], bool] = callable
+_NUMBER: Callable[[Any], bool] = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
+_INT: Callable[[Any], bool] = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
 
 
-def _check_fields(
-    kind: str, record: Any, rules: dict[str, tuple[Callable[[Any], bool], str]]
-) -> None:
+def _check_fields(kind: str, record: Any, rules: dict[str, _Rule]) -> None:
     """Raise :class:`PluginFieldError` on the first field of ``record`` that breaks its rule."""
     name = getattr(record, "name", None)
     if not isinstance(name, str):
@@ -102,7 +104,7 @@ def _check_fields(
             )
 
 
-def _unknown_fields(kind: str, name: str, record_type: type, fields: dict) -> None:
+def _unknown_fields(kind: str, name: str, record_type: type, fields: dict[str, Any]) -> None:
     """Raise :class:`PluginFieldError` on registration fields the record does not have."""
     known = [f.name for f in dataclasses.fields(record_type)]
     for key in fields:
@@ -143,7 +145,7 @@ class Option:
     kind: type | tuple[type, ...] | None = None
     low: float | None = None
     high: float | None = None
-    choices: tuple | None = None
+    choices: tuple[Any, ...] | None = None
     none: bool = False
 
     def why_not(self, value: Any) -> str | None:
@@ -191,7 +193,7 @@ def known_options(plugin: Method | Metric) -> set[str]:
     return keys - set(context)
 
 
-def validate_options(plugin: Method | Metric, options: dict) -> None:
+def validate_options(plugin: Method | Metric, options: dict[str, Any]) -> None:
     """Check ``options`` (the user's, or resolved ones) against what ``plugin`` declares.
 
     Every plugin, whether or not its function takes ``**options``: a key it does not
@@ -283,16 +285,16 @@ class Method:
     fit: Callable[..., Any] | None = None
     fit_ignores: tuple[str, ...] = ()
     reference: Callable[..., torch.Tensor] | None = None
-    defaults: dict = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
     position_level: bool = False
-    floor: Callable[[dict, float, int], tuple[float, float]] | None = None
+    floor: Callable[[dict[str, Any], float, int], tuple[float, float]] | None = None
     option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
         _check_fields("method", self, _METHOD_RULES)
 
-    def fit_options(self, options: dict) -> dict:
+    def fit_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The options the fit depends on: ``options`` without :attr:`fit_ignores`."""
         return {k: v for k, v in options.items() if k not in self.fit_ignores}
 
@@ -316,7 +318,7 @@ class Method:
         X: torch.Tensor,
         target: torch.Tensor,
         mask: torch.Tensor,
-        **kwargs,
+        **kwargs: Any,
     ) -> torch.Tensor:
         """Attribute ``X`` (N, A, L); context kwargs the function does not take are dropped.
 
@@ -333,7 +335,7 @@ class Method:
         return self.fn(model, X, target, mask, **options).float()
 
 
-_METHOD_RULES = {
+_METHOD_RULES: dict[str, _Rule] = {
     "fn": (_CALLABLE, "callable fn(model, X, target, mask, **options)"),
     **dict.fromkeys(
         ("complete", "deterministic", "needs_attention", "needs_embedding", "position_level"),
@@ -349,7 +351,7 @@ _METHOD_RULES = {
 
 
 @functools.cache
-def _accepted(fn: Callable) -> frozenset[str]:
+def _accepted(fn: Callable[..., Any]) -> frozenset[str]:
     params = inspect.signature(fn).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return frozenset(METHOD_CONTEXT)
@@ -415,11 +417,11 @@ class Explanation:
     dataset: Dataset
     ground_truth: GroundTruth | None = None
     baseline: torch.Tensor | None = None
-    resources: dict = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
     classes: tuple[str, ...] = ()
-    method_options: dict = field(default_factory=dict)
-    cache: dict = field(default_factory=dict, repr=False)
+    method_options: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def scores(self) -> torch.Tensor:
@@ -479,8 +481,8 @@ class Metric:
     only_complete: bool = False
     invalid_above: float | None = None
     set_level: bool = False
-    details: Callable[[Explanation], dict] | None = None
-    defaults: dict = field(default_factory=dict)
+    details: Callable[[Explanation], dict[str, Any]] | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
     option_schema: dict[str, Option] = field(default_factory=dict)
     description: str = ""
 
@@ -509,13 +511,13 @@ class Metric:
             return f"{self.name} applies to methods that claim completeness; {method.name} does not"
         return None
 
-    def __call__(self, ex: Explanation, **options) -> torch.Tensor:
+    def __call__(self, ex: Explanation, **options: Any) -> torch.Tensor:
         """Scores of shape (N, K) with K = max(1, len(columns))."""
         out = self.fn(ex, **{**self.defaults, **options})
         return out[:, None] if out.dim() == 1 else out
 
 
-_METRIC_RULES = {
+_METRIC_RULES: dict[str, _Rule] = {
     "fn": (_CALLABLE, "callable fn(ex, **options)"),
     **dict.fromkeys(("higher_is_better", "needs_ground_truth", "only_complete"), (_BOOL, "a bool")),
     "columns": (_tuple_of(str), "a tuple of column names (str)"),
@@ -550,7 +552,7 @@ class Report:
 
     name: str
     render: Callable[..., str]
-    plan: Callable[..., list] | None = None
+    plan: Callable[..., list[Any]] | None = None
     description: str = ""
 
 
@@ -578,7 +580,7 @@ class ModelSpec:
 
     name: str
     build: Callable[[], nn.Module]
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     trained: bool = True
 
@@ -648,10 +650,10 @@ class Task:
     method_n: dict[str, int] = field(default_factory=dict)
     ground_truth_n: int | None = None
     quality_split: str = "test"
-    method_options: dict[str, dict] = field(default_factory=dict)
-    metric_options: dict[str, dict] = field(default_factory=dict)
-    resources: dict = field(default_factory=dict)
-    reports: dict = field(default_factory=dict)
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metric_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -669,7 +671,7 @@ class Task:
         return did_you_mean(name, self.models, f"model for task {self.name!r}")
 
 
-_TASK_RULES = {
+_TASK_RULES: dict[str, _Rule] = {
     "version": (_STR, "a str"),
     "alphabet": (_is(Alphabet), "an attrbench.Alphabet"),
     "classes": (
@@ -707,14 +709,14 @@ METHODS: Registry[Method] = Registry("method", "attrbench.methods")
 METRICS: Registry[Metric] = Registry("metric", "attrbench.metrics")
 
 
-def _method(name: str, fn: Callable, **fields) -> Method:
+def _method(name: str, fn: Callable[..., Any], **fields: Any) -> Method:
     _unknown_fields("method", name, Method, fields)
     if isinstance(fields.get("fit_ignores"), list):
         fields["fit_ignores"] = tuple(fields["fit_ignores"])
     return Method(name=name, fn=fn, description=fields.pop("description", _doc(fn)), **fields)
 
 
-def _metric(name: str, fn: Callable, **fields) -> Metric:
+def _metric(name: str, fn: Callable[..., Any], **fields: Any) -> Metric:
     _unknown_fields("metric", name, Metric, fields)
     for key in ("columns", "needs_resources"):
         if isinstance(fields.get(key), list):

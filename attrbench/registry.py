@@ -21,10 +21,10 @@ import importlib.util
 import logging
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "Registry",
@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: A decorated plugin object (a function, or a class), returned unchanged.
+F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger("attrbench")
 
@@ -73,7 +75,7 @@ class PluginError(RuntimeError):
     """A plugin module or file could not be loaded or registered nothing."""
 
 
-def did_you_mean(name: str, known, kind: str) -> T:
+def did_you_mean(name: str, known: Mapping[str, T], kind: str) -> T:
     """``known[name]``; an unknown name raises :class:`UnknownNameError` listing close names.
 
     Parameters
@@ -111,7 +113,7 @@ class Registry(Generic[T]):
         self._rank: dict[str, tuple[float, int]] = {}
         self._loaded = False
         self._tried: set[tuple[str, str]] = set()
-        self._eps: list | None = None
+        self._eps: list[Any] | None = None
         self._loading: float = float("inf")
         self._failed: dict[str, str] = {}
 
@@ -172,7 +174,7 @@ class Registry(Generic[T]):
         self.load()
         return len(self._items)
 
-    def _entry_points(self) -> list:
+    def _entry_points(self) -> list[Any]:
         """This group's entry points sorted by name (read once)."""
         if self._eps is None:
             self._eps = sorted(entry_points(group=self.group), key=lambda e: e.name)
@@ -192,7 +194,7 @@ class Registry(Generic[T]):
             if ep.name == name:
                 self._import(rank, ep)
 
-    def _import(self, rank: int, ep) -> None:
+    def _import(self, rank: int, ep: Any) -> None:
         """Import one entry point's module (once); what it registers ranks at ``rank``."""
         if (ep.name, ep.value) in self._tried:
             return
@@ -215,14 +217,14 @@ class Registry(Generic[T]):
             ):
                 self._rank[name] = (rank, self._rank[name][1])
 
-    def decorator(self, make: Callable[..., T]) -> Callable[..., Callable]:
+    def decorator(self, make: Callable[..., T]) -> Callable[..., Callable[[F], F]]:
         """Build a ``@register(name, **fields)`` decorator from a record factory.
 
         ``make(name, obj, **fields)`` turns the decorated object into the record.
         """
 
-        def register(name: str, **fields) -> Callable:
-            def wrap(obj):
+        def register(name: str, **fields: Any) -> Callable[[F], F]:
+            def wrap(obj: F) -> F:
                 origin = getattr(obj, "__module__", "")
                 self.add(name, make(name, obj, **fields), origin)
                 return obj

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -48,7 +48,7 @@ SCHEMA = 1
 #: ``{k: migrate}``: ``migrate(record dict of schema k) -> record dict of schema k + 1``.
 #: An older record without a migration path is recomputed into a new file (the old file is
 #: kept as ``<name>.schema<k>``).
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 class NewerSchemaError(ValueError):
@@ -74,9 +74,9 @@ class CellKey:
     model: str
     checkpoint_hash: str
     method: str
-    method_options: dict
+    method_options: dict[str, Any]
     metric: str
-    metric_options: dict
+    metric_options: dict[str, Any]
     n: int
     seed: int
 
@@ -108,7 +108,7 @@ def _unpack(text: str) -> bytes:
     return zlib.decompress(base64.b64decode(text))
 
 
-def pack_values(ids: list[str], scores: np.ndarray, names: tuple[str, ...]) -> dict:
+def pack_values(ids: list[str], scores: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
     """The compressed form of per-sequence scores kept in :attr:`Record.per_sequence`.
 
     Parameters
@@ -147,10 +147,10 @@ class Record:
     high: float | None = None
     n_scored: int = 0
     n_missing: int = 0
-    columns: dict = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
-    extra: dict = field(default_factory=dict)
-    per_sequence: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    per_sequence: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     wall_time: float = 0.0
     attrbench_version: str = ""
@@ -173,11 +173,11 @@ class Record:
         return json.dumps(asdict(self), indent=1, sort_keys=True, default=_json_default)
 
     @classmethod
-    def from_dict(cls, d: dict) -> Record:
+    def from_dict(cls, d: dict[str, Any]) -> Record:
         return cls(**{**d, "key": CellKey(**d["key"])})
 
 
-def _json_default(obj):
+def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     return str(obj)
@@ -252,7 +252,7 @@ def _schema(data: object) -> int | None:
     return schema if isinstance(schema, int) and not isinstance(schema, bool) else None
 
 
-def _current(path: Path, data: object) -> object | None:
+def _current(path: Path, data: Any) -> Any:
     """``data`` in this version's schema: as is, or migrated; None for an older record
     without a migration (named; its cell is recomputed into a new file).
 

@@ -45,6 +45,7 @@ from attrbench.plan import (
     select_index,
 )
 from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, NotApplicable, Task
+from attrbench.registry import Registry
 from attrbench.results import CellKey, Record, ResultStore, pack_values
 from attrbench.stats import bootstrap_mean, classification_scores
 from attrbench.training import predict, predict_dataset
@@ -68,7 +69,7 @@ log = logging.getLogger("attrbench")
 EXAMPLES = 3
 
 
-def resolve_names(names: list[str], registry: Any) -> list[str]:
+def resolve_names(names: list[str], registry: Registry[Any]) -> list[str]:
     """Expand ``all`` and check every name (unknown names raise with close names)."""
     if names == ["all"]:
         return registry.names()
@@ -116,8 +117,8 @@ class _Driver:
         model: nn.Module,
         method: str,
         metric: str,
-        mopts: dict,
-        qopts: dict,
+        mopts: dict[str, Any],
+        qopts: dict[str, Any],
         data_hash: str,
         n: int,
     ) -> CellKey:
@@ -125,8 +126,8 @@ class _Driver:
             task=self.task.name,
             task_version=self.task.version,
             data_hash=data_hash,
-            model=model.zoo_name,
-            checkpoint_hash=model.checkpoint_hash,
+            model=str(model.zoo_name),
+            checkpoint_hash=str(model.checkpoint_hash),
             method=method,
             method_options=mopts,
             metric=metric,
@@ -153,7 +154,7 @@ class _Driver:
         self.store.put(record)
         self.records.append(record)
 
-    def qopts(self, metric: Metric, options: dict) -> dict:
+    def qopts(self, metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
         """The metric's options (:func:`~attrbench.plan.metric_options`) as its cell key holds
         them: with the hashes of the resources it scores against."""
         opts = dict(options)
@@ -163,7 +164,7 @@ class _Driver:
         return opts
 
 
-def _takes_options(fn: Any, options: dict) -> bool:
+def _takes_options(fn: Any, options: dict[str, Any]) -> bool:
     import inspect
 
     params = inspect.signature(fn).parameters
@@ -273,7 +274,7 @@ def _cell_of(
     for q, reason in planned.not_applicable.items():
         if q in todo:
             driver.put(Record(todo.pop(q), "not_applicable", reason=reason))
-    gate = driver.gates.get(model.zoo_name)
+    gate = driver.gates.get(str(model.zoo_name)) or ""
     for q in [q for q in todo if gate and METRICS.get(q).needs_ground_truth]:
         driver.put(Record(todo.pop(q), "not_applicable", reason=gate))
     if not todo and cost is None:
@@ -293,7 +294,7 @@ def _cell_of(
             str(config.chunk_size),
             str(config.batch_size),
         ),
-        model.zoo_name,
+        str(model.zoo_name),
         method,
         index,
         todo,
@@ -304,7 +305,7 @@ def _cell_of(
         Chunk(
             driver.context,
             cell.id,
-            model.zoo_name,
+            str(model.zoo_name),
             method.name,
             mopts,
             tuple(todo),
@@ -320,7 +321,9 @@ def _cell_of(
     return cell
 
 
-def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list[Metric]) -> None:
+def _truth_reliance(
+    driver: _Driver, model: nn.Module, sets: dict[str, Any], metrics: list[Metric]
+) -> None:
     """The model's reliance on its ground truth on the sequences ground-truth metrics score,
     recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.validity`)."""
     if not any(q.needs_ground_truth for q in metrics):
@@ -356,7 +359,9 @@ def _truth_reliance(driver: _Driver, model: nn.Module, sets: dict, metrics: list
         driver.put(record)
     else:
         driver.records.append(record)
-    driver.gates[model.zoo_name] = validity.reliance_gate(validity.reliance_from_record(record))
+    driver.gates[str(model.zoo_name)] = validity.reliance_gate(
+        validity.reliance_from_record(record)
+    )
 
 
 def _model_quality(driver: _Driver, model: nn.Module) -> None:
@@ -372,7 +377,7 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
     }
     found = {m: driver.done(k) for m, k in keys.items()}
     if all(found.values()):
-        driver.records.extend(found.values())
+        driver.records.extend(r for r in found.values() if r is not None)
         return
     pred = _predict_with_progress(
         model, quality, config.progress, f"{task.name}/{model.zoo_name} quality"
@@ -396,7 +401,7 @@ def _predict_with_progress(
 
 
 def _fit(
-    driver: _Driver, model: nn.Module, method: Method, mopts: dict, train: Dataset
+    driver: _Driver, model: nn.Module, method: Method, mopts: dict[str, Any], train: Dataset
 ) -> tuple[str | None, float]:
     """The path of a learned method's fitted state, fitting it once per (task, model, options).
 
@@ -456,7 +461,7 @@ def _not_done(driver: _Driver, cells: list[Cell], locks: dict[str, FileLock]) ->
         keys = [*cell.keys.values(), *([cell.cost] if cell.cost else [])]
         found = [driver.done(k) for k in keys]
         if all(found):
-            driver.records.extend(found)
+            driver.records.extend(r for r in found if r is not None)
             locks[cell.id].release()
         else:
             left.append(cell)
@@ -590,6 +595,7 @@ def _cost_record(cell: Cell, parts: Iterable[ChunkResult]) -> Record:
         "fit_seconds": fit,
         "examples": parts[0].examples,
     }
+    assert cell.cost is not None, "a cost record needs its cell's cost key"
     return Record(
         cell.cost,
         "ok",

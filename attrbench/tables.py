@@ -22,7 +22,9 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -213,7 +215,7 @@ def _gathered(template: str, methods: list[str]) -> str:
 
 def latest(records: list[Record]) -> list[Record]:
     """Of records of the same (task, model, method, options, metric, options), the newest."""
-    keep: dict = {}
+    keep: dict[tuple[str, ...], Record] = {}
     for rec in sorted(records, key=lambda r: r.date):
         k = rec.key
         keep[
@@ -307,7 +309,9 @@ def _columns(records: list[Record], detail: bool) -> list[Column]:
 def _column(records: list[Record], metric: str, sub: str | None) -> Column:
     hib = next(
         (
-            r.columns.get(sub, {}).get("higher_is_better", r.higher_is_better)
+            (r.columns.get(sub, {}) if sub is not None else {}).get(
+                "higher_is_better", r.higher_is_better
+            )
             for r in records
             if r.key.metric == metric and r.status == "ok"
         ),
@@ -335,7 +339,7 @@ def sequence_column(rec: Record, sub: str | None) -> tuple[list[str], np.ndarray
 
 
 def _mark_best(
-    cells: list[Cell], sub: str | None, seed: int = 0, references: list[Cell] = ()
+    cells: list[Cell], sub: str | None, seed: int = 0, references: Sequence[Cell] = ()
 ) -> None:
     """Mark the best cells of one column and those tied with the (first) best.
 
@@ -345,7 +349,11 @@ def _mark_best(
     values = [c for c in cells if c.has_value]
     if len(values) < 2:
         return
-    best = (max if values[0].higher_is_better else min)(c.mean for c in values)
+    best = (max if values[0].higher_is_better else min)(
+        c.mean
+        for c in values
+        if c.mean is not None  # all of them: they have values
+    )
     for c in values:
         c.best = c.mean == best
     top = next(c for c in values if c.best)
@@ -363,7 +371,7 @@ def _mark_best(
 def _grid(records: list[Record], columns: list[Column], notes: _Notes) -> list[Row]:
     """One row per label with a cell per column (``missing`` where no record is)."""
     labels = _row_labels(records)
-    by_label: dict[str, dict] = defaultdict(dict)
+    by_label: dict[str, dict[int, Cell]] = defaultdict(dict)
     method_of: dict[str, str] = {}
     for rec in records:
         method_of[labels[id(rec)]] = rec.key.method
@@ -445,17 +453,19 @@ def _omit_methods(
     return kept, out
 
 
-def _renumber(rows: list[Row], notes: _Notes, columns: list[Column] = ()) -> list[Note]:
+def _renumber(rows: list[Row], notes: _Notes, columns: list[Column] | None = None) -> list[Note]:
     """Footnotes of the headers and cells shown only, renumbered in order of first use
     (``columns`` are renumbered in place)."""
     old = {n.mark: n.text for n in notes.notes()}
     new: dict[int, int] = {}
-    for j, col in enumerate(columns):
+    cols = columns if columns is not None else []
+    for j, col in enumerate(cols):
         if col.notes:
             marks = tuple(new.setdefault(m, len(new) + 1) for m in col.notes)
-            columns[j] = replace(col, notes=marks)
+            cols[j] = replace(col, notes=marks)
     for row in rows:
-        for holder in [row, *row.cells]:
+        holders: list[Row | Cell] = [row, *row.cells]
+        for holder in holders:
             holder.notes = [new.setdefault(m, len(new) + 1) for m in holder.notes]
     return [Note(m, old[o]) for o, m in new.items()]
 
@@ -481,7 +491,9 @@ def _mark_floor(rows: list[Row]) -> None:
             row.label = row.label.replace(validity.RANDOM_METHOD, FLOOR_LABEL, 1)
 
 
-def _oracle_row(records: list[Record], columns: list[Column], oracle) -> Row | None:
+def _oracle_row(
+    records: list[Record], columns: list[Column], oracle: validity.Oracle
+) -> Row | None:
     """The ceiling reference row: each ground-truth column's metric on the oracle map.
 
     ``oracle(records)`` gives the per-sequence oracle values of a column (its
@@ -505,6 +517,11 @@ def _oracle_row(records: list[Record], columns: list[Column], oracle) -> Row | N
     return Row(CEILING_LABEL, ORACLE_METHOD, cells, reference="ceiling") if found else None
 
 
+def _value(cell: Cell) -> float | None:
+    """The mean of a cell that has a value (:attr:`Cell.has_value`), else None."""
+    return cell.mean if cell.has_value else None
+
+
 def _normalise(columns: list[Column], rows: list[Row]) -> list[Column]:
     """Rescale every column that has a floor and a ceiling to ``(value - random) / (oracle - random)``.
 
@@ -519,16 +536,16 @@ def _normalise(columns: list[Column], rows: list[Row]) -> list[Column]:
         return columns
     out = []
     for j, col in enumerate(columns):
-        lo, hi = floor.cells[j], ceiling.cells[j]
-        if not (lo.has_value and hi.has_value and abs(hi.mean - lo.mean) > 1e-12):
+        random, best = _value(floor.cells[j]), _value(ceiling.cells[j])
+        if random is None or best is None or not abs(best - random) > 1e-12:
             out.append(col)
             continue
-        random, best = lo.mean, hi.mean
         for row in rows:
             c = row.cells[j]
-            if not c.has_value:
+            mean = _value(c)
+            if mean is None:
                 continue
-            c.mean = validity.normalised(c.mean, random, best)
+            c.mean = validity.normalised(mean, random, best)
             if c.low is not None and c.high is not None:
                 ends = sorted(validity.normalised(x, random, best) for x in (c.low, c.high))
                 c.low, c.high = ends
@@ -546,7 +563,7 @@ def _verdicts(columns: list[Column], rows: list[Row], notes: _Notes) -> list[Col
     uninformative one gets a footnote mark on its header giving the reason."""
     out = []
     for j, col in enumerate(columns):
-        recs = [r.cells[j].record for r in rows if r.cells[j].record is not None]
+        recs = [rec for r in rows if (rec := r.cells[j].record) is not None]
         if col.metric == COST or col.metric in validity.SANITY_METRICS or not recs:
             out.append(col)
             continue
@@ -565,7 +582,7 @@ def method_table(
     records: list[Record],
     detail: bool = False,
     seed: int = 0,
-    oracle=None,
+    oracle: validity.Oracle | None = None,
     normalised: bool = False,
 ) -> Table:
     """The table of one (task, model): methods as rows, metrics as columns.
@@ -663,7 +680,7 @@ def tables(
     records: list[Record],
     detail: bool = False,
     seed: int = 0,
-    oracle=None,
+    oracle: validity.Oracle | None = None,
     normalised: bool = False,
 ) -> list[Table]:
     """One :class:`Table` per (task, model), tasks by name, models in first-seen order.
@@ -693,7 +710,7 @@ def quality_tables(records: list[Record]) -> list[Table]:
             dict.fromkeys(["accuracy", "f1_micro", "f1_macro"] + [r.key.metric for r in recs])
         )
         columns = [Column(m, None, m, True) for m in metrics]
-        grid = {r.key.model: {} for r in recs}
+        grid: dict[str, dict[str, Cell]] = {r.key.model: {} for r in recs}
         for rec in recs:
             grid[rec.key.model][rec.key.metric] = _cell(rec, notes, None)
         rows = [
@@ -732,7 +749,9 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
             continue
         if col.metric in validity.SANITY_METRICS or not col.informative:
             continue
-        cells = [(row.label.split(" (n=")[0], row.cells[j]) for row in table.rows if row.is_method]
+        cells: list[tuple[str, Any]] = [
+            (row.label.split(" (n=")[0], row.cells[j]) for row in table.rows if row.is_method
+        ]
         cells = [(label, c.mean) for label, c in cells if c.has_value]
         if len(cells) < 2:
             continue
@@ -753,12 +772,12 @@ def _normalised_scores(table: Table) -> dict[str, list[float]]:
     if floor is None or ceiling is None:
         return out
     for j, col in enumerate(table.columns):
-        lo, hi = floor.cells[j], ceiling.cells[j]
-        if col.sub is not None or not col.informative or not (lo.has_value and hi.has_value):
+        lo, hi = _value(floor.cells[j]), _value(ceiling.cells[j])
+        if col.sub is not None or not col.informative or lo is None or hi is None:
             continue
         for row in table.rows:
-            c = row.cells[j]
-            score = validity.normalised(c.mean, lo.mean, hi.mean) if c.has_value else math.nan
+            mean = _value(row.cells[j])
+            score = validity.normalised(mean, lo, hi) if mean is not None else math.nan
             if row.is_method and math.isfinite(score):
                 out[row.label.split(" (n=")[0]].append(score)
     return out
@@ -768,7 +787,7 @@ def _normalised_scores(table: Table) -> dict[str, list[float]]:
 NORMALISED_COLUMN = "ground truth, normalised"
 
 
-def summary(records: list[Record], oracle=None) -> Table:
+def summary(records: list[Record], oracle: validity.Oracle | None = None) -> Table:
     """Mean rank of each method per main metric column across every task and model.
 
     A cell's ``mean`` is the method's mean rank over the (task, model) tables whose
@@ -822,7 +841,7 @@ def summary(records: list[Record], oracle=None) -> Table:
         rows.append(Row(label, label, cells))
     if scores:
         columns.append(Column(NORMALISED_COLUMN, None, f"{NORMALISED_COLUMN} ↑", True))
-    rows.sort(key=lambda r: r.cells[len(metrics)].mean)
+    rows.sort(key=lambda r: r.cells[len(metrics)].mean or 0.0)  # every one has a value
     for j in range(len(columns)):
         _mark_best([r.cells[j] for r in rows], None)
     return Table(

@@ -55,7 +55,8 @@ class TinyCNN(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         h = self.relu2(self.conv2(self.relu1(self.conv1(X))))
-        return self.head(self.flat(self.pool(h)))
+        out: torch.Tensor = self.head(self.flat(self.pool(h)))
+        return out
 
 
 class TinyAttention(nn.Module):
@@ -85,7 +86,8 @@ class TinyAttention(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         weights = self.attention_weights(X)
-        return self.head((weights[..., None] * self._hidden(X)).sum(1))
+        out: torch.Tensor = self.head((weights[..., None] * self._hidden(X)).sum(1))
+        return out
 
 
 def _reseed(module: nn.Module, g: torch.Generator) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -96,7 +97,7 @@ def predict_dataset(model: nn.Module, ds: Dataset, batch_size: int = 256) -> tor
 
 def _evaluate(
     model: nn.Module, ds: Dataset, n_classes: int, weight: torch.Tensor | None = None
-) -> tuple[float, dict]:
+) -> tuple[float, dict[str, Any]]:
     """The (class-weighted) cross-entropy and classification scores of ``model`` on ``ds``."""
     logits = predict_dataset(model, ds)
     w = None if weight is None else weight.cpu()
@@ -141,7 +142,7 @@ def fit(
     config: TrainConfig,
     device: torch.device,
     progress: bool = True,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Train ``model`` in place with Adam; keep the weights of the best validation epoch.
 
     "Best" is the lowest validation loss or the highest validation accuracy
@@ -211,7 +212,7 @@ def fixed_subset(test: Dataset, n: int = SUBSET_N, seed: int = SUBSET_SEED) -> D
     return test.subset(perm[:n].sort().values)
 
 
-def subset_check(model: nn.Module, test: Dataset) -> dict:
+def subset_check(model: nn.Module, test: Dataset) -> dict[str, Any]:
     """The accuracy of ``model`` on :func:`fixed_subset` of ``test``, with what identifies the subset.
 
     Stored in every checkpoint (key ``subset_check``); loading the shipped
@@ -247,8 +248,8 @@ def train_model(
     device: str | torch.device = "cpu",
     out_dir: Path | None = None,
     progress: bool = True,
-    data_options: dict | None = None,
-    **overrides,
+    data_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> Path:
     """Train a zoo model of ``task`` on its train split and save the checkpoint.
 
@@ -288,7 +289,7 @@ def train_model(
     return save_checkpoint(model, meta, checkpoint_path(task, model_name, out_dir))
 
 
-def save_checkpoint(model: nn.Module, meta: dict, path: Path) -> Path:
+def save_checkpoint(model: nn.Module, meta: dict[str, Any], path: Path) -> Path:
     """Write ``{"state_dict": ..., **meta}`` atomically to ``path``."""
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return atomic_write(path, lambda f: torch.save({"state_dict": state, **meta}, f), binary=True)
@@ -329,13 +330,12 @@ def load_model(
     _check(ckpt, task, spec, train_hash or task.data("train").hash, path)
     model = spec.build()
     model.load_state_dict(ckpt["state_dict"])
-    model.zoo_name = model_name
-    model.checkpoint_hash = file_hash(path)
-    model.checkpoint = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    checkpoint = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    _tag(model, model_name, file_hash(path), checkpoint)
     return model.to(device).eval()
 
 
-def read_checkpoint(path: Path, task: Task, model_name: str) -> dict:
+def read_checkpoint(path: Path, task: Task, model_name: str) -> dict[str, Any]:
     """The checkpoint dict at ``path``, read as data only (``weights_only=True``: never code).
 
     Raises
@@ -376,13 +376,31 @@ def _built_model(spec: ModelSpec, device: str | torch.device) -> nn.Module:
     """A zoo model whose ``build()`` sets its weights (``spec.trained`` False), in eval mode."""
     model = spec.build()
     state = model.state_dict()
-    model.zoo_name = spec.name
-    model.checkpoint_hash = content_hash(*(f"{k}" for k in state), *state.values())
-    model.checkpoint = {"model": spec.name, "config": spec.config, "built": True}
+    checkpoint_hash = content_hash(*(f"{k}" for k in state), *state.values())
+    _tag(
+        model,
+        spec.name,
+        checkpoint_hash,
+        {"model": spec.name, "config": spec.config, "built": True},
+    )
     return model.to(device).eval()
 
 
-def _check(ckpt: dict, task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
+def _tag(model: nn.Module, zoo_name: str, checkpoint_hash: str, checkpoint: dict[str, Any]) -> None:
+    """Set the attributes that name a zoo model in records and fits: ``zoo_name``,
+    ``checkpoint_hash`` and ``checkpoint`` (its metadata).
+
+    ``setattr`` because ``nn.Module.__setattr__`` is typed for tensors and modules only.
+    """
+    for name, value in (
+        ("zoo_name", zoo_name),
+        ("checkpoint_hash", checkpoint_hash),
+        ("checkpoint", checkpoint),
+    ):
+        setattr(model, name, value)
+
+
+def _check(ckpt: dict[str, Any], task: Task, spec: ModelSpec, train_hash: str, path: Path) -> None:
     if ckpt.get("task") != task.name or ckpt.get("model") != spec.name:
         raise CheckpointError(
             f"{path} holds {ckpt.get('task')}/{ckpt.get('model')}, not {task.name}/{spec.name}"

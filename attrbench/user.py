@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,12 @@ from torch import nn
 from attrbench.contract import Alphabet, SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
 from attrbench.tokens import kmer_ids, kmer_indicator
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from attrbench.plugin import Task
+    from attrbench.results import Record
 
 __all__ = [
     "ALPHABETS",
@@ -77,7 +83,7 @@ class UserModel(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Logits (N, C) of one-hot X (N, A, L)."""
-        out = self.inner(X)
+        out: torch.Tensor = self.inner(X)
         return out[:, None] if out.dim() == 1 else out
 
 
@@ -87,18 +93,19 @@ class _NLA(nn.Module):
         self.model = model
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.model(X.transpose(1, 2))
+        out: torch.Tensor = self.model(X.transpose(1, 2))
+        return out
 
 
 class _Given(nn.Module):
     """Stands in for an embedding layer: returns the embeddings computed from X."""
 
-    def __init__(self, weight: nn.Parameter):
+    def __init__(self, weight: torch.Tensor):
         super().__init__()
         self.weight = weight
         self.value: torch.Tensor | None = None
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor) -> torch.Tensor | None:
         return self.value
 
 
@@ -126,7 +133,8 @@ class _Tokens(nn.Module):
             )
         self.given.value = P.transpose(1, 2) @ self.given.weight
         try:
-            return self.model(kmer_ids(X, self.k))
+            out: torch.Tensor = self.model(kmer_ids(X, self.k))
+            return out
         finally:
             self.given.value = None
 
@@ -493,7 +501,7 @@ def _background(background: Any, ds: Dataset) -> Background | None:
     return Background.from_dataset(X)
 
 
-def user_task(data: UserData, checkpoint_dir: Path):
+def user_task(data: UserData, checkpoint_dir: Path) -> Task:
     """The :class:`~attrbench.plugin.Task` of ``data``, its model saved as a checkpoint in
     ``checkpoint_dir`` (so the runner loads it like a zoo model)."""
     from attrbench.plugin import ModelSpec, Task
@@ -501,7 +509,7 @@ def user_task(data: UserData, checkpoint_dir: Path):
 
     ds, name = data.dataset, data.name
     gt = ds.ground_truth
-    metric_options = {}
+    metric_options: dict[str, dict[str, Any]] = {}
     if gt is not None:
         longest = max((len(m) for row in gt.motifs for m in row), default=6)
         metric_options = {"motif_recall": {"k": longest}, "logic_accuracy": {"k": longest}}
@@ -515,7 +523,7 @@ def user_task(data: UserData, checkpoint_dir: Path):
         default_model=MODEL,
         checkpoint_dir=Path(checkpoint_dir),
         ground_truth=(lambda d: d.ground_truth) if gt is not None else None,
-        background=(lambda _: data.background) if data.background is not None else None,
+        background=(lambda _: bg) if (bg := data.background) is not None else None,
         default_n=len(ds),
         metric_options=metric_options,
         description=f"your model on your {len(ds)} {data.alphabet.name} sequences",
@@ -531,7 +539,7 @@ def user_task(data: UserData, checkpoint_dir: Path):
     return task
 
 
-def register(data: UserData, root: Path):
+def register(data: UserData, root: Path) -> Task:
     """Build the user task (checkpoint under ``root/.user/<name>``) and register it, once per name."""
     from attrbench.plugin import TASKS
 
@@ -564,9 +572,9 @@ def evaluate(
     device: str = "auto",
     results: str | Path | None = None,
     batch_size: int = 64,
-    options: dict[str, dict] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
-):
+) -> pd.DataFrame:
     """Benchmark attribution methods on ``model`` and ``sequences``.
 
     Parameters
@@ -614,11 +622,11 @@ def run_user(
     device: str = "auto",
     results: str | Path | None = None,
     batch_size: int = 64,
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
     progress: bool = False,
     executor: Any = None,
     force: bool = False,
-):
+) -> pd.DataFrame:
     """Run a checked user task through the runner; the records as a frame (see :func:`evaluate`)."""
     from attrbench.plugin import METHODS, METRICS
     from attrbench.results import ResultStore
@@ -651,7 +659,7 @@ def _names(names: str | Sequence[str]) -> list[str]:
     return [names] if isinstance(names, str) else list(names)
 
 
-def frame(records: list) -> Any:
+def frame(records: list[Record]) -> pd.DataFrame:
     """A long-form frame of records: one row per (method, metric), cost and quality rows included."""
     import pandas as pd
 
@@ -672,7 +680,7 @@ def frame(records: list) -> Any:
                 "seconds": float(seconds or 0.0),
             }
         )
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df: pd.DataFrame = pd.DataFrame(rows, columns=list(COLUMNS))
     df.attrs["records"] = list(records)
     return df
 

@@ -24,16 +24,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import torch
 from torch import nn
 
 from attrbench import ops
-from attrbench.data import Background, GroundTruth, Motif
+from attrbench.data import Background, Dataset, GroundTruth, Motif
 from attrbench.metrics._common import top_k_mask
 from attrbench.stats import bootstrap_mean
+
+if TYPE_CHECKING:
+    from attrbench.plugin import Metric
+    from attrbench.results import Record
+
+#: ``oracle(records)`` of one column: its per-sequence oracle values, a number, or None.
+Oracle = Callable[[list["Record"]], "np.ndarray | float | None"]
 
 __all__ = [
     "RELIANCE_DRAWS",
@@ -345,9 +354,45 @@ def column_verdict(
 RELIANCE_METRIC = "truth_reliance"
 
 
+@overload
 def dataset_reliance(
     model: nn.Module,
-    ds,
+    ds: Dataset,
+    ground_truth: GroundTruth,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> Reliance: ...
+
+
+@overload
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
+    ground_truth: None,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> None: ...
+
+
+@overload
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
+    ground_truth: GroundTruth | None,
+    background: Background,
+    seed: int,
+    batch_size: int = ...,
+    device: torch.device | str = ...,
+) -> Reliance | None: ...
+
+
+def dataset_reliance(
+    model: nn.Module,
+    ds: Dataset,
     ground_truth: GroundTruth | None,
     background: Background,
     seed: int,
@@ -371,7 +416,7 @@ def dataset_reliance(
     )
 
 
-def reliance_extra(r: Reliance) -> dict:
+def reliance_extra(r: Reliance) -> dict[str, Any]:
     """The fields a reliance record keeps beside its mean and interval."""
     return {
         "share_truth_class": r.share,
@@ -381,7 +426,7 @@ def reliance_extra(r: Reliance) -> dict:
     }
 
 
-def reliance_from_record(record) -> Reliance | None:
+def reliance_from_record(record: Record | None) -> Reliance | None:
     """The :class:`Reliance` a ``truth_reliance`` record holds (None for a non-ok record)."""
     if record is None or record.status != "ok":
         return None
@@ -436,7 +481,7 @@ def _main_column(metric: str) -> str | None:
     )
 
 
-def _values(record, sub: str | None) -> dict[str, float] | None:
+def _values(record: Record, sub: str | None) -> dict[str, float] | None:
     """Per-sequence values {id: value} of a record's main column (or ``sub``)."""
     sv = record.sequence_values()
     if sv is None or not sv.columns:
@@ -449,7 +494,7 @@ def _values(record, sub: str | None) -> dict[str, float] | None:
     return dict(zip(sv.ids, sv.columns[name], strict=True))
 
 
-def column_check(records: list, sub: str | None = None, seed: int = 0) -> ColumnCheck:
+def column_check(records: list[Record], sub: str | None = None, seed: int = 0) -> ColumnCheck:
     """The :class:`ColumnCheck` of one metric column from its records (one per method).
 
     Parameters
@@ -462,31 +507,34 @@ def column_check(records: list, sub: str | None = None, seed: int = 0) -> Column
     """
     ok = [r for r in records if r.status == "ok"]
     metric = records[0].key.metric if records else ""
-    hib = next((r.higher_is_better for r in ok), True)
+    hib = bool(next((r.higher_is_better for r in ok), True))
     values = {r.key.method: _values(r, sub) for r in ok}
     control = values.pop(RANDOM_METHOD, None)
     if control is None or not values or any(v is None for v in values.values()):
         return ColumnCheck(
             metric, math.nan, None, math.nan, math.nan, Verdict(True, "unchecked"), False, 0
         )
-    values = _full_n(values, control)
-    ids = sorted(set(control).intersection(*[set(v) for v in values.values()]))
+    # every method's values (none is None: checked above), of those that scored every sequence
+    full = _full_n({m: v for m, v in values.items() if v is not None}, control)
+    ids = sorted(set(control).intersection(*[set(v) for v in full.values()]))
     ctrl = np.array([control[i] for i in ids])
-    per = {m: np.array([v[i] for i in ids]) for m, v in values.items()}
+    per = {m: np.array([v[i] for i in ids]) for m, v in full.items()}
     means = {m: float(np.nanmean(a)) if np.isfinite(a).any() else math.nan for m, a in per.items()}
     finite = {m: v for m, v in means.items() if math.isfinite(v)}
-    best = (max if hib else min)(finite, key=finite.get) if finite else None
+    best = (max if hib else min)(finite, key=finite.__getitem__) if finite else None
     sep = separation(per[best], ctrl, hib) if best else math.nan
     tau = rank_stability(per, seed=seed)
     rnd = float(np.nanmean(ctrl)) if np.isfinite(ctrl).any() else math.nan
-    verdict = _record_verdict(finite, sep, tau, _control_level(per.get(best), ctrl, hib, ids, seed))
+    verdict = _record_verdict(
+        finite, sep, tau, _control_level(per[best] if best else None, ctrl, hib, ids, seed)
+    )
     return ColumnCheck(
         metric, rnd, best, sep, tau, verdict, True, len(ids), finite[best] if best else math.nan
     )
 
 
 def _control_level(
-    best: np.ndarray | None, control: np.ndarray, higher_is_better: bool, ids: list, seed: int
+    best: np.ndarray | None, control: np.ndarray, higher_is_better: bool, ids: list[Any], seed: int
 ) -> str:
     """How the random control stands against the best method, as the tables mark it.
 
@@ -507,7 +555,9 @@ def _control_level(
     return "tied" if paired_difference(ids, best, ids, control, seed=seed).tied else ""
 
 
-def _full_n(values: dict[str, dict], control: dict) -> dict[str, dict]:
+def _full_n(
+    values: dict[str, dict[str, float]], control: dict[str, float]
+) -> dict[str, dict[str, float]]:
     """The methods that scored every sequence the control did (a costly method capped on a
     seeded subset would shrink the shared sequences to its few); all of them if none did."""
     full = {m: v for m, v in values.items() if set(control) <= set(v)}
@@ -545,7 +595,12 @@ def ranked(metric: str, check: ColumnCheck | None) -> bool:
 
 
 def oracle_values(
-    metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (), seed: int = 0
+    metric: Metric,
+    options: dict[str, Any],
+    ds: Dataset,
+    ground_truth: GroundTruth,
+    classes: tuple[Any, ...] = (),
+    seed: int = 0,
 ) -> np.ndarray:
     """Per-sequence values (N,) of ``metric``'s main column on the oracle map of ``ds``.
 
@@ -568,17 +623,19 @@ def oracle_values(
     X, mask = ds.X, ds.mask
     scores = oracle_scores(ground_truth, mask, seed).float()
     N, A, L = X.shape
-    method = Method("oracle", lambda *a, **k: None, complete=False, position_level=True)
+    # never called: the oracle's attributions are given, and there is no model to explain
+    never: Any = lambda *a, **k: None  # noqa: E731
+    method = Method("oracle", never, complete=False, position_level=True)
     ex = Explanation(
         X=X,
         mask=mask,
         y=ds.y,
         target=ds.y,
         attributions=scores[:, None, :].expand(N, A, L).clone(),
-        model=None,
-        explain=None,
+        model=None,  # type: ignore[arg-type]  # the oracle map explains no model
+        explain=None,  # type: ignore[arg-type]  # (metrics that need one refuse it)
         method=method,
-        background=None,
+        background=None,  # type: ignore[arg-type]  # nor has a background
         generator=torch.Generator().manual_seed(seed),
         dataset=ds,
         ground_truth=ground_truth,
@@ -589,11 +646,17 @@ def oracle_values(
         v = metric(ex, **opts)
     except NotApplicable:
         return np.full(N, math.nan)
-    return v.reshape(N, -1)[:, 0].double().cpu().numpy()
+    values: np.ndarray = v.reshape(N, -1)[:, 0].double().cpu().numpy()
+    return values
 
 
 def oracle_value(
-    metric, options: dict, ds, ground_truth: GroundTruth, classes: tuple = (), seed: int = 0
+    metric: Metric,
+    options: dict[str, Any],
+    ds: Dataset,
+    ground_truth: GroundTruth,
+    classes: tuple[Any, ...] = (),
+    seed: int = 0,
 ) -> float:
     """The mean of :func:`oracle_values` (NaN when no sequence has a value)."""
     v = oracle_values(metric, options, ds, ground_truth, classes, seed)
@@ -601,7 +664,7 @@ def oracle_value(
     return float(v.mean()) if len(v) else math.nan
 
 
-def scored_ids(records: list) -> list[str]:
+def scored_ids(records: list[Any]) -> list[str]:
     """The sequences a column's oracle row is computed on: those its random control scored.
 
     Without a random control (or its per-sequence values), the sequences any ``ok``
@@ -639,9 +702,9 @@ class TaskOracle:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self._data: dict[str, tuple | None] = {}
+        self._data: dict[str, tuple[Any, ...] | None] = {}
 
-    def _task_data(self, task_name: str):
+    def _task_data(self, task_name: str) -> tuple[Any, ...] | None:
         """(task, test split, its ground truth, id -> row) of a registered task, else None."""
         if task_name not in self._data:
             from attrbench.plugin import TASKS
@@ -657,14 +720,14 @@ class TaskOracle:
         return self._data[task_name]
 
     @staticmethod
-    def _same_data(test, rows: dict, record) -> bool:
+    def _same_data(test: Dataset, rows: dict[str, Any], record: Record) -> bool:
         """Whether ``record`` explained sequences of this ``test`` split (its data hash)."""
         sv = record.sequence_values()
         if sv is None or not all(i in rows for i in sv.ids):
             return False
-        return test.subset([rows[i] for i in sv.ids]).hash == record.key.data_hash
+        return bool(test.subset([rows[i] for i in sv.ids]).hash == record.key.data_hash)
 
-    def __call__(self, records: list) -> np.ndarray | None:
+    def __call__(self, records: list[Any]) -> np.ndarray | None:
         from attrbench.plugin import METRICS
 
         ok = [r for r in records if r.status == "ok"]
@@ -695,7 +758,7 @@ class TaskOracle:
         )
 
 
-def _oracle_mean(values) -> float:
+def _oracle_mean(values: np.ndarray | float | None) -> float:
     """The mean of an oracle callable's answer (an array of per-sequence values, a number or None)."""
     if values is None:
         return math.nan
@@ -704,7 +767,9 @@ def _oracle_mean(values) -> float:
     return float(v.mean()) if len(v) else math.nan
 
 
-def metrics_view(records: list, task: str, model: str | None = None, oracle=None) -> list[dict]:
+def metrics_view(
+    records: list[Record], task: str, model: str | None = None, oracle: Oracle | None = None
+) -> list[dict[str, Any]]:
     """Per (model, metric column) of a task: what the column rests on and its verdict, as plain data.
 
     Parameters
@@ -729,7 +794,7 @@ def metrics_view(records: list, task: str, model: str | None = None, oracle=None
 
     recs = [r for r in records if r.key.task == task and (model is None or r.key.model == model)]
     rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}
-    grid: dict[tuple[str, str], list] = {}
+    grid: dict[tuple[str, str], list[Record]] = {}
     for r in recs:
         if r.key.method.startswith("(") or r.key.metric in (
             RELIANCE_METRIC,
@@ -746,7 +811,14 @@ def metrics_view(records: list, task: str, model: str | None = None, oracle=None
     return rows
 
 
-def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) -> dict:
+def _view_row(
+    model: str,
+    metric: str,
+    group: list[Record],
+    gt: bool,
+    reliance: Reliance | None,
+    oracle: Oracle | None,
+) -> dict[str, Any]:
     """One row of :func:`metrics_view`."""
     ok = [r for r in group if r.status == "ok"]
     reason = "" if ok else next((r.reason for r in group if r.reason), "no value")
@@ -764,6 +836,8 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
         else "informative"
         if informative
         else check.verdict.reason
+        if check
+        else ""
     )
     return {
         "model": model,
@@ -787,7 +861,7 @@ def _view_row(model: str, metric: str, group: list, gt: bool, reliance, oracle) 
     }
 
 
-def render_metrics_view(rows: list[dict]) -> str:
+def render_metrics_view(rows: list[dict[str, Any]]) -> str:
     """The rows of :func:`metrics_view` as a markdown table."""
     head = (
         "| model | column | applicable | truth reliance | random | oracle | best | best normalised "

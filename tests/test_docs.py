@@ -44,6 +44,14 @@ def test_ci_installs_cpu_torch_first_then_the_docs_extra():
     assert "mkdocs build --strict" in steps and steps[-1] == "pytest"
 
 
+def test_ci_checks_lint_format_and_types_before_the_tests():
+    steps = [s.strip() for s in _ci_command().split("&&")]
+    checks = ["ruff check .", "ruff format --check .", "mypy"]
+    assert all(c in steps for c in checks), steps
+    assert max(steps.index(c) for c in checks) < steps.index("pytest")
+    assert min(steps.index(c) for c in checks) > steps.index('pip install -e ".[dev,ray,docs]"')
+
+
 def test_readme_main_job_command():
     steps = [s.strip() for s in _command("Set up and run the main job").split("&&")]
     # the same environment as CI's, without the development extras, then the main job

@@ -9,6 +9,8 @@ computes them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -63,7 +65,7 @@ def ig_reference(
     background: Background | None = None,
     generator: torch.Generator | None = None,
     baseline: str | torch.Tensor = "zeros",
-    **options,
+    **options: Any,
 ) -> torch.Tensor:
     """The reference of ``ig`` and ``deeplift`` for these options (their ``Method.reference``).
 

@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.hooks import RemovableHandle
 
 from attrbench.plugin import NotApplicable
 
@@ -155,9 +157,11 @@ def check_summation(
 def _pool_indices(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     name = type(module).__name__  # MaxPool1d ... AdaptiveMaxPool3d
     d = name[-2]
+    idx: torch.Tensor
     if name.startswith("Adaptive"):
-        return getattr(F, f"adaptive_max_pool{d}d")(x, module.output_size, return_indices=True)[1]
-    return getattr(F, f"max_pool{d}d")(
+        idx = getattr(F, f"adaptive_max_pool{d}d")(x, module.output_size, return_indices=True)[1]
+        return idx
+    idx = getattr(F, f"max_pool{d}d")(
         x,
         module.kernel_size,
         module.stride,
@@ -166,6 +170,7 @@ def _pool_indices(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         ceil_mode=module.ceil_mode,
         return_indices=True,
     )[1]
+    return idx
 
 
 def _derivative(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -193,12 +198,12 @@ class _Multiplier(torch.autograd.Function):
     """Forward: the module's output ``y``; backward: ``grad * m`` to the module's input ``x``."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(m)
         return y.view_as(y)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (m,) = ctx.saved_tensors
         return grad * m, None, None
 
@@ -215,7 +220,8 @@ class _Rescale:
         self.model, self.n, self.b, self.eps, self.method = model, n, b, eps, method
         self.records: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = []
         self.stash: list[torch.Tensor] = []
-        self.recording, self.k, self.handles = True, 0, []
+        self.recording, self.k = True, 0
+        self.handles: list[RemovableHandle] = []
 
     def __enter__(self) -> _Rescale:
         for module in self.model.modules():
@@ -225,17 +231,19 @@ class _Rescale:
                 self.handles.append(module.register_forward_hook(self._post))
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for handle in self.handles:
             handle.remove()
         self.records.clear()
 
-    def _pre(self, module: nn.Module, args: tuple):
+    def _pre(self, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """An in-place module: stash its input and let it work on a copy."""
         self.stash.append(args[0])
         return (args[0].clone(), *args[1:])
 
-    def _post(self, module: nn.Module, args: tuple, y: torch.Tensor):
+    def _post(
+        self, module: nn.Module, args: tuple[Any, ...], y: torch.Tensor
+    ) -> torch.Tensor | None:
         x = self.stash.pop() if getattr(module, "inplace", False) else args[0]
         if self.recording:
             self.records.append((module, self._as_ref(x.detach()), self._as_ref(y.detach())))
@@ -266,7 +274,14 @@ class _Rescale:
         """A recorded reference tensor expanded to the input pass's ``shape``."""
         return t if t.shape == shape else t.expand(self.n, *t.shape[1:]).reshape(shape)
 
-    def _elementwise(self, module, x, y, xr, yr) -> torch.Tensor:
+    def _elementwise(
+        self,
+        module: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        xr: torch.Tensor,
+        yr: torch.Tensor,
+    ) -> torch.Tensor:
         x0, y0 = x.detach(), y.detach()
         paired = xr.dim() > x0.dim()
         if paired:
@@ -282,9 +297,20 @@ class _Rescale:
             if bool(small.any()):
                 d = _derivative(module, x.detach())
                 m = torch.where(small, self._pair(d) if paired else d, m)
-        return _Multiplier.apply(x, y.detach(), m.view(y.shape) if paired else m)
+        # torch types Function.apply as untyped; it returns _Multiplier.forward's tensor
+        out: torch.Tensor = _Multiplier.apply(  # type: ignore[no-untyped-call]
+            x, y.detach(), m.view(y.shape) if paired else m
+        )
+        return out
 
-    def _maxpool(self, module, x, y, xr, yr) -> torch.Tensor:
+    def _maxpool(
+        self,
+        module: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        xr: torch.Tensor,
+        yr: torch.Tensor,
+    ) -> torch.Tensor:
         xr, yr = self._full(xr, x.shape), self._full(yr, y.shape)
         x0, y0 = x.detach(), y.detach()
         cross = torch.maximum(y0, yr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
+from typing import NoReturn
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -27,14 +29,14 @@ COMMANDS = {
 }
 
 
-def _module(command: str):
+def _module(command: str) -> ModuleType:
     return importlib.import_module(f"attrbench.cli.{COMMANDS[command]}")
 
 
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: ``attrbench: error: ...``, exit 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         sub = self.prog.split(" ", 1)[1] + " " if " " in self.prog else ""
         print(f"attrbench: error: {message} (see `attrbench {sub}--help`)", file=sys.stderr)
         raise SystemExit(2)
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
 
 
-def _dispatch(args) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
     from attrbench.cli.common import set_threads
 
     try:
@@ -105,7 +107,8 @@ def _dispatch(args) -> int:
         for path in args.plugin:
             added = load_plugin_file(path)
             print(f"plugin {path}: registered {', '.join(added)}", file=sys.stderr)
-        return _module(args.command).run(args)
+        code: int = _module(args.command).run(args)
+        return code
     except BrokenPipeError:  # the reader of stdout went away (`attrbench list methods | head`)
         import os
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from attrbench.cli import common
 HELP = "time every method on a model and write cost records"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bench`` and its arguments."""
     p = sub.add_parser(
         "bench",
@@ -42,7 +43,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Bench the methods and print one line per record."""
     from attrbench.bench import run_bench
     from attrbench.results import ResultStore, default_results_dir

@@ -21,6 +21,7 @@ import os
 import re
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 __all__ = ["GROUPS", "fingerprint", "catalog", "build", "plain"]
 
@@ -103,7 +104,7 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "-"
 
 
-def build() -> dict:
+def build() -> dict[str, Any]:
     """The catalog, by importing every plugin (those that fail are listed under ``failed``)."""
     from attrbench.plugin import METHODS, METRICS, TASKS
 
@@ -150,7 +151,7 @@ def build() -> dict:
     }
 
 
-def catalog(use_cache: bool = True) -> dict:
+def catalog(use_cache: bool = True) -> dict[str, Any]:
     """The catalog: read from the cache when its fingerprint matches, else built (and cached).
 
     Plugins that failed to load are reported (one line each) either way.
@@ -158,6 +159,7 @@ def catalog(use_cache: bool = True) -> dict:
     if not use_cache:
         return build()
     path = _cache_dir() / f"{fingerprint()}.json"
+    found: dict[str, Any] | None
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any, overload
 
 __all__ = [
     "csv_list",
@@ -72,7 +73,7 @@ def threads_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def set_threads(args) -> None:
+def set_threads(args: argparse.Namespace) -> None:
     """Apply ``--threads`` (if given) before any work starts."""
     threads = getattr(args, "threads", None)
     if threads is not None and threads <= 0:
@@ -141,6 +142,14 @@ def resource_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+@overload
+def existing(path: Path, flag: str) -> Path: ...
+
+
+@overload
+def existing(path: None, flag: str) -> None: ...
+
+
 def existing(path: Path | None, flag: str) -> Path | None:
     """``path`` of option ``flag`` if given: a readable text file (else an error naming both)."""
     from attrbench.cli.validate import text_file
@@ -148,7 +157,7 @@ def existing(path: Path | None, flag: str) -> Path | None:
     return text_file(path, flag)
 
 
-def resource_options(args) -> dict[str, dict]:
+def resource_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Resource options from ``--resource NAME=PATH`` and ``--kb PATH``; every path must exist.
 
     Returns
@@ -159,7 +168,7 @@ def resource_options(args) -> dict[str, dict]:
     items = list(getattr(args, "resource", []))
     if getattr(args, "kb", None) is not None:
         items.append(f"knowledge_base={args.kb}")
-    options: dict[str, dict] = {}
+    options: dict[str, dict[str, Any]] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         name = name.strip()
@@ -174,7 +183,7 @@ def resource_options(args) -> dict[str, dict]:
     return options
 
 
-def load_resources(task_name: str, options: dict[str, dict]) -> None:
+def load_resources(task_name: str, options: dict[str, dict[str, Any]]) -> None:
     """Build each named resource of the task once, so a bad file fails before any work starts.
 
     Unknown resource names raise with the task's resource names.
@@ -192,7 +201,7 @@ def load_resources(task_name: str, options: dict[str, dict]) -> None:
 DATA_FLAGS = {"data": "path", "fasta": "fasta", "gff": "gff"}
 
 
-def data_options(args) -> dict:
+def data_options(args: argparse.Namespace) -> dict[str, Any]:
     """Data options from ``--data`` (``path=``; a file, or a folder for tasks that read one),
     ``--fasta`` and ``--gff``, each checked to exist."""
     options = {}
@@ -203,15 +212,15 @@ def data_options(args) -> dict:
     return options
 
 
-def options(items: list[str]) -> tuple[dict, dict]:
+def options(items: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parse ``NAME.KEY=VALUE`` into method and metric option dicts, each checked against
     the plugin's signature and defaults (:mod:`attrbench.cli.validate`)."""
     from attrbench.cli import validate
     from attrbench.plugin import METHODS, METRICS
     from attrbench.registry import did_you_mean
 
-    methods: dict[str, dict] = {}
-    metrics: dict[str, dict] = {}
+    methods: dict[str, dict[str, Any]] = {}
+    metrics: dict[str, dict[str, Any]] = {}
     for item in items:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.partition(".")
@@ -226,13 +235,14 @@ def options(items: list[str]) -> tuple[dict, dict]:
                 did_you_mean(name, known, "method or metric")
             except KeyError as exc:
                 raise validate.UsageError(f"--option {item}: {exc}") from None
+        assert target is not None  # (did_you_mean raised: a name in neither registry)
         target.setdefault(name, {})[key] = value(raw)
     methods = {m: validate.method_options(METHODS.get(m), o) for m, o in methods.items()}
     metrics = {q: validate.metric_options(METRICS.get(q), o) for q, o in metrics.items()}
     return methods, metrics
 
 
-def report_options(items: list[str]) -> dict:
+def report_options(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` items as keyword arguments (VALUE parsed as JSON when it is JSON)."""
     options = {}
     for item in items:
@@ -245,7 +255,7 @@ def report_options(items: list[str]) -> dict:
     return options
 
 
-def value(raw: str):
+def value(raw: str) -> Any:
     """An option's value: JSON when it parses as JSON, else the text itself."""
     try:
         return json.loads(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from attrbench.cli import common
@@ -9,7 +10,7 @@ from attrbench.cli import common
 HELP = "paired difference of two methods on every metric, with its interval"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``compare`` and its arguments."""
     p = sub.add_parser(
         "compare",
@@ -31,7 +32,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the comparison table of ``A`` and ``B``."""
     from attrbench.compare import compare, render_comparison
     from attrbench.results import ResultStore, default_results_dir

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attrbench.cli import common
+
+if TYPE_CHECKING:
+    from attrbench.data import Dataset
+    from attrbench.explain import Setup
 
 HELP = "draw one sequence's attributions for several methods (logos or heatmap)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``explain`` and its arguments."""
     p = sub.add_parser(
         "explain",
@@ -86,7 +92,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def _user_setup(args):
+def _user_setup(args: argparse.Namespace) -> tuple[Setup, Dataset]:
     """The user task of ``--model-file|--model-class`` and ``--fasta``, loaded as ``prepare`` loads a task."""
     import tempfile
 
@@ -110,7 +116,7 @@ def _user_setup(args):
     return prepare(task.name, MODEL, args.device, task.checkpoint_dir), data.dataset
 
 
-def _user_sequence(ds, seq_id: str | None):
+def _user_sequence(ds: Dataset, seq_id: str | None) -> Dataset:
     from attrbench.user import UserInputError
 
     name = seq_id or ds.ids[0]
@@ -119,7 +125,7 @@ def _user_sequence(ds, seq_id: str | None):
     return ds.subset([ds.ids.index(name)])
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Draw the figure the arguments describe."""
     if args.model_file is not None or args.model_class is not None:
         return _run_user(args)
@@ -157,7 +163,7 @@ def run(args) -> int:
     return 0
 
 
-def _run_user(args) -> int:
+def _run_user(args: argparse.Namespace) -> int:
     """``explain --model-file ... --fasta ...``: one of the user's sequences under the methods."""
     from attrbench.explain import explain, parse_region
     from attrbench.plugin import METHODS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from attrbench.cli import common
@@ -13,7 +14,7 @@ FORMATS = ("markdown", "html", "latex", "csv")
 TERMINAL_WIDTH = 160
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``leaderboard`` and its arguments."""
     p = sub.add_parser(
         "leaderboard",
@@ -57,7 +58,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Render the records of ``--results`` (of ``--task``)."""
     from attrbench.leaderboard import render
     from attrbench.results import ResultStore, default_results_dir

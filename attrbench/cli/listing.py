@@ -6,9 +6,11 @@ Answers from :mod:`attrbench.cli.catalog` (no plugin imported when it is cached)
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from attrbench.cli import common
 
@@ -30,7 +32,7 @@ HEADERS = {
 }
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``list`` and its arguments."""
     p = sub.add_parser(
         "list",
@@ -50,7 +52,7 @@ def add_parser(sub) -> None:
 
 def rows(
     what: str, task: str | None = None, use_cache: bool = True
-) -> tuple[list[list], list[str]]:
+) -> tuple[list[list[Any]], list[str]]:
     """The table of ``what``: rows and headers."""
     from attrbench.cli.catalog import catalog
     from attrbench.registry import did_you_mean
@@ -66,7 +68,7 @@ def rows(
     return body, HEADERS[what]
 
 
-def wrap(body: list[list], headers: list[str], width: int) -> list[list]:
+def wrap(body: list[list[Any]], headers: list[str], width: int) -> list[list[Any]]:
     """``body`` with its last column wrapped at word boundaries to fit ``width`` columns."""
     others = sum(
         max(len(str(v)) for v in [h, *(r[i] for r in body)]) + 2 for i, h in enumerate(headers[:-1])
@@ -78,7 +80,7 @@ def wrap(body: list[list], headers: list[str], width: int) -> list[list]:
     ]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the table."""
     from tabulate import tabulate
 

@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from typing import TextIO
 
 __all__ = ["setup_logging", "OnceFilter", "TqdmHandler"]
 
@@ -23,7 +24,7 @@ class OnceFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: Counter = Counter()
+        self.seen: Counter[tuple[int, str]] = Counter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.levelno, record.getMessage())
@@ -35,7 +36,7 @@ class OnceFilter(logging.Filter):
         return [(msg, n) for (_, msg), n in self.seen.items() if n > 1]
 
 
-class TqdmHandler(logging.StreamHandler):
+class TqdmHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in stubs
     """Writes through ``tqdm.write`` (above any progress bar) to stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -53,7 +54,14 @@ class _Formatter(logging.Formatter):
         return super().format(record)
 
 
-def _show(message, category, filename, lineno, file=None, line=None) -> None:
+def _show(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     logging.getLogger("attrbench").warning("%s", " ".join(str(message).split()))
 
 

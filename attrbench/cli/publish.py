@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from attrbench.cli import common
 HELP = "build the static leaderboard site from records"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``publish`` and its arguments."""
     p = sub.add_parser(
         "publish",
@@ -35,7 +36,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Build the site of the records of ``--results``."""
     from attrbench.results import ResultStore, default_results_dir
     from attrbench.site import build_site

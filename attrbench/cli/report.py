@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from attrbench.cli import common
+
+if TYPE_CHECKING:
+    from attrbench.plugin import Report, Task
+    from attrbench.results import Record, ResultStore
 
 HELP = "print a task's report (e.g. its model-quality table) or `metrics`, the check of its columns"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``report`` and its arguments."""
     p = sub.add_parser(
         "report",
@@ -66,7 +72,7 @@ def add_parser(sub) -> None:
 METRICS_REPORT = "metrics"
 
 
-def metrics_report(task, store, model: str | None = None) -> str:
+def metrics_report(task: Task, store: ResultStore, model: str | None = None) -> str:
     """The `metrics` report of ``task`` from the records in ``store`` (oracle rows computed on the
     sequences each column's random control scored, :class:`attrbench.validity.TaskOracle`)."""
     from attrbench import validity
@@ -77,7 +83,9 @@ def metrics_report(task, store, model: str | None = None) -> str:
     return f"# {task.name}: metric columns\n\n" + validity.render_metrics_view(rows)
 
 
-def records_of(report, options: dict, store, **overrides) -> list:
+def records_of(
+    report: Report, options: dict[str, Any], store: ResultStore, **overrides: Any
+) -> list[Record]:
     """Run the cells of ``report.plan(**options)`` into ``store`` (reusing finished ones).
 
     Parameters
@@ -105,7 +113,7 @@ def records_of(report, options: dict, store, **overrides) -> list:
     return records
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """List the task's reports, print one's documentation, or build it."""
     import inspect
 

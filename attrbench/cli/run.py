@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from attrbench.cli import common
+
+if TYPE_CHECKING:
+    from attrbench.executors import Executor
+    from attrbench.results import Record
 
 HELP = "explain a task's test sequences and score every method"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``run`` and its arguments."""
     p = sub.add_parser(
         "run",
@@ -92,7 +97,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def check(args) -> dict:
+def check(args: argparse.Namespace) -> dict[str, Any]:
     """Everything ``run`` was given, checked before any work: the keyword arguments of
     :class:`~attrbench.runner.RunConfig` that come from the command line."""
     from attrbench.cli import validate
@@ -126,7 +131,7 @@ def check(args) -> dict:
     )
 
 
-def _check_task_inputs(args) -> None:
+def _check_task_inputs(args: argparse.Namespace) -> None:
     """``--data`` only for a task that reads it, ``--kb`` only for a task with a knowledge base."""
     import inspect
 
@@ -195,7 +200,7 @@ def user_model_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_user(args) -> int:
+def _run_user(args: argparse.Namespace) -> int:
     """``run --model-file|--model-class ... --fasta ...``: the user's model on the user's sequences."""
     from attrbench.cli import validate
     from attrbench.leaderboard import TERMINAL_WIDTH, render
@@ -242,7 +247,7 @@ def _run_user(args) -> int:
     return 0
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the plan the arguments describe, write its records and print the table."""
     if args.model_file is not None or args.model_class is not None:
         return _run_user(args)
@@ -279,13 +284,13 @@ def run(args) -> int:
     return failure_summary(records)
 
 
-def failure_summary(records) -> int:
+def failure_summary(records: list[Record]) -> int:
     """Say once how many cells failed and why; the exit code: 1 if every cell that ran failed."""
     from collections import Counter
 
     from attrbench.runner import QUALITY
 
-    cells = {}
+    cells: dict[tuple[str, str, str], bool] = {}
     for r in records:
         if r.key.method != QUALITY and r.status != "not_applicable":
             k = (r.key.model, r.key.method, r.key.data_hash)
@@ -341,7 +346,7 @@ def executor_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def executor_of(args):
+def executor_of(args: argparse.Namespace) -> Executor:
     """The executor the arguments ask for (Ray workers also load the ``--plugin`` files)."""
     from attrbench.executors import get_executor
 

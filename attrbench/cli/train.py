@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from attrbench.cli import common
@@ -9,7 +10,7 @@ from attrbench.cli import common
 HELP = "(re)train a model of a task's zoo"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``train`` and its arguments."""
     p = sub.add_parser(
         "train",
@@ -45,7 +46,7 @@ def add_parser(sub) -> None:
     common.plugin_arg(p)
 
 
-def out_dir(args, shipped: Path) -> Path | None:
+def out_dir(args: argparse.Namespace, shipped: Path) -> Path | None:
     """Where ``train`` writes: ``--out``, or the shipped folder only with ``--overwrite-shipped``
     (and never for a user's ``--data``); None means the shipped folder."""
     from attrbench.cli.validate import UsageError, writable_dir
@@ -64,7 +65,7 @@ def out_dir(args, shipped: Path) -> Path | None:
     return writable_dir(args.out or shipped, "--out")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Train each named model and print its test scores."""
     from attrbench.cli import validate
 

@@ -12,7 +12,10 @@ import inspect
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attrbench.plugin import Method, Metric
 
 __all__ = [
     "UsageError",
@@ -202,7 +205,7 @@ def _coerce(value: Any, kinds: set[str] | None, where: str) -> Any:
 
 
 def _parameters(
-    fns: Iterable[tuple[Callable | None, int]], excluded: Iterable[str] = ()
+    fns: Iterable[tuple[Callable[..., Any] | None, int]], excluded: Iterable[str] = ()
 ) -> tuple[dict[str, tuple[inspect.Parameter, Any]], bool]:
     """Keyword parameters of ``fns`` (each with how many leading positional ones to skip),
     and whether any of them takes ``**kwargs``."""
@@ -220,8 +223,12 @@ def _parameters(
 
 
 def check_options(
-    options: dict, params: dict, defaults: dict, open_ended: bool, where: str
-) -> dict:
+    options: dict[str, Any],
+    params: dict[str, Any],
+    defaults: dict[str, Any],
+    open_ended: bool,
+    where: str,
+) -> dict[str, Any]:
     """``options`` checked against ``params`` (name -> (parameter, default)) and ``defaults``.
 
     Unknown keys get "did you mean" unless a function takes ``**kwargs``; values are
@@ -253,7 +260,7 @@ def _kinds_default(default: Any) -> set[str] | None:
     return {"int", "float"} if kind == "float" else {kind}
 
 
-def method_options(method, options: dict) -> dict:
+def method_options(method: Method, options: dict[str, Any]) -> dict[str, Any]:
     """A method's ``--option`` values checked against ``fn``, ``fit`` and ``reference`` and
     its declared schema (:func:`attrbench.plugin.validate_options`): unknown keys are
     refused for every method, also one whose function takes ``**options``."""
@@ -266,12 +273,12 @@ def method_options(method, options: dict) -> dict:
     )
 
 
-def _declared(plugin) -> dict:
+def _declared(plugin: Method | Metric) -> dict[str, Any]:
     """The plugin's defaults, with None for options declared in its schema only."""
     return {**{k: None for k in plugin.option_schema}, **plugin.defaults}
 
 
-def _schema_checked(plugin, options: dict) -> dict:
+def _schema_checked(plugin: Method | Metric, options: dict[str, Any]) -> dict[str, Any]:
     """``options`` if :func:`attrbench.plugin.validate_options` accepts them."""
     from attrbench.plugin import OptionError, validate_options
 
@@ -282,7 +289,7 @@ def _schema_checked(plugin, options: dict) -> dict:
     return options
 
 
-def metric_options(metric, options: dict) -> dict:
+def metric_options(metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
     """A metric's ``--option`` values checked against its function and declared schema."""
     params, _ = _parameters([(metric.fn, 1)])
     return _schema_checked(
@@ -290,7 +297,7 @@ def metric_options(metric, options: dict) -> dict:
     )
 
 
-def report_options(report: Any, options: dict, name: str) -> dict:
+def report_options(report: Any, options: dict[str, Any], name: str) -> dict[str, Any]:
     """A report's ``--option`` values checked against the signatures of its ``plan`` and
     ``render`` (after ``records``); unknown keys are errors."""
     params, _ = _parameters([(report.plan, 0), (report.render, 1)])
@@ -299,7 +306,7 @@ def report_options(report: Any, options: dict, name: str) -> dict:
     return _report(options, params, name)
 
 
-def _report(options: dict, params: dict, name: str) -> dict:
+def _report(options: dict[str, Any], params: dict[str, Any], name: str) -> dict[str, Any]:
     from attrbench.registry import UnknownNameError, did_you_mean
 
     out = {}

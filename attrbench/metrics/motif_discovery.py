@@ -53,8 +53,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -135,9 +137,9 @@ class Discovery:
     recall: float
     false_discoveries: float
     best: list[tuple[str, float]]
-    known: list[tuple[str, ...]] = ()
-    jaspar_hits: list[Hit | None] = ()
-    known_hits: list[Hit | None] = ()
+    known: Sequence[tuple[str, ...]] = ()
+    jaspar_hits: Sequence[Hit | None] = ()
+    known_hits: Sequence[Hit | None] = ()
 
 
 @functools.cache
@@ -151,7 +153,7 @@ def jaspar_matrices(release: str = JASPAR_RELEASE) -> dict[str, np.ndarray]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         ids = con.execute("SELECT ID, BASE_ID, VERSION, NAME FROM MATRIX WHERE COLLECTION='CORE'")
         names = {i: f"{b}.{v} {n}" for i, b, v, n in ids.fetchall()}
-        cells: dict[int, list] = {}
+        cells: dict[int, list[Any]] = {}
         for i, r, c, v in con.execute("SELECT ID, row, col, val FROM MATRIX_DATA"):
             if i in names:
                 cells.setdefault(i, []).append((r, c, v))
@@ -180,11 +182,12 @@ def known_motifs(X: torch.Tensor, gt: GroundTruth) -> dict[str, np.ndarray]:
 
 def _to_ppm(m: np.ndarray, pseudo: float = 0.01) -> np.ndarray:
     m = np.asarray(m, dtype=np.float64) + pseudo
-    return m / m.sum(0, keepdims=True)
+    ppm: np.ndarray = m / m.sum(0, keepdims=True)
+    return ppm
 
 
 def discover(
-    X: torch.Tensor, hyp: torch.Tensor, min_seqlets: int = 20, **options
+    X: torch.Tensor, hyp: torch.Tensor, min_seqlets: int = 20, **options: Any
 ) -> tuple[list[Pattern], int]:
     """TF-MoDISco patterns of hypothetical maps ``hyp`` (N, 4, L) of one-hot ``X`` (N, 4, L).
 
@@ -257,7 +260,9 @@ class Matches:
     kinds: list[tuple[str, ...]]
 
 
-def _best_hits(names: list[str], q: np.ndarray, offsets: np.ndarray, strands: np.ndarray):
+def _best_hits(
+    names: list[str], q: np.ndarray, offsets: np.ndarray, strands: np.ndarray
+) -> list[Hit | None]:
     """Per row of ``q`` (patterns, targets), the :class:`Hit` of its smallest q-value."""
     if not names:
         return [None] * len(q)
@@ -321,7 +326,7 @@ def run_discovery(
     q: float = 0.05,
     min_seqlets: int = 20,
     jaspar_release: str = JASPAR_RELEASE,
-    **options,
+    **options: Any,
 ) -> Discovery:
     """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
     try:
@@ -338,7 +343,7 @@ def _rounded(m: np.ndarray, digits: int = 4) -> list[list[float]]:
     return [[float(f"{v:.{digits}g}") for v in row] for row in np.asarray(m, dtype=np.float64)]
 
 
-def _hit_details(hit: Hit | None, matrices: dict[str, np.ndarray]) -> dict | None:
+def _hit_details(hit: Hit | None, matrices: dict[str, np.ndarray]) -> dict[str, Any] | None:
     if hit is None:
         return None
     return {
@@ -352,7 +357,7 @@ def _hit_details(hit: Hit | None, matrices: dict[str, np.ndarray]) -> dict | Non
 
 def discovery_details(
     d: Discovery, known: dict[str, np.ndarray], jaspar: dict[str, np.ndarray]
-) -> dict:
+) -> dict[str, Any]:
     """What the site draws of one MoDISco run, as JSON data.
 
     Returns
@@ -382,7 +387,7 @@ def discovery_details(
     return {"seqlets": d.n_seqlets, "patterns": patterns}
 
 
-def motif_details(ex: Explanation) -> dict:
+def motif_details(ex: Explanation) -> dict[str, Any]:
     """The record's ``extra`` of a scored cell (:attr:`attrbench.plugin.Metric.details`):
     ``{"motif_discovery": {"hypothetical": ..., "projected": ..., "jaspar_release": ...}}``
     with :func:`discovery_details` of each map's run."""

@@ -89,7 +89,8 @@ def original_log_probs(ex: Explanation, part: slice, batch_size: int) -> torch.T
     if key not in ex.cache:
         X = ex.X[part].to(ex.device)
         ex.cache[key] = F.log_softmax(predict_logits(ex.model, X, batch_size), -1)
-    return ex.cache[key]
+    log_p: torch.Tensor = ex.cache[key]
+    return log_p
 
 
 def resampling_kl(

@@ -198,7 +198,8 @@ def shared_copy(ex: Explanation, seed: int, draw: int, top: int) -> nn.Module:
     key = (seed, draw, top)
     if key not in cache:
         cache[key] = randomised_copy(ex.model, top, copy_generator(ex, seed, draw, top))
-    return cache[key]
+    model: nn.Module = cache[key]
+    return model
 
 
 @register_metric(

@@ -21,8 +21,9 @@ import html
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-from attrbench.examples import unpack_examples
+from attrbench.examples import Examples, unpack_examples
 from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
 from attrbench.results import Record
 from attrbench.site.assets import CSS, JS
@@ -39,6 +40,7 @@ from attrbench.site.tables import (
 )
 from attrbench.site.taskpage import task_page_body
 from attrbench.tables import BENCH_METRIC
+from attrbench.validity import Oracle
 
 __all__ = ["build_site", "main_metric", "metrics_page", "metrics_page_name", "STYLESHEET", "SCRIPT"]
 
@@ -100,8 +102,8 @@ def main_metric(records: list[Record]) -> str | None:
     return next((m for m, c in counts.items() if c == best), None) if best else None
 
 
-def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]:
-    by_method: dict[str, dict] = defaultdict(dict)
+def _cost_points(records: list[Record], metric: str) -> tuple[list[Any], bool | None]:
+    by_method: dict[str, dict[str, Any]] = defaultdict(dict)
     for rec in records:
         if rec.status == "ok" and rec.value is not None and rec.key.metric in (COST, metric):
             by_method[rec.key.method][rec.key.metric] = rec
@@ -114,9 +116,9 @@ def _cost_points(records: list[Record], metric: str) -> tuple[list, bool | None]
     return points, hib
 
 
-def _examples(records: list[Record]) -> dict[str, object]:
+def _examples(records: list[Record]) -> dict[str, Examples]:
     """Method -> unpacked examples, from its cost record (else any record that has them)."""
-    found: dict[str, tuple[int, object]] = {}
+    found: dict[str, tuple[int, Any]] = {}
     for rec in records:
         packed = rec.extra.get("examples") if rec.status == "ok" else None
         rank = 0 if rec.key.metric == COST else 1
@@ -200,7 +202,7 @@ METRICS_COLUMNS = (
 )
 
 
-def _view_text(key: str, value) -> str:
+def _view_text(key: str, value: Any) -> str:
     """The text of one field of a metrics-view row."""
     if key == "applicable":
         return "yes" if value else "no"
@@ -209,7 +211,7 @@ def _view_text(key: str, value) -> str:
     return "" if value in (None, 0) and key == "n" else str(value or "")
 
 
-def metrics_section(task: str, model: str, recs: list[Record], oracle=None) -> str:
+def metrics_section(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
     """The `metrics` view of one (task, model) (:func:`attrbench.validity.metrics_view`) as HTML:
     per column whether it applies and why not, its truth reliance, random and oracle rows (the
     oracle needs ``oracle``, e.g. :class:`~attrbench.validity.TaskOracle`), the best method's
@@ -256,7 +258,7 @@ def metrics_page_name(model: str) -> str:
     return f"{_slug(model)}.metrics.html"
 
 
-def metrics_page(task: str, model: str, recs: list[Record], oracle=None) -> str:
+def metrics_page(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
     """The site page of ``attrbench report --task T --model M metrics``: one row per column."""
     from attrbench import validity
 
@@ -291,7 +293,12 @@ def model_description(task: str, model: str) -> str:
 
 
 def _model_page(
-    task: str, model: str, recs: list[Record], quality: list[Record], folder: Path, oracle=None
+    task: str,
+    model: str,
+    recs: list[Record],
+    quality: list[Record],
+    folder: Path,
+    oracle: Oracle | None = None,
 ) -> str:
     bench = [r for r in recs if r.key.metric == BENCH_METRIC]
     scored = [r for r in recs if r.key.metric != BENCH_METRIC]
@@ -311,7 +318,7 @@ def _model_page(
         parts += ["<h2>Model quality</h2>", table_html(quality_table(quality), "quality")]
     metric = main_metric(scored)
     points, hib = _cost_points(scored, metric) if metric else ([], None)
-    if points:
+    if points and metric:
         name = f"cost_quality_{_slug(model)}.svg"
         cost_quality_plot(points, metric, hib, folder / name, f"{task} / {model}: cost vs {metric}")
         parts += [
@@ -345,7 +352,7 @@ def _task_page(task: str, by_model: dict[str, list[Record]], folder: Path) -> Pa
     return page
 
 
-def build_site(records: list[Record], out: Path | str, oracle=None) -> list[Path]:
+def build_site(records: list[Record], out: Path | str, oracle: Oracle | None = None) -> list[Path]:
     """Write the site for ``records`` under ``out``; returns the pages written (index first).
 
     Parameters

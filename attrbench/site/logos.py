@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,8 @@ def information(ppm: np.ndarray) -> np.ndarray:
     total = m.sum(0, keepdims=True)
     p = np.divide(m, total, out=np.zeros_like(m), where=total > 0)
     h = -(p * np.log2(np.where(p > 0, p, 1))).sum(0)
-    return p * np.where(total[0] > 0, 2.0 - h, 0.0)
+    heights: np.ndarray = p * np.where(total[0] > 0, 2.0 - h, 0.0)
+    return heights
 
 
 def _glyphs(column: np.ndarray, x: float, width: float, base: float, scale: float) -> list[str]:
@@ -125,13 +127,13 @@ def logo_svg(
     )
 
 
-def _oriented(target: dict) -> np.ndarray:
+def _oriented(target: dict[str, Any]) -> np.ndarray:
     """A hit's target matrix as it faced the pattern (reverse complement on strand 1)."""
     ppm = np.asarray(target["ppm"], dtype=np.float64)
     return ppm[::-1, ::-1] if target.get("strand") == 1 else ppm
 
 
-def _hit_cell(hit: dict | None, pattern_width: int) -> str:
+def _hit_cell(hit: dict[str, Any] | None, pattern_width: int) -> str:
     """A table cell with the best match's logo aligned to the pattern, its name and q-value."""
     if hit is None:
         return "<td>-</td>"
@@ -152,7 +154,7 @@ def _hit_cell(hit: dict | None, pattern_width: int) -> str:
     )
 
 
-def pattern_row(index: int, pattern: dict) -> str:
+def pattern_row(index: int, pattern: dict[str, Any]) -> str:
     """One ``<tr>``: the pattern's CWM and letter logos, its best task motif and JASPAR match."""
     cwm = np.asarray(pattern["cwm"], dtype=np.float64)
     ppm = np.asarray(pattern["ppm"], dtype=np.float64)
@@ -174,7 +176,7 @@ _HEADER = (
 )
 
 
-def _run_table(run: dict) -> str:
+def _run_table(run: dict[str, Any]) -> str:
     patterns = run.get("patterns", [])
     if not patterns:
         return f'<p class="notes">No patterns ({run.get("seqlets", 0)} seqlets).</p>'

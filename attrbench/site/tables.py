@@ -13,6 +13,7 @@ from attrbench import tables as tb
 from attrbench.leaderboard import cell_text
 from attrbench.plan import COST, QUALITY
 from attrbench.results import Record
+from attrbench.validity import Oracle
 
 __all__ = ["SiteCell", "Table", "method_table", "quality_table", "latest", "QUALITY", "COST"]
 
@@ -113,7 +114,9 @@ def _site_table(table: tb.Table) -> Table:
     )
 
 
-def method_table(records: list[Record], oracle=None, normalised: bool = False) -> Table:
+def method_table(
+    records: list[Record], oracle: Oracle | None = None, normalised: bool = False
+) -> Table:
     """Methods as rows, metrics as columns (cost last) of one (task, model)'s records, the
     random (floor) and, given ``oracle``, oracle (ceiling) reference rows last
     (:func:`attrbench.tables.method_table`)."""
