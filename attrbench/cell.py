@@ -294,13 +294,17 @@ def _explain_block(
         attr, baseline = attribute_batch(model, method, opts, X, target, mask, bg, gen, state)
     mgen = torch.Generator().manual_seed(seed_of(seed, "metric", chunk.model, chunk.method, start))
 
-    def explain(X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor) -> torch.Tensor:
+    def explain(
+        X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor, refine: bool = False
+    ) -> torch.Tensor:
+        """The method as it ran (fitted state, :meth:`Method.rerun` options) on copies."""
+        rerun = method.rerun(opts, refine)
         return torch.cat(
             [
                 attribute_batch(
                     model,
                     method,
-                    opts,
+                    rerun,
                     X_[i : i + len(X)],
                     t_[i : i + len(X)],
                     m_[i : i + len(X)],
