@@ -24,8 +24,7 @@ from torch import nn
 from attrbench.calling import resolve_method_options
 from attrbench.data import Dataset
 from attrbench.examples import pack_examples
-from attrbench.explain import Setup, attribute, fit_now
-from attrbench.fits import ensure_fit, load_fit
+from attrbench.explain import Setup, attribute, fitted_state
 from attrbench.plugin import Method
 from attrbench.results import CellKey, Record, ResultStore
 from attrbench.tables import BENCH_METRIC
@@ -295,7 +294,7 @@ def run_bench(
         if found is not None:
             records.append(found)
             continue
-        state = _state(setup, method, seed, store, force)
+        state = _state(setup, method, seed)
         rec = bench_method(setup, method, ds, target, batch_size, seed, state)
         if store is not None:
             store.put(rec)
@@ -303,30 +302,9 @@ def run_bench(
     return records
 
 
-def _state(
-    setup: Setup,
-    method: Method,
-    seed: int,
-    store: ResultStore | None = None,
-    force: bool = False,
-) -> Any:
-    """A learned method's fitted state, else None: the fit ``attrbench run`` saved in the
-    same results directory (:mod:`attrbench.fits`), fitted and saved now when there is none."""
+def _state(setup: Setup, method: Method, seed: int) -> Any:
+    """A learned method's fitted state, else None: the one ``attrbench run`` uses (shipped,
+    else cached, else fitted now and cached: :func:`attrbench.explain.fitted_state`)."""
     if method.fit is None or method.why_not(setup.model):
         return None
-    if store is None:
-        return fit_now(setup, method, seed)
-    options = resolve_method_options(setup.task, method)
-    path, _ = ensure_fit(
-        store.root,
-        setup.task,
-        setup.model,
-        method,
-        options,
-        setup.train,
-        setup.background,
-        seed,
-        setup.device,
-        force,
-    )
-    return load_fit(path, setup.device)
+    return fitted_state(setup, method, seed)

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import torch
@@ -173,7 +173,9 @@ _FIT_FILES: dict[str, bytes] = {}
 
 def _fitted(path: str, device: str) -> Any:
     def build() -> Any:
-        source = io.BytesIO(_FIT_FILES[path]) if path in _FIT_FILES else path
+        source: Path | IO[bytes] = (
+            io.BytesIO(_FIT_FILES[path]) if path in _FIT_FILES else Path(path)
+        )
         return load_fit(source, device)
 
     return _cached(("fit", path, device), build)
@@ -305,13 +307,17 @@ def _explain_block(
         attr, baseline = attribute_batch(model, method, opts, X, target, mask, bg, gen, state)
     mgen = torch.Generator().manual_seed(seed_of(seed, "metric", chunk.model, chunk.method, start))
 
-    def explain(X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor) -> torch.Tensor:
+    def explain(
+        X_: torch.Tensor, t_: torch.Tensor, m_: torch.Tensor, refine: bool = False
+    ) -> torch.Tensor:
+        """The method as it ran (fitted state, :meth:`Method.rerun` options) on copies."""
+        rerun = method.rerun(opts, refine)
         return torch.cat(
             [
                 attribute_batch(
                     model,
                     method,
-                    opts,
+                    rerun,
                     X_[i : i + len(X)],
                     t_[i : i + len(X)],
                     m_[i : i + len(X)],

@@ -19,7 +19,7 @@ from torch import nn
 from attrbench.calling import call_method, resolve_method_options
 from attrbench.contract import SequenceError
 from attrbench.data import Background, Dataset, GroundTruth, fasta_records
-from attrbench.fits import fit_state
+from attrbench.fits import ensure_fit, load_fit, training_background
 from attrbench.plugin import METHODS, Method, Task, _accepted
 
 __all__ = [
@@ -42,6 +42,7 @@ class Setup:
     train: Dataset
     background: Background
     device: torch.device
+    checkpoint_dir: Path | None = None
 
 
 def prepare(
@@ -59,9 +60,9 @@ def prepare(
     name = task.default_model if model_name == "default" else model_name
     dev = resolve_device(device)
     train = task.data("train")
-    background = task.background(train) if task.background else Background.from_codes(train)
+    background = training_background(task, train)
     model = load_model(task, name, dev, checkpoint_dir, train.hash)
-    return Setup(task, model, train, background, dev)
+    return Setup(task, model, train, background, dev, checkpoint_dir)
 
 
 def attribute(
@@ -210,7 +211,7 @@ def explain(
         if reason:
             tracks.append(Track(name, codes * 0.0, codes, motifs, note=f"not applicable: {reason}"))
             continue
-        state = fit_now(setup, method, seed)
+        state = fitted_state(setup, method, seed)
         gen = torch.Generator().manual_seed(seed)
         opts = (
             {"hypothetical": True}
@@ -235,19 +236,25 @@ def explain(
     return draw_tracks(tracks, setup.task.alphabet.letters, out, title, region, heatmap)
 
 
-def fit_now(setup: Setup, method: Method, seed: int, options: dict[str, Any] | None = None) -> Any:
-    """The fitted state of a method that learns (fitted here on the training split, with the
-    options :func:`attrbench.calling.resolve_method_options` gives), else None."""
+def fitted_state(
+    setup: Setup, method: Method, seed: int, options: dict[str, Any] | None = None
+) -> Any:
+    """The fitted state of a method that learns, else None: shipped beside the checkpoints,
+    else cached, else fitted now on the training split and cached
+    (:func:`attrbench.fits.ensure_fit`), with the options
+    :func:`attrbench.calling.resolve_method_options` gives."""
     if method.fit is None:
         return None
     mopts = resolve_method_options(setup.task, method, options)
-    return fit_state(
+    fit = ensure_fit(
+        setup.task,
         setup.model,
         method,
         mopts,
         setup.train,
         setup.background,
         seed,
-        setup.task.name,
         setup.device,
-    )[0]
+        setup.checkpoint_dir,
+    )
+    return load_fit(fit.path, setup.device)

@@ -254,6 +254,12 @@ class Method:
     fit_ignores : tuple of str
         Options used only when explaining (e.g. per-example fine-tuning):
         changing them re-uses the cached fit.
+    rerun_options : dict
+        Options that replace the run's when a metric re-runs the method on modified
+        copies of the input or model (:attr:`Explanation.explain`, e.g. shifted
+        copies): the method as it ran, without its per-input optimisation (the
+        scramblers' ``{"finetune_steps": 0, ...}``), unless the metric is asked to
+        refine every copy.
     reference : callable, optional
         For complete methods: ``reference(X, background, generator, **options)
         -> baseline`` of shape (N, A, L), or (N, B, A, L) for a set of B
@@ -284,6 +290,7 @@ class Method:
     applicable: Callable[[nn.Module], str | None] | None = None
     fit: Callable[..., Any] | None = None
     fit_ignores: tuple[str, ...] = ()
+    rerun_options: dict[str, Any] = field(default_factory=dict)
     reference: Callable[..., torch.Tensor] | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     position_level: bool = False
@@ -293,6 +300,11 @@ class Method:
 
     def __post_init__(self) -> None:
         _check_fields("method", self, _METHOD_RULES)
+
+    def rerun(self, options: dict[str, Any], refine: bool = False) -> dict[str, Any]:
+        """The options of a metric's re-run of the method on modified copies: ``options`` with
+        :attr:`rerun_options` over them (``refine``: ``options`` as they are)."""
+        return dict(options) if refine else {**options, **self.rerun_options}
 
     def fit_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The options the fit depends on: ``options`` without :attr:`fit_ignores`."""
@@ -346,6 +358,7 @@ _METHOD_RULES: dict[str, _Rule] = {
     ),
     "fit_ignores": (_tuple_of(str), "a tuple of option names (str)"),
     "defaults": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
+    "rerun_options": (_dict_of(str, lambda v: True), "a dict of options by name (str keys)"),
     "description": (_STR, "a str"),
 }
 
@@ -381,8 +394,11 @@ class Explanation:
     model : nn.Module
         Frozen, in eval mode, on ``device``.
     explain : callable
-        ``explain(X, target, mask) -> attributions``: the method under test with
-        its options, for metrics that re-attribute.
+        ``explain(X, target, mask) -> attributions``: the method under test as it
+        ran (its fitted state, its options with :attr:`Method.rerun_options`
+        over them: never refitted or fine-tuned per copy), for metrics that
+        re-attribute modified inputs; ``explain(X, target, mask, refine=True)``
+        runs the method's per-input optimisation on the copies too.
     method : Method
     background : Background
     generator : torch.Generator

@@ -25,9 +25,9 @@ from attrbench import validity
 from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, shared
 from attrbench.chunks import chunk_path, read_chunk, write_chunk
 from attrbench.contract import validate_inputs
-from attrbench.data import Background, Dataset, content_hash
+from attrbench.data import Dataset, content_hash
 from attrbench.executors import Executor, LocalExecutor
-from attrbench.fits import ensure_fit
+from attrbench.fits import ensure_fit, training_background
 from attrbench.locks import FileLock, lock_path
 from attrbench.plan import (
     COST,
@@ -95,7 +95,7 @@ class _Driver:
         self.task, self.config, self.store = task, config, store
         if config.data_options and not _takes_options(task.data, config.data_options):
             raise ValueError(f"task {task.name!r} does not read a data file of yours (--data)")
-        background = task.background(train) if task.background else Background.from_codes(train)
+        background = training_background(task, train)
         self.context = Context(
             task.name,
             config.seed,
@@ -403,17 +403,17 @@ def _predict_with_progress(
 def _fit(
     driver: _Driver, model: nn.Module, method: Method, mopts: dict[str, Any], train: Dataset
 ) -> tuple[str | None, float]:
-    """The path of a learned method's fitted state, fitting it once per (task, model, options).
+    """The path of a learned method's fitted state: shipped beside the checkpoints, else in the
+    user's cache, else fitted now and cached (:func:`attrbench.fits.ensure_fit`).
 
     Returns
     -------
     path, seconds : the saved state's path (None for methods without ``fit``) and the
-        time its fit took (recorded with it, so a reused fit still reports its cost).
+        time its fit took (saved with it, so a reused or shipped fit still reports its cost).
     """
     if method.fit is None:
         return None, 0.0
-    path, seconds = ensure_fit(
-        driver.store.root,
+    fit = ensure_fit(
         driver.task,
         model,
         method,
@@ -422,9 +422,9 @@ def _fit(
         driver.context.background,
         driver.config.seed,
         driver.shared.device,
-        driver.config.force,
+        driver.config.checkpoint_dir,
     )
-    return str(path), seconds
+    return str(fit.path), fit.seconds
 
 
 # --------------------------------------------------------------------------- execution

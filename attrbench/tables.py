@@ -67,6 +67,11 @@ _NOT_COLUMNS = (BENCH_METRIC, validity.RELIANCE_METRIC)
 #: Labels of the reference rows and the method name of the oracle row.
 FLOOR_LABEL, CEILING_LABEL, ORACLE_METHOD = "random (floor)", "oracle (ceiling)", "(oracle)"
 _NO_ORACLE = "no oracle row: not a ground-truth column (or its oracle needs the task's data)"
+_AMORTISED = (
+    "seconds per sequence include the learned method's one fit on the training split, "
+    "amortised over the explained sequences (a shipped or cached fit counts the time it took "
+    "when it was fitted)"
+)
 _CAPPED = (
     "a costly method the task caps on its default n: it explained a seeded subset "
     "of the sequences (run with --n to set n for every method)"
@@ -246,6 +251,8 @@ def _cell(rec: Record, notes: _Notes, sub: str | None) -> Cell:
     if rec.key.metric == COST:
         low = high = None
     cell = Cell("value", mean, low, high, n, miss, hib, record=rec)
+    if rec.key.metric == COST and (rec.extra or {}).get("fit_seconds"):
+        cell.notes.append(notes.mark(_AMORTISED))
     if rec.extra.get("invalid"):
         cell.invalid = True
         cell.notes.append(

@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_THREADS", "PRIMITIVE_CACHE", "cap_primitive_cache", "configu
 
 #: Threads used when none are asked for (see the module docstring for the measurements).
 DEFAULT_THREADS = 1
-_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 #: oneDNN primitives torch keeps cached (its default is 1024). An LSTM primitive is
 #: built per input shape and holds its workspace; ISM on a BiLSTM meets a new
@@ -74,7 +74,9 @@ def configure(n: int | None = None) -> int:
 
     Notes
     -----
-    Sets ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` to ``n``. When torch is
+    Sets ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` (numba, used by
+    motif discovery, shares torch's OpenMP runtime; left as it is once numba is imported) to
+    ``n``. When torch is
     already imported it calls ``torch.set_num_threads(n)`` (OpenMP has then
     read its variables: a warning says so when ``n`` differs from the pool's).
     """
@@ -83,6 +85,8 @@ def configure(n: int | None = None) -> int:
     if n < 1:
         raise ValueError(f"threads must be at least 1, got {n}")
     for name in _VARIABLES:
+        if name == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            continue  # numba refuses a new value once its threads run; it keeps its own
         os.environ[name] = str(n)
     if "torch" in sys.modules:
         import torch

@@ -35,3 +35,10 @@ def pytest_configure(config) -> None:
 
 def pytest_unconfigure(config) -> None:
     shutil.rmtree(getattr(config, "_attrbench_cache", ""), ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fits_cache(tmp_path_factory, monkeypatch) -> None:
+    """Every test caches learned-method fits in a folder of its own (``ATTRBENCH_FITS``), so no
+    test reuses another's fit or writes into the user's cache; shipped fits are still found."""
+    monkeypatch.setenv("ATTRBENCH_FITS", str(tmp_path_factory.mktemp("fits-cache")))

@@ -103,6 +103,21 @@ def test_lower_is_better_ties_use_the_lowest_mean():
     assert (cells["a"].best, cells["b"].tied, cells["c"].tied) == (True, True, False)
 
 
+def test_a_learned_methods_cost_says_it_includes_the_amortised_fit():
+    fitted = cost("scrambler_inclusion", 0.2)
+    fitted.extra = {"seconds": 5.0, "fit_seconds": 5.0}
+    records = [ok("ig", "score", BASE), ok("scrambler_inclusion", "score", BASE)]
+    records += [cost("ig", 0.01), fitted]
+    (table,) = tables(records)
+    assert [n.text for n in table.notes] == [
+        "seconds per sequence include the learned method's one fit on the training split, "
+        "amortised over the explained sequences (a shipped or cached fit counts the time it "
+        "took when it was fitted)"
+    ]
+    cells = _cells(table, "seconds_per_seq")
+    assert cells["scrambler_inclusion"].notes == [1] and cells["ig"].notes == []
+
+
 def test_one_footnote_per_distinct_reason():
     records = [
         ok("ig", "completeness", BASE, hib=False),

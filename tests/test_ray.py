@@ -113,9 +113,12 @@ def _kb_config(tmp_path: Path, name: str, checkpoints: Path):
     )
 
 
-def test_resources_and_fits_are_built_once_for_every_chunk(executor, tmp_path, kb_checkpoints):
+def test_resources_and_fits_are_built_once_for_every_chunk(
+    executor, tmp_path, kb_checkpoints, monkeypatch
+):
     local = run(_kb_config(tmp_path, "local", kb_checkpoints), ResultStore(tmp_path / "a"))
     (tmp_path / "fits").unlink()
+    monkeypatch.setenv("ATTRBENCH_FITS", str(tmp_path / "other-cache"))  # fit again, for Ray
     on_ray = run(_kb_config(tmp_path, "ray", kb_checkpoints), ResultStore(tmp_path / "b"), executor)
     assert _table(on_ray) == _table(local)
     by = {r.key.method: r.value for r in on_ray if r.key.metric == "counted"}

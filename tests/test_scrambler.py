@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from attrbench.data import Background, Dataset
+from attrbench.fits import fits_dir
 from attrbench.plugin import METHODS, NotApplicable
 from attrbench.results import ResultStore
 from attrbench.runner import RunConfig, run
@@ -265,7 +266,7 @@ def test_fit_cache_is_reused_and_invalidated_by_a_new_checkpoint(tmp_path, capsy
         assert {r.status for r in records if r.key.metric == metric} == {"ok"}
         return capsys.readouterr().err
 
-    fits = tmp_path / "r" / "fits"
+    fits = fits_dir()
     assert "fitted scrambler_inclusion" in go("motif_recall")
     assert "fitted scrambler_inclusion" not in go("motif_auroc"), "second run reuses the fit"
     assert len(list(fits.rglob("*.pt"))) == 1

@@ -25,6 +25,7 @@ from attrbench import cell
 from attrbench.atomic import PathEscape, atomic_write, inside
 from attrbench.chunks import read_chunk, write_chunk
 from attrbench.cli import main
+from attrbench.fits import fits_dir
 from attrbench.plugin import METHODS, TASKS, register_method
 from attrbench.registry import RegistryError, check_name, load_plugin_file
 from attrbench.results import MIGRATIONS, SCHEMA, NewerSchemaError, ResultStore
@@ -150,7 +151,7 @@ def test_a_planted_fit_file_never_runs_is_named_and_refitted(plant, plugin, tmp_
     opts = {"scaled": {"log": str(log)}}
     results = tmp_path / "r"
     first = run(_config(methods=["scaled"], method_options=opts), ResultStore(results))
-    (fit,) = (results / "fits").rglob("*.pt")
+    (fit,) = fits_dir().rglob("*.pt")
     if plant == "payload":
         torch.save({"state": Payload(marker), "seconds": 1.0}, fit)
     else:

@@ -13,7 +13,7 @@ from attrbench.threads import DEFAULT_THREADS, configure
 _CLEAN = {
     k: v
     for k, v in os.environ.items()
-    if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+    if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_WAIT_POLICY")
 }
 
 
@@ -86,3 +86,18 @@ def test_import_caps_the_onednn_primitive_cache_unless_the_user_set_it(preset, e
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == expected
+
+
+def test_motif_discovery_leaves_torch_on_its_thread_count():
+    """numba's OpenMP layer shares torch's runtime: after a MoDISco call in a fresh one-thread
+    process (the CLI's default), torch still runs one thread, and numba was told one too."""
+    code = (
+        "from attrbench.threads import configure; configure(1)\n"
+        "import os, torch\n"
+        "from tests.test_motif_discovery import planted\n"
+        "from attrbench.metrics import motif_discovery as MD\n"
+        "X, hyp, gt = planted()\n"
+        "MD.run_discovery(X, hyp, MD.known_motifs(X, gt))\n"
+        "print(torch.get_num_threads(), os.environ['NUMBA_NUM_THREADS'])\n"
+    )
+    assert fresh(code) == "1 1"

@@ -1,13 +1,14 @@
-"""``attrbench train``: (re)train a model of a task's zoo."""
+"""``attrbench train``: (re)train a model of a task's zoo, or fit its learned methods (``--fits``)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from attrbench.cli import common
 
-HELP = "(re)train a model of a task's zoo"
+HELP = "(re)train a model of a task's zoo, or fit its learned methods (--fits)"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +17,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "train",
         help=HELP,
         description="Train a zoo model on the task's training split (seeded, early stopping on the "
-        "validation split) and write its checkpoint with config, data hash and test metrics.",
+        "validation split) and write its checkpoint with config, data hash and test metrics. "
+        "With --fits, train nothing: fit the learned methods (the scramblers) of the existing "
+        "checkpoints instead and save each fit beside them (<dir>/fits/<model>/<method>-<key>.pt, "
+        "weights only), so runs on those checkpoints load it instead of fitting.",
     )
     p.add_argument("--task", required=True)
     p.add_argument(
@@ -24,6 +28,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=common.csv_list,
         default=["default"],
         help="zoo model(s), 'default' or 'all'",
+    )
+    p.add_argument(
+        "--fits",
+        action="store_true",
+        help="fit every learned method that applies to the model(s) on the task's training "
+        "split with its default options (seeded as `attrbench run --seed`), and save the fits "
+        "beside the checkpoints (the shipped ones, or --out DIR's); no model is trained. "
+        "A scrambler fit takes about 10-60 s at one thread",
+    )
+    p.add_argument(
+        "--method",
+        type=common.csv_list,
+        default=None,
+        help="with --fits: the learned methods to fit (default: every one that applies)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -66,7 +84,7 @@ def out_dir(args: argparse.Namespace, shipped: Path) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train each named model and print its test scores."""
+    """Train each named model and print its test scores (``--fits``: fit its learned methods)."""
     from attrbench.cli import validate
 
     validate.seed(args.seed)
@@ -74,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     validate.names(args.model, "--model")
     if args.epochs is not None and args.epochs <= 0:
         raise validate.UsageError(f"--epochs {args.epochs}: must be an integer > 0")
+    if args.method is not None and not args.fits:
+        raise validate.UsageError("--method: only with --fits (training trains models)")
     data_options = common.data_options(args)
 
     import torch
@@ -83,13 +103,15 @@ def run(args: argparse.Namespace) -> int:
     from attrbench.training import train_model
 
     task = TASKS.get(args.task)
-    out = out_dir(args, task.checkpoint_dir)
     if args.model == ["default"]:
         names = [task.default_model]
     else:
         names = list(task.models) if args.model == ["all"] else args.model
     for name in names:
         task.model(name)
+    if args.fits:
+        return _fits(args, task, names, data_options)
+    out = out_dir(args, task.checkpoint_dir)
     overrides = {"epochs": args.epochs} if args.epochs else {}
     for name in names:
         path = train_model(
@@ -104,4 +126,46 @@ def run(args: argparse.Namespace) -> int:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         scores = ", ".join(f"{k} {v:.4f}" for k, v in ckpt["test_metrics"].items())
         print(f"{task.name}/{name}: {scores} ({ckpt['train_seconds']:.0f} s) -> {path}")
+    return 0
+
+
+def _fits(
+    args: argparse.Namespace, task: Any, names: list[str], data_options: dict[str, Any]
+) -> int:
+    """``train --fits``: fit the learned methods of each model's checkpoint and save the fits
+    beside it; print each fit's time, size and file."""
+    from attrbench.cli.validate import UsageError, writable_dir
+    from attrbench.fits import learned_methods, ship_fit
+    from attrbench.plugin import NotApplicable
+    from attrbench.timing import resolve_device
+    from attrbench.training import load_model
+
+    if args.out is None and args.data is not None:
+        raise UsageError(
+            f"--data {args.data}: give --out DIR (the checkpoints trained on it); "
+            "the shipped fits belong to the task's own data"
+        )
+    folder = writable_dir(args.out or task.checkpoint_dir, "--out")
+    device = resolve_device(args.device)
+    try:
+        methods = learned_methods(args.method)
+    except ValueError as exc:
+        raise UsageError(f"--method: {exc}") from None
+    train = task.data("train", **data_options)
+    for name in names:
+        model = load_model(task, name, device, args.out, train.hash)
+        for method in methods:
+            try:
+                reason = method.why_not(model)
+                if reason:
+                    raise NotApplicable(reason)
+                fit = ship_fit(task, model, method, train, folder, args.seed, device)
+            except NotApplicable as exc:
+                print(f"{task.name}/{name} {method.name}: not applicable ({exc})")
+                continue
+            size = fit.path.stat().st_size / 1024
+            print(
+                f"{task.name}/{name} {method.name}: fitted in {fit.seconds:.1f} s "
+                f"({size:.0f} KiB) -> {fit.path}"
+            )
     return 0

@@ -328,12 +328,20 @@ def run_discovery(
     jaspar_release: str = JASPAR_RELEASE,
     **options: Any,
 ) -> Discovery:
-    """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes)."""
+    """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes).
+
+    numba's OpenMP layer shares torch's OpenMP runtime and can raise its thread count
+    (``NUMBA_NUM_THREADS``, which :func:`attrbench.threads.configure` sets, prevents it);
+    torch's thread count is restored afterwards either way, so later cells keep theirs.
+    """
+    threads = torch.get_num_threads()
     try:
         patterns, n = discover(X, hyp, min_seqlets, **options)
+        m = match(patterns, known, jaspar_matrices(jaspar_release), q)
     except TooFewSeqlets as exc:
         return Discovery([], exc.n, float("nan"), float("nan"), [])
-    m = match(patterns, known, jaspar_matrices(jaspar_release), q)
+    finally:
+        torch.set_num_threads(threads)
     best = [(h.name, h.q) for h in m.jaspar if h is not None]
     return Discovery(patterns, n, m.recall, m.false_discoveries, best, m.kinds, m.jaspar, m.known)
 

@@ -4,7 +4,8 @@ An attribution map that explains the model must change when the model's weights
 are destroyed. The layers of the model (the modules that hold parameters, in
 registration order; the last is the top) are re-initialised cascading from the
 top down, the method is called again on each randomised copy with the options it
-ran with, and the position scores of the copy are compared with those of the
+ran with (less its per-input optimisation, :attr:`~attrbench.plugin.Method.rerun_options`,
+unless ``refine_copies=True``), and the position scores of the copy are compared with those of the
 trained model by the Spearman correlation over real positions. A method whose
 map barely changes explains the input, not the model.
 
@@ -140,23 +141,28 @@ def _ranks(v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
-def reattribute(ex: Explanation, model: nn.Module, batch_size: int) -> torch.Tensor:
+def reattribute(
+    ex: Explanation, model: nn.Module, batch_size: int, refine: bool = False
+) -> torch.Tensor:
     """Position scores (N, L) of ``ex.method`` with ``ex.method_options`` on ``model``.
 
-    The method gets the cell's generator and background, and the reference the
-    cell used (``ex.baseline``) when it has one.
+    The options are the method's re-run options (:meth:`~attrbench.plugin.Method.rerun`;
+    ``refine``: as they ran). The method gets the cell's generator and background,
+    and the reference the cell used (``ex.baseline``) when it has one. A learned
+    method is refused: it is never refitted per randomised copy, and its fit to the
+    trained model would not say whether the map follows the model.
     """
     if ex.method.fit is not None:
         raise NotApplicable(
             f"randomization: {ex.method.name} is fitted to the trained model "
-            "and would need refitting on every randomised copy"
+            "and would need refitting on every randomised copy (never done per copy)"
         )
     X, mask, target = ex.X.to(ex.device), ex.mask.to(ex.device), ex.target.to(ex.device)
     out = []
     for lo in range(0, X.shape[0], batch_size):
         part = slice(lo, lo + batch_size)
         extra = {} if ex.baseline is None else {"baseline": ex.baseline[part]}
-        options = {**ex.method_options, **extra}
+        options = {**ex.method.rerun(ex.method_options, refine), **extra}
         attr = ex.method(
             model,
             X[part],
@@ -215,8 +221,10 @@ def shared_copy(ex: Explanation, seed: int, draw: int, top: int) -> nn.Module:
         "top_75%": False,
         "full": False,
     },
+    # refine_copies is left out of the defaults (they enter cell keys): off unless asked
     defaults={"batch_size": 32, "absolute": True, "cascade": True, "draws": DRAWS, "seed": 0},
     option_schema={
+        "refine_copies": Option(bool),
         "batch_size": POSITIVE_INT,
         "absolute": Option(bool),
         "cascade": Option(bool),
@@ -232,6 +240,7 @@ def randomization(
     cascade: bool = True,
     draws: int = DRAWS,
     seed: int = 0,
+    refine_copies: bool = False,
 ) -> torch.Tensor:
     """How much a method's map changes when the model's weights are destroyed (module notes).
 
@@ -249,6 +258,9 @@ def randomization(
         Randomised copies per cascade step (at least 3 by default), shared by every method.
     seed : int
         Seed of the copies (with the model's name and checkpoint).
+    refine_copies : bool
+        Run the method's per-input optimisation on every copy (default: the re-run
+        options, :meth:`~attrbench.plugin.Method.rerun`).
 
     Returns
     -------
@@ -262,7 +274,7 @@ def randomization(
         raise NotApplicable("randomization: the model has no parameters to re-initialise")
     fold = torch.abs if absolute else (lambda v: v)
     reference, mask = fold(ex.scores.to(ex.device)), ex.mask.to(ex.device)
-    same = spearman(reference, fold(reattribute(ex, ex.model, batch_size)), mask)
+    same = spearman(reference, fold(reattribute(ex, ex.model, batch_size, refine_copies)), mask)
     steps = _cascade(len(names))
     done: dict[int, torch.Tensor] = {}
     out = {}
@@ -274,7 +286,11 @@ def randomization(
                 [
                     spearman(
                         reference,
-                        fold(reattribute(ex, shared_copy(ex, seed, d, top), batch_size)),
+                        fold(
+                            reattribute(
+                                ex, shared_copy(ex, seed, d, top), batch_size, refine_copies
+                            )
+                        ),
                         mask,
                     )
                     for d in range(draws)

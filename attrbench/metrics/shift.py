@@ -14,6 +14,13 @@ scores on the overlap: the real positions whose letter came from the original
 (``n_real - |s|`` of them; every real position when circular). The score of a
 sequence is the mean over the shifts ``s = -n_shift..n_shift, s != 0``.
 
+The shifted copies are explained by the method as it ran (``ex.explain``): a
+learned method with its fitted state, never refitted, and without its per-input
+optimisation (:attr:`~attrbench.plugin.Method.rerun_options`, e.g. the scramblers'
+fine-tuning); ``refine_copies=True`` runs that optimisation on every copy too
+(for a fine-tuned scrambler, 4 more fine-tunings per sequence at the default
+``n_shift``).
+
 References
 ----------
 Nielsen, I. (2022). Locally smoothed attribution for genomic CNNs (Shift
@@ -74,11 +81,21 @@ def _constant(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 @register_metric(
     "shift_invariance",
     higher_is_better=True,
+    # refine_copies is left out of the defaults (they enter cell keys): off unless asked
     defaults={"n_shift": 2, "circular": False, "batch_size": 32},
-    option_schema={"n_shift": POSITIVE_INT, "circular": Option(bool), "batch_size": POSITIVE_INT},
+    option_schema={
+        "n_shift": POSITIVE_INT,
+        "circular": Option(bool),
+        "batch_size": POSITIVE_INT,
+        "refine_copies": Option(bool),
+    },
 )
 def shift_invariance(
-    ex: Explanation, n_shift: int = 2, circular: bool = False, batch_size: int = 32
+    ex: Explanation,
+    n_shift: int = 2,
+    circular: bool = False,
+    batch_size: int = 32,
+    refine_copies: bool = False,
 ) -> torch.Tensor:
     """Mean Pearson correlation between the unshifted map and the maps of shifted inputs shifted back.
 
@@ -91,6 +108,9 @@ def shift_invariance(
         Fill vacated positions circularly instead of from the background.
     batch_size : int
         Sequences per call of ``ex.explain``; one call attributes all their shifts.
+    refine_copies : bool
+        Run the method's per-input optimisation (scrambler fine-tuning) on every
+        shifted copy; off: the copies are explained as the method ran, unrefined.
 
     Returns
     -------
@@ -106,7 +126,7 @@ def shift_invariance(
     for lo in range(0, X.shape[0], batch_size):
         part = slice(lo, lo + batch_size)
         r = _shift_correlations(
-            ex, X[part], mask[part], target[part], reference[part], shifts, circular
+            ex, X[part], mask[part], target[part], reference[part], shifts, circular, refine_copies
         )
         out[part] = r.mean(0)
     return out
@@ -120,6 +140,7 @@ def _shift_correlations(
     reference: torch.Tensor,
     shifts: list[int],
     circular: bool,
+    refine: bool = False,
 ) -> torch.Tensor:
     """Correlations (n_shifts, B) of the shifted-back maps with ``reference`` (B, L).
 
@@ -127,7 +148,8 @@ def _shift_correlations(
     """
     S, B = len(shifts), X.shape[0]
     X_all = torch.cat([shift_real(ex, X, mask, s, circular) for s in shifts])
-    attributions = ex.explain(X_all, target.repeat(S), mask.repeat(S, 1))
+    refined = {"refine": True} if refine else {}  # ex.explain(X, target, mask) is the contract
+    attributions = ex.explain(X_all, target.repeat(S), mask.repeat(S, 1), **refined)
     scores = position_scores_of(ex, attributions, X_all).view(S, B, -1)
     rs = []
     for j, s in enumerate(shifts):
