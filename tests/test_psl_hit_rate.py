@@ -412,6 +412,24 @@ def test_paired_difference_pairs_on_the_proteins_both_score():
     assert chance.n == 2 and chance.mean == pytest.approx(0.4)
 
 
+def test_headline_is_the_paired_difference_from_random():
+    from attrbench.stats import bootstrap_mean
+    from attrbench_tasks.psl.hit_rate_report import headline
+
+    by = {
+        ("attention", "bilstm_att"): _record("bilstm_att", "attention", ATTENTION),
+        ("random", "bilstm_att"): _record("bilstm_att", "random", PERMUTED),
+        ("attention", "cnn_bilstm_big_att"): _record("cnn_bilstm_big_att", "attention", ATTENTION),
+    }
+    diffs = headline(by)
+    # hit_rate: a 0.6 - 0.4, b attention none, c 0.8 - 0.5, d 0.4 - 0.1; no random on the cnn
+    assert list(diffs) == [("attention", "bilstm_att")]
+    d = diffs[("attention", "bilstm_att")]
+    assert d.n == 3 and d.mean == pytest.approx(0.8 / 3)
+    ref = bootstrap_mean(np.array([0.2, 0.3, 0.3]))
+    assert (d.low, d.high) == pytest.approx((ref.low, ref.high))
+
+
 def test_report_plan_and_render():
     from attrbench_tasks.psl import hit_rate_report
 
@@ -432,6 +450,9 @@ def test_report_plan_and_render():
     ]
     text = hit_rate_report.render(records)
     assert "kbhash" in text and "Table 2" in text and "Table 3" in text
+    head = text[text.index("Headline") : text.index("Table 2")]
+    assert "| Attention weights " in head and "+0.267 [" in head and "n=3" in head
+    assert "| Permuted attention " in head and "n=4" in head  # the control against itself: 0
     assert "0.700 [0.600, 0.800] (n=2); no match 33.3% of 3" in text  # attention, correct row
     assert "no match 0.0% of 3" in text  # the permuted control matches every correct protein
     assert "n/a [1]" in text and "[1] no attention" in text  # a refused cell and its footnote

@@ -13,8 +13,10 @@ Modules: :mod:`.data` (loading, encoding, ground truth, background),
 :mod:`.models` (the zoo), :mod:`.knowledge` (the knowledge base of the hit
 rate, on the exact-substring index of :mod:`.substring_index`),
 :mod:`.hit_rate_metric` (the metric, registered through the ``attrbench.metrics``
-entry point), :mod:`.reports` (the model report) and :mod:`.hit_rate_report`
-(the hit-rate report).
+entry point), :mod:`.reports` (the model report), :mod:`.hit_rate_report`
+(the hit-rate report) and :mod:`.planted` (the task ``psl_planted``: signals planted
+into SCL2205 proteins, labels following them, so its ground truth is one the models
+use; registered through its own entry point).
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ random controls on the two attention models of Table 3, all scored with
 ``attrbench report --task psl hit_rate`` runs them through the runner into the
 results store (cells already there are reused) and :func:`render` prints:
 
+- the headline (:func:`headline`): per method and model, the hit rate minus the
+  ``random`` control's, paired per protein on the proteins both score (column
+  ``hit_rate``: every protein with a match, against its true location), with a
+  95% paired bootstrap interval and n. Random position scores already beat the
+  chance level (their few subsequences are not random k-mers), so a method's
+  hit rate means something only by its distance from the random control;
 - Tables 2 and 3: per method and model, the mean hit rate [95% bootstrap
   interval] of correct predictions, and of wrong predictions against the
   predicted and against the true location, with beside each the proteins it
@@ -54,6 +60,8 @@ __all__ = [
     "plan",
     "render",
     "paired_difference",
+    "HEADLINE_COLUMN",
+    "headline",
 ]
 
 #: Table 2: integrated gradients on the LSTMs and the big CNN-LSTMs (saliency and random beside).
@@ -64,6 +72,10 @@ TABLE3_MODELS = ("bilstm_att", "cnn_bilstm_big_att")
 TABLE3_METHODS = ("attention", "attention_permuted", "attention_random")
 #: The controls attention is compared with, paired.
 CONTROLS = ("attention_permuted", "attention_random")
+#: The column of the headline: every protein with a match, against its true location.
+HEADLINE_COLUMN = "hit_rate"
+#: The control of the headline.
+RANDOM = "random"
 #: The paper's names of our models and methods.
 NAMES = {
     "bilstm": "LSTM",
@@ -160,6 +172,59 @@ def paired_difference(a: Record, b: Record, column: str, other: str | None = Non
     x = va.columns[column]
     y = np.where(both >= 0, vb.columns[other or column][np.maximum(both, 0)], np.nan)
     return bootstrap_mean(x - y, seed=seed)
+
+
+def headline(by: dict, seed: int = 0) -> dict:
+    """The headline: each method's hit rate minus the random control's, paired per protein.
+
+    Parameters
+    ----------
+    by : dict of (method, model) to Record
+        ``hit_rate`` records.
+    seed : int
+        Seeds the paired bootstrap.
+
+    Returns
+    -------
+    differences : dict of (method, model) to attrbench.stats.Summary
+        :func:`paired_difference` of :data:`HEADLINE_COLUMN` (method - ``random``) on the
+        proteins both score, for every ``ok`` record of a method other than ``random``
+        whose model has an ``ok`` random record; ``n`` counts those proteins.
+    """
+    out = {}
+    for (method, model), rec in by.items():
+        control = by.get((RANDOM, model))
+        if method == RANDOM or rec.status != "ok" or control is None or control.status != "ok":
+            continue
+        if rec.sequence_values() is None or control.sequence_values() is None:
+            continue
+        out[(method, model)] = paired_difference(rec, control, HEADLINE_COLUMN, seed=seed)
+    return out
+
+
+def _headline_table(by: dict, seed: int) -> str:
+    """The headline as a table: a row per method, a column per model."""
+    diffs = headline(by, seed)
+    models = [*TABLE2_MODELS, *(m for m in TABLE3_MODELS if m not in TABLE2_MODELS)]
+    methods = [m for m in (*TABLE2_METHODS, *TABLE3_METHODS) if m != RANDOM]
+    body = []
+    for method in methods:
+        cells = []
+        for model in models:
+            d = diffs.get((method, model))
+            cells.append(
+                "-"
+                if d is None
+                else "no protein"
+                if d.n == 0
+                else f"{interval_text(d.mean, d.low, d.high, signed=True)} n={d.n}"
+            )
+        if any(c != "-" for c in cells):
+            body.append([NAMES[method], *cells])
+    if not body:
+        return "no method has a random control on its model"
+    headers = ["method - random", *(NAMES[m] for m in models)]
+    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def _no_match(rec: Record, column: str, chance: str) -> str:
@@ -287,7 +352,13 @@ def render(records: list[Record], seed: int = 0, **_) -> str:
     table3 = _table(by, TABLE3_METHODS, TABLE3_MODELS, notes)
     return (
         intro
-        + "Table 2: hit rates of subsequences from gradient methods\n\n"
+        + "Headline: hit rate minus the random control, paired per protein (column "
+        + f"`{HEADLINE_COLUMN}`: every protein with a match, against its true location; mean "
+        + "[95% paired bootstrap CI], n = proteins both score). Random position scores beat the "
+        + "chance level on their own, so a method's hit rate counts by its distance from random."
+        + "\n\n"
+        + _headline_table(by, seed)
+        + "\n\nTable 2: hit rates of subsequences from gradient methods\n\n"
         + table2
         + "\n\nTable 3: hit rates of subsequences from attention weights\n\n"
         + table3
@@ -307,6 +378,7 @@ REPORT = Report(
     name="hit_rate",
     render=render,
     plan=plan,
-    description="Seed 000's Tables 2-3 (hit rate) with chance levels, no-match shares and paired "
+    description="Seed 000's Tables 2-3 (hit rate) headed by each method's paired difference from "
+    "the random control, with chance levels, no-match shares and paired "
     "comparisons, on the whole held-out split",
 )
