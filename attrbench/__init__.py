@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from attrbench.allocator import tune_malloc
-from attrbench.threads import cap_primitive_cache
+from attrbench.running.allocator import tune_malloc
+from attrbench.running.threads import cap_primitive_cache
 
 __version__ = "0.1.0"
 
@@ -19,9 +19,11 @@ tune_malloc()
 
 #: Public name -> the module that defines it.
 _LAZY = {
-    **dict.fromkeys(["Alphabet", "mask_of", "one_hot", "position_scores"], "attrbench.contract"),
-    **dict.fromkeys(["Background", "Dataset", "GroundTruth", "Motif"], "attrbench.data"),
-    **dict.fromkeys(["call_method", "resolve_method_options"], "attrbench.calling"),
+    **dict.fromkeys(
+        ["Alphabet", "mask_of", "one_hot", "position_scores"], "attrbench.core.contract"
+    ),
+    **dict.fromkeys(["Background", "Dataset", "GroundTruth", "Motif"], "attrbench.core.data"),
+    **dict.fromkeys(["call_method", "resolve_method_options"], "attrbench.running.calling"),
     **dict.fromkeys(
         [
             "METHODS",
@@ -37,7 +39,7 @@ _LAZY = {
             "register_metric",
             "register_task",
         ],
-        "attrbench.plugin",
+        "attrbench.core.plugin",
     ),
     **dict.fromkeys(["evaluate", "wrap", "per_sequence"], "attrbench.user"),
 }
@@ -45,10 +47,9 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:
-    from attrbench.calling import call_method, resolve_method_options  # noqa: F401
-    from attrbench.contract import Alphabet, mask_of, one_hot, position_scores  # noqa: F401
-    from attrbench.data import Background, Dataset, GroundTruth, Motif  # noqa: F401
-    from attrbench.plugin import (  # noqa: F401
+    from attrbench.core.contract import Alphabet, mask_of, one_hot, position_scores  # noqa: F401
+    from attrbench.core.data import Background, Dataset, GroundTruth, Motif  # noqa: F401
+    from attrbench.core.plugin import (  # noqa: F401
         METHODS,
         METRICS,
         TASKS,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         register_metric,
         register_task,
     )
+    from attrbench.running.calling import call_method, resolve_method_options  # noqa: F401
     from attrbench.user import evaluate, per_sequence, wrap  # noqa: F401
 
 

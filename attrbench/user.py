@@ -1,8 +1,8 @@
 """Your model, your sequences: benchmark attribution methods on any PyTorch model.
 
-:func:`evaluate` builds a :class:`~attrbench.plugin.Task` at run time from a
+:func:`evaluate` builds a :class:`~attrbench.core.plugin.Task` at run time from a
 user's model and sequences (named ``user-<hash12>`` after the content of both),
-registers it and runs it through :func:`attrbench.runner.run`, so records,
+registers it and runs it through :func:`attrbench.running.runner.run`, so records,
 resume and metrics are those of every built-in task. :func:`wrap` adapts models
 that read (N, L, A) or token ids to the contract's (N, A, L).
 
@@ -26,15 +26,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from attrbench.contract import Alphabet, SequenceError
-from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
-from attrbench.tokens import kmer_ids, kmer_indicator
+from attrbench.core.contract import Alphabet, SequenceError
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
+from attrbench.core.tokens import kmer_ids, kmer_indicator
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from attrbench.plugin import Task
-    from attrbench.results import Record
+    from attrbench.core.plugin import Task
+    from attrbench.running.results import Record
 
 __all__ = [
     "ALPHABETS",
@@ -502,10 +502,10 @@ def _background(background: Any, ds: Dataset) -> Background | None:
 
 
 def user_task(data: UserData, checkpoint_dir: Path) -> Task:
-    """The :class:`~attrbench.plugin.Task` of ``data``, its model saved as a checkpoint in
+    """The :class:`~attrbench.core.plugin.Task` of ``data``, its model saved as a checkpoint in
     ``checkpoint_dir`` (so the runner loads it like a zoo model)."""
-    from attrbench.plugin import ModelSpec, Task
-    from attrbench.training import save_checkpoint
+    from attrbench.core.plugin import ModelSpec, Task
+    from attrbench.running.training import save_checkpoint
 
     ds, name = data.dataset, data.name
     gt = ds.ground_truth
@@ -541,7 +541,7 @@ def user_task(data: UserData, checkpoint_dir: Path) -> Task:
 
 def register(data: UserData, root: Path) -> Task:
     """Build the user task (checkpoint under ``root/.user/<name>``) and register it, once per name."""
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     task = user_task(data, Path(root) / ".user" / data.name)
     if task.name in TASKS:
@@ -628,9 +628,9 @@ def run_user(
     force: bool = False,
 ) -> pd.DataFrame:
     """Run a checked user task through the runner; the records as a frame (see :func:`evaluate`)."""
-    from attrbench.plugin import METHODS, METRICS
-    from attrbench.results import ResultStore
-    from attrbench.runner import RunConfig, run
+    from attrbench.core.plugin import METHODS, METRICS
+    from attrbench.running.results import ResultStore
+    from attrbench.running.runner import RunConfig, run
 
     options = options or {}
     with tempfile.TemporaryDirectory(prefix="attrbench-") as tmp:

@@ -19,9 +19,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 import attrbench_tasks  # noqa: E402
-from attrbench.data import Background  # noqa: E402
+from attrbench.core.data import Background  # noqa: E402
+from attrbench.core.plugin import METHODS, Explanation, Method  # noqa: E402
 from attrbench.metrics.perturbation import inclusion_kl, occlusion_kl  # noqa: E402
-from attrbench.plugin import METHODS, Explanation, Method  # noqa: E402
 from attrbench.testing import random_onehot  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Run: ``pytest benchmarks --benchmark-only`` (plain ``pytest`` runs only ``tests/``).
 Comparisons time their sides in alternating rounds within one benchmark
-(:func:`attrbench.timing.interleaved`) and put per-side wall and process CPU
+(:func:`attrbench.running.timing.interleaved`) and put per-side wall and process CPU
 seconds and their ratios in the benchmark's ``extra_info`` (shown with
 ``--benchmark-json``); the benchmark's own figure is the whole comparison.
 
@@ -29,11 +29,11 @@ def pytest_report_header(config):
 def compare(benchmark):
     """``compare(sides, pairs, rounds=, warmup=, device=)``: an interleaved comparison, recorded.
 
-    Runs :func:`attrbench.timing.interleaved` once under the benchmark and puts its
+    Runs :func:`attrbench.running.timing.interleaved` once under the benchmark and puts its
     figures (medians per side, ``slow/fast`` ratios of each pair) in
-    ``benchmark.extra_info``; returns the :class:`~attrbench.timing.Comparison`.
+    ``benchmark.extra_info``; returns the :class:`~attrbench.running.timing.Comparison`.
     """
-    from attrbench.timing import interleaved
+    from attrbench.running.timing import interleaved
 
     def run(sides, pairs=(), rounds=5, warmup=1, device="cpu"):
         result = benchmark.pedantic(

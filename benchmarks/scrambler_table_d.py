@@ -20,12 +20,12 @@ import time
 import numpy as np
 import torch
 
-from attrbench.data import GroundTruth
+from attrbench.core.data import GroundTruth
+from attrbench.core.plugin import METHODS, TASKS, Explanation
 from attrbench.metrics.motif import motif_recall
 from attrbench.metrics.perturbation import inclusion_kl, occlusion_kl
-from attrbench.plugin import METHODS, TASKS, Explanation
-from attrbench.stats import bootstrap_mean
-from attrbench.training import load_model
+from attrbench.reporting.stats import bootstrap_mean
+from attrbench.running.training import load_model
 
 METHODS_D = ("scrambler_inclusion", "scrambler_occlusion", "saliency", "ig", "deepshap", "ism")
 

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from attrbench.plugin import register_method
+from attrbench.core.plugin import register_method
 
 
 @register_method("sleep", defaults={"seconds": 0.25})

@@ -4,8 +4,8 @@ Run: ``pytest benchmarks/test_bench_cost.py --benchmark-only`` (CUDA cases skip
 without a GPU). Group ``cost``: one benchmark per (method, device) on 64 test
 sequences in one batch, after a warm-up call; each benchmark's ``extra_info``
 holds the forward/backward passes per sequence (counted with
-:func:`attrbench.bench.count_passes`), the ratio to the method's declared floor
-and the peak memory of one timed call (:func:`attrbench.timing.measure`).
+:func:`attrbench.running.bench.count_passes`), the ratio to the method's declared floor
+and the peak memory of one timed call (:func:`attrbench.running.timing.measure`).
 Target: every method with a declared floor at most 1.1x its floor.
 Group ``site``: building the site of three methods' records with logos (target under 10 s).
 """
@@ -15,10 +15,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.bench import count_passes, floor_of
-from attrbench.explain import attribute, prepare
-from attrbench.plugin import METHODS
-from attrbench.timing import measure
+from attrbench.core.plugin import METHODS
+from attrbench.reporting.explain import attribute, prepare
+from attrbench.running.bench import count_passes, floor_of
+from attrbench.running.timing import measure
 
 DEVICES = [
     "cpu",
@@ -64,7 +64,7 @@ def test_cost(benchmark, setup, name):
 
 
 def test_site_build(benchmark, setup, tmp_path):
-    from attrbench.bench import bench_method
+    from attrbench.running.bench import bench_method
     from attrbench.site import build_site
 
     s, ds = setup

@@ -17,9 +17,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.plugin import METHODS, TASKS
-from attrbench.shuffle import dinucleotide_shuffle
-from attrbench.training import load_model
+from attrbench.core.plugin import METHODS, TASKS
+from attrbench.core.shuffle import dinucleotide_shuffle
+from attrbench.running.training import load_model
 
 N, N_SHUFFLES = 32, 20
 

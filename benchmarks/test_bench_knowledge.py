@@ -142,7 +142,7 @@ def test_bench_factory_cached(benchmark, kb):
 
 @pytest.mark.benchmark(group="hit-rate")
 def test_bench_hit_rate_one_method(benchmark, kb):
-    from attrbench.plugin import Explanation, Method
+    from attrbench.core.plugin import Explanation, Method
     from attrbench_tasks.psl.data import CLASSES, data
     from attrbench_tasks.psl.hit_rate_metric import hit_rate
 

@@ -1,7 +1,7 @@
 """Our methods side by side with their references and their compute floors.
 
 Run: ``pytest benchmarks/test_bench_methods.py --benchmark-only``. Every group is
-one interleaved comparison (:func:`attrbench.timing.interleaved`) on the same
+one interleaved comparison (:func:`attrbench.running.timing.interleaved`) on the same
 model and inputs; ``extra_info`` holds per-side wall and CPU medians and the
 ratios. Each benchmark then checks that its sides compute the same thing.
 
@@ -30,8 +30,8 @@ import pytest
 import torch
 from _legacy import OLD_ISM_BATCH, legacy
 
-from attrbench.data import Background
-from attrbench.plugin import METHODS
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS
 from attrbench.testing import TinyCNN, random_onehot
 from attrbench_methods.gradients import center_alphabet, target_gradient, target_logits
 from attrbench_methods.ism import ism_deltas, ism_naive

@@ -28,11 +28,11 @@ import torch
 
 ray = pytest.importorskip("ray")
 
-from attrbench.executors import LocalExecutor, get_executor  # noqa: E402
-from attrbench.plugin import METHODS, TASKS  # noqa: E402
-from attrbench.registry import load_plugin_file  # noqa: E402
-from attrbench.results import ResultStore  # noqa: E402
-from attrbench.runner import RunConfig, run  # noqa: E402
+from attrbench.core.plugin import METHODS, TASKS  # noqa: E402
+from attrbench.core.registry import load_plugin_file  # noqa: E402
+from attrbench.running.executors import LocalExecutor, get_executor  # noqa: E402
+from attrbench.running.results import ResultStore  # noqa: E402
+from attrbench.running.runner import RunConfig, run  # noqa: E402
 
 PLUGIN = str(Path(__file__).with_name("sleep_plugin.py"))
 N_CHUNKS = 64

@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.plugin import METHODS, TASKS
-from attrbench.training import load_model
+from attrbench.core.plugin import METHODS, TASKS
+from attrbench.running.training import load_model
 
 N_EXPLAIN = {"utr5": 64, "psl": 4}
 TASK_NAMES = ["utr5", "psl"]

@@ -3,7 +3,7 @@
 Run: ``pytest benchmarks/test_bench_threads.py --benchmark-only`` (about 10 minutes
 on a loaded 2-core machine). Each setting runs the workload in a fresh process
 (``benchmarks/_workload.py``: thread variables are read when torch is imported),
-in alternating rounds (:func:`attrbench.timing.interleaved`); ``extra_info`` holds
+in alternating rounds (:func:`attrbench.running.timing.interleaved`); ``extra_info`` holds
 the workload's own wall and CPU seconds (imports excluded) per setting and the
 ratios to one thread. Parametrized by workload (``utr5``: a small utr5 job's
 cells; ``psl_kl``: a psl inclusion-KL cell on ``bilstm_att``) and by load:
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from attrbench.timing import interleaved
+from attrbench.running.timing import interleaved
 
 WORKLOAD = Path(__file__).parent / "_workload.py"
 ROUNDS = int(os.environ.get("ATTRBENCH_BENCH_THREAD_ROUNDS", "1"))

@@ -7,7 +7,7 @@ each sequence; ``attention_random`` draws random weights, by default as the
 authors' code does (the softmax of Uniform(0, 1) scores over the real residues),
 or from the flat Dirichlet with ``distribution="dirichlet"``;
 ``attention_uniform`` gives every real residue 1 / length. The weights come from
-:mod:`attrbench.weights`, the one definition task reports use too.
+:mod:`attrbench.core.weights`, the one definition task reports use too.
 
 Every method returns ``X * scores[:, None, :]`` (N, A, L): on one-hot input the
 position scores ``(attr * X).sum(1)`` equal the weights, and padding is zero.
@@ -24,8 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.plugin import Option, register_method
-from attrbench.weights import DISTRIBUTIONS, permute_weights, random_weights, uniform_weights
+from attrbench.core.plugin import Option, register_method
+from attrbench.core.weights import DISTRIBUTIONS, permute_weights, random_weights, uniform_weights
 
 __all__ = ["attention", "attention_permuted", "attention_random", "attention_uniform"]
 
@@ -130,7 +130,7 @@ def attention_random(
     ``distribution="softmax"`` (default): the softmax of Uniform(0, 1) scores, as
     the authors of seed 000 draw them (few peaks: about 0.8% of positions above
     mean + 2 SD); ``"dirichlet"``: uniform on the simplex (about 5% above it).
-    See :func:`attrbench.weights.random_weights`.
+    See :func:`attrbench.core.weights.random_weights`.
 
     Parameters
     ----------

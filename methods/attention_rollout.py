@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from attrbench.attribution.tokens import tokens_to_nucleotides
-from attrbench.plugin import register_method
+from attrbench.core.plugin import register_method
 
 __all__ = ["attention_rollout", "rollout"]
 

@@ -11,7 +11,7 @@ Two implementations of the same rule:
   #1104), its MaxPool fallback reuses the first sample's gradient (#1276), it
   fails on a module called twice, and passes the plain gradient through
   activations it has no rule for. Those models are refused
-  with :class:`~attrbench.plugin.NotApplicable` (up front when the module types
+  with :class:`~attrbench.core.plugin.NotApplicable` (up front when the module types
   show it, otherwise by the summation check), never returned as numbers.
   captum attaches hooks and attributes to the model's modules while it runs;
   :func:`leave_clean` removes whatever it left, also when it fails.
@@ -38,9 +38,9 @@ from attrbench.attribution.rescale import (
     rescale_attributions,
     rescale_why_not,
 )
-from attrbench.data import Background
-from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
-from attrbench.shuffle import hypothetical as hypothetical_map
+from attrbench.core.data import Background
+from attrbench.core.plugin import POSITIVE_INT, NotApplicable, Option, register_method
+from attrbench.core.shuffle import hypothetical as hypothetical_map
 
 __all__ = ["deeplift", "leave_clean", "CAPTUM_NONLINEAR"]
 

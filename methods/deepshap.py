@@ -20,11 +20,11 @@ from attrbench.attribution.rescale import (
     rescale_attributions,
     rescale_why_not,
 )
-from attrbench.contract import mask_of
-from attrbench.data import Background
-from attrbench.plugin import POSITIVE_INT, NotApplicable, Option, register_method
-from attrbench.shuffle import hypothetical as hypothetical_map
-from attrbench.shuffle import shuffled_references
+from attrbench.core.contract import mask_of
+from attrbench.core.data import Background
+from attrbench.core.plugin import POSITIVE_INT, NotApplicable, Option, register_method
+from attrbench.core.shuffle import hypothetical as hypothetical_map
+from attrbench.core.shuffle import shuffled_references
 
 __all__ = [
     "RESCALE_MODULES",

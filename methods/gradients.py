@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from attrbench.attribution.gradients import center_alphabet, target_gradient, target_logits
-from attrbench.plugin import Option, register_method
+from attrbench.core.plugin import Option, register_method
 
 __all__ = [
     "target_logits",
@@ -102,7 +102,7 @@ def grad_x_input(
         Sequences per forward/backward pass.
     hypothetical : bool
         Return the per-letter map (the reference is zero, so the gradient itself,
-        :func:`attrbench.shuffle.hypothetical`) instead of its projection on ``X``.
+        :func:`attrbench.core.shuffle.hypothetical`) instead of its projection on ``X``.
 
     Returns
     -------

@@ -13,12 +13,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench import ops
 from attrbench.attribution.gradients import target_gradient
 from attrbench.attribution.paths import ig_baseline, ig_reference, quadrature
-from attrbench.data import Background
-from attrbench.plugin import POSITIVE_INT, Option, register_method
-from attrbench.shuffle import hypothetical as hypothetical_map
+from attrbench.core import ops
+from attrbench.core.data import Background
+from attrbench.core.plugin import POSITIVE_INT, Option, register_method
+from attrbench.core.shuffle import hypothetical as hypothetical_map
 
 __all__ = ["ig", "ig_baseline", "ig_reference", "quadrature"]
 
@@ -75,7 +75,7 @@ def ig(
         pass at a time; None: all ``n_steps * N`` rows in one pass, like captum's
         default. On CPU chunks of a few hundred rows stay in cache and run 2-3x
         faster than one pass. Either way a pass's interpolated rows hold at most
-        :data:`attrbench.ops.MAX_POSITIONS` positions per sequence explained
+        :data:`attrbench.core.ops.MAX_POSITIONS` positions per sequence explained
         (psl, 64 proteins of 1000 positions: one step of all 64 per pass, 80 MB
         less peak memory than 8 steps, at the same CPU time).
     background : Background, optional

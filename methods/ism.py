@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from attrbench.attribution.gradients import center_alphabet, target_logits
-from attrbench.plugin import POSITIVE_INT, register_method
+from attrbench.core.plugin import POSITIVE_INT, register_method
 
 __all__ = ["ism", "ism_deltas", "ism_naive"]
 

@@ -24,8 +24,8 @@ from torch import nn
 
 from attrbench.attribution.paths import ig_baseline, quadrature
 from attrbench.attribution.tokens import tokens_to_nucleotides
-from attrbench.data import Background
-from attrbench.plugin import POSITIVE_INT, Option, register_method
+from attrbench.core.data import Background
+from attrbench.core.plugin import POSITIVE_INT, Option, register_method
 
 __all__ = ["layer_ig", "layer_ig_tokens", "tokens_to_nucleotides"]
 

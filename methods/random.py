@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.plugin import register_method
+from attrbench.core.plugin import register_method
 
 __all__ = ["random"]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench import ops
-from attrbench.data import Background
-from attrbench.plugin import METHODS, Option, register_method
+from attrbench.core import ops
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS, Option, register_method
 
 __all__ = ["shift_smoothed"]
 

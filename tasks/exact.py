@@ -3,7 +3,7 @@
 For a trained network nobody knows the right attribution values, so ground-truth
 metrics can only ask whether a map puts weight on planted positions. The models
 here are *built* from seeded parameters (plain ``nn.Module``, no training, no
-checkpoint file: their :class:`~attrbench.plugin.ModelSpec` has ``trained=False``)
+checkpoint file: their :class:`~attrbench.core.plugin.ModelSpec` has ``trained=False``)
 and each carries its exact Shapley values, so a method's error is measured
 directly (metric ``exact_error``, :mod:`attrbench_tasks.exact_error`).
 
@@ -75,9 +75,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from attrbench.contract import Alphabet
-from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash
-from attrbench.plugin import ModelSpec, Task, register_task
+from attrbench.core.contract import Alphabet
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif, content_hash
+from attrbench.core.plugin import ModelSpec, Task, register_task
 from attrbench_tasks.common.alphabets import DNA, PROTEIN
 
 __all__ = [
@@ -537,7 +537,7 @@ class ExactValues:
         self, model: nn.Module, X: torch.Tensor, target: torch.Tensor, probs: torch.Tensor
     ) -> torch.Tensor:
         if not hasattr(model, "exact"):
-            from attrbench.plugin import NotApplicable
+            from attrbench.core.plugin import NotApplicable
 
             raise NotApplicable(f"{type(model).__name__} has no exact attributions")
         key = (

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from attrbench.plugin import Explanation, register_metric
+from attrbench.core.plugin import Explanation, register_metric
 
 __all__ = ["exact_error", "correlations", "COLUMNS"]
 

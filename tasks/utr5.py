@@ -84,8 +84,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from attrbench.data import Background, Dataset, GroundTruth, Motif
-from attrbench.plugin import ModelSpec, Task, register_task
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif
+from attrbench.core.plugin import ModelSpec, Task, register_task
 from attrbench_tasks.common.alphabets import DNA
 
 __all__ = [

@@ -28,7 +28,7 @@ def _fit(model, train, background, generator, scale: float = 2.0, **_) -> dict:
 )
 def fit_counted(model, X, target, mask, state=None, scale: float = 2.0, refine: int = 1):
     """The fitted scale times saliency; records ``(rows, refine)`` of the call."""
-    from attrbench.plugin import METHODS
+    from attrbench.core.plugin import METHODS
 
     CALLS.append((len(X), int(refine)))
     return METHODS.get("saliency")(model, X, target, mask) * state["scale"].to(X.device)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from attrbench.plugin import METHODS, TASKS, register_method, register_metric, register_task
+from attrbench.core.plugin import METHODS, TASKS, register_method, register_metric, register_task
 
 
 def counter(path: str) -> types.SimpleNamespace:

@@ -1,4 +1,4 @@
-"""glibc malloc thresholds set on ``import attrbench`` (attrbench.allocator)."""
+"""glibc malloc thresholds set on ``import attrbench`` (attrbench.running.allocator)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from attrbench import allocator
+from attrbench.running import allocator
 
 glibc = pytest.mark.skipif(allocator._glibc() is None, reason="the C library is not glibc")
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from attrbench.contract import mask_of, position_scores
-from attrbench.plugin import METHODS, NotApplicable
-from attrbench.weights import permute_weights, random_weights, uniform_weights
+from attrbench.core.contract import mask_of, position_scores
+from attrbench.core.plugin import METHODS, NotApplicable
+from attrbench.core.weights import permute_weights, random_weights, uniform_weights
 
 
 class ToyAttention(nn.Module):

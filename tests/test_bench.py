@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.bench import BENCH_METRIC, count_passes, floor_of
-from attrbench.data import Background
-from attrbench.explain import Setup, attribute
-from attrbench.plugin import METHODS
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS
+from attrbench.reporting.explain import Setup, attribute
+from attrbench.running.bench import BENCH_METRIC, count_passes, floor_of
 from attrbench.testing import Linear
 
 
@@ -52,7 +52,7 @@ def test_count_passes_removes_its_hooks():
 
 def test_bench_cli_writes_cost_records(tmp_path):
     from attrbench.cli import main
-    from attrbench.results import ResultStore
+    from attrbench.running.results import ResultStore
 
     code = main(
         [

@@ -1,4 +1,4 @@
-"""One call path (attrbench.calling): options resolved in one place, the method called in one way.
+"""One call path (attrbench.running.calling): options resolved in one place, the method called in one way.
 
 A scored record, a cost record (``attrbench bench``) and an explain figure of the
 same (task, model, method) run the method with the same options: the task's
@@ -12,10 +12,10 @@ import dataclasses
 import pytest
 import torch
 
-import attrbench.explain
-from attrbench.calling import call_method, resolve_method_options
-from attrbench.data import Background
-from attrbench.plugin import METHODS, TASKS, Method, OptionError
+import attrbench.reporting.explain
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS, TASKS, Method, OptionError
+from attrbench.running.calling import call_method, resolve_method_options
 from attrbench.testing import Linear, random_onehot
 
 #: What the test task sets for ig, between ig's defaults and the user's options.
@@ -81,11 +81,11 @@ def options_task(monkeypatch):
 def test_bench_explain_and_scored_records_carry_the_same_options(
     options_task, tmp_path, monkeypatch
 ):
-    from attrbench.bench import run_bench
-    from attrbench.explain import explain, prepare, task_sequence
-    from attrbench.plan import COST
-    from attrbench.results import ResultStore
-    from attrbench.runner import RunConfig, run
+    from attrbench.reporting.explain import explain, prepare, task_sequence
+    from attrbench.running.bench import run_bench
+    from attrbench.running.plan import COST
+    from attrbench.running.results import ResultStore
+    from attrbench.running.runner import RunConfig, run
 
     expected = {**METHODS.get("ig").defaults, **TASK_IG}
     store = ResultStore(tmp_path / "results")
@@ -111,7 +111,7 @@ def test_bench_explain_and_scored_records_carry_the_same_options(
         seen.append(dict(kwargs["options"]))
         return call_method(*args, **kwargs)
 
-    monkeypatch.setattr(attrbench.explain, "call_method", spy)
+    monkeypatch.setattr(attrbench.reporting.explain, "call_method", spy)
     setup = prepare(options_task.name, "default", "cpu")
     ds = task_sequence(setup.task, setup.task.data("test").ids[0])
     explain(setup, ds, ["ig"], tmp_path / "ig.png")

@@ -157,8 +157,8 @@ def test_train_never_writes_the_shipped_checkpoints_unasked(capsys, tmp_path):
 
 
 def test_refused_checkpoint_hint_carries_data_and_out():
-    from attrbench.plugin import TASKS
-    from attrbench.training import CheckpointError, _check
+    from attrbench.core.plugin import TASKS
+    from attrbench.running.training import CheckpointError, _check
 
     task = TASKS.get("utr5")
     spec = task.model(task.default_model)
@@ -238,8 +238,8 @@ def test_a_broken_plugin_is_reported_once_and_left_out(tmp_path):
         import sys
         sys.path.insert(0, sys.argv[1])
         from attrbench.cli import main
-        from attrbench.plugin import METHODS
-        from attrbench.registry import PluginError
+        from attrbench.core.plugin import METHODS
+        from attrbench.core.registry import PluginError
         assert main(["list", "methods"]) == 0
         assert "saliency" in METHODS.names()
         try:
@@ -298,7 +298,7 @@ def test_rst_markup_is_removed_from_listings():
 
     assert (
         plain(
-            "Integrated gradients from ``baseline`` to *X*, see :func:`~attrbench.ops.shift`\n and "
+            "Integrated gradients from ``baseline`` to *X*, see :func:`~attrbench.core.ops.shift`\n and "
             ":class:`Dataset`."
         )
         == "Integrated gradients from baseline to X, see shift and Dataset."

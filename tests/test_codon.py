@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.plugin import TASKS
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
+from attrbench.core.plugin import TASKS
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
 from attrbench_tasks.codon import data as C
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from attrbench.cli import main
-from attrbench.compare import compare
-from attrbench.results import ResultStore
-from attrbench.stats import paired_difference
+from attrbench.reporting.compare import compare
+from attrbench.reporting.stats import paired_difference
+from attrbench.running.results import ResultStore
 from tests.test_leaderboard import BASE, COMPLETE, FLIP, IDS, cost, na, ok
 
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from attrbench.locks import FileLock
-from attrbench.results import ResultStore
+from attrbench.running.locks import FileLock
+from attrbench.running.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SLEEP = ROOT / "benchmarks" / "sleep_plugin.py"
@@ -17,7 +17,7 @@ SLEEP = ROOT / "benchmarks" / "sleep_plugin.py"
 COUNTED = """
 import time
 import torch
-from attrbench.plugin import register_method
+from attrbench.core.plugin import register_method
 
 
 @register_method("counted_sleep", defaults={"log": ""})

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.calling import call_method, resolve_method_options
-from attrbench.contract import ContractError, validate_inputs
-from attrbench.data import Background, Dataset, GroundTruth, Motif
-from attrbench.plugin import METHODS, METRICS, Explanation, Method
+from attrbench.core.contract import ContractError, validate_inputs
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif
+from attrbench.core.plugin import METHODS, METRICS, Explanation, Method
+from attrbench.running.calling import call_method, resolve_method_options
 from attrbench.testing import TinyAttention, TinyCNN, random_onehot
 
 PAD = 4
@@ -46,7 +46,7 @@ def _state(method: Method, model, X, mask):
 
 
 def _call(method: Method, model, X, target, mask, seed: int = 0) -> torch.Tensor:
-    """The method called as the runner calls it (:func:`attrbench.calling.call_method`)."""
+    """The method called as the runner calls it (:func:`attrbench.running.calling.call_method`)."""
     state = _state(method, model, X, mask) if method.fit is not None else None
     return call_method(
         model,

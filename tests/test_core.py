@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.contract import SequenceError, mask_of, position_scores
-from attrbench.data import Background
-from attrbench.stats import bootstrap_mean, classification_scores
-from attrbench.timing import interleaved, measure
+from attrbench.core.contract import SequenceError, mask_of, position_scores
+from attrbench.core.data import Background
+from attrbench.reporting.stats import bootstrap_mean, classification_scores
+from attrbench.running.timing import interleaved, measure
 from attrbench_tasks.common.alphabets import DNA, PROTEIN
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from attrbench import cell
 from attrbench.cli import main
-from attrbench.fits import fits_dir
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
+from attrbench.running import cell
+from attrbench.running.fits import fits_dir
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
 
 FAST = [
     "--n",
@@ -197,8 +197,8 @@ def fitted(model, X, target, mask, state, scale=1.0):
 
 
 def test_fitted_method_fits_once_and_is_cached(tmp_path, capsys):
-    from attrbench.plugin import METHODS
-    from attrbench.registry import load_plugin_file
+    from attrbench.core.plugin import METHODS
+    from attrbench.core.registry import load_plugin_file
 
     path = tmp_path / "fitted.py"
     path.write_text(FITTED)
@@ -280,7 +280,7 @@ def broken(ex):
 
 
 def test_refusals_and_failures_are_recorded_not_fatal(tmp_path, capsys):
-    from attrbench.plugin import METHODS, METRICS
+    from attrbench.core.plugin import METHODS, METRICS
 
     path = tmp_path / "broken.py"
     path.write_text(BROKEN)
@@ -320,7 +320,7 @@ def test_refusals_and_failures_are_recorded_not_fatal(tmp_path, capsys):
 
 
 def test_task_caps_a_costly_method_on_the_default_n_only(tmp_path, capsys, monkeypatch):
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     task = TASKS.get("utr5")
     monkeypatch.setattr(task, "method_n", {"ism": 3})

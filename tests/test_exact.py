@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.data import Background
-from attrbench.plugin import METHODS, METRICS, TASKS, NotApplicable
-from attrbench.training import load_model
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS, METRICS, TASKS, NotApplicable
+from attrbench.running.training import load_model
 from attrbench_tasks import exact
 from attrbench_tasks.exact_error import correlations
 

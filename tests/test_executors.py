@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from attrbench import cell
-from attrbench.executors import LocalExecutor, ProcessExecutor, get_executor
-from attrbench.plugin import METRICS
-from attrbench.registry import UnknownNameError
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
+from attrbench.core.plugin import METRICS
+from attrbench.core.registry import UnknownNameError
+from attrbench.running import cell
+from attrbench.running.executors import LocalExecutor, ProcessExecutor, get_executor
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
 
 OPTIONS = {"ig": {"n_steps": 8}}
 QOPTIONS = {"inclusion_kl": {"n_samples": 4}, "occlusion_kl": {"n_samples": 4}}
@@ -84,13 +84,13 @@ def test_interrupted_chunked_run_resumes_by_chunk(reference, tmp_path, monkeypat
             raise KeyboardInterrupt
         return real(chunk)
 
-    monkeypatch.setattr("attrbench.executors.execute", interrupt_fifth)
+    monkeypatch.setattr("attrbench.running.executors.execute", interrupt_fifth)
     with pytest.raises(KeyboardInterrupt):
         run(_config(chunk_size=8), ResultStore(tmp_path))
     saved = list((tmp_path / ".chunks").rglob("*.npz"))
     assert len(saved) == 1, "a finished chunk is kept until its cell is written"
     done, calls[:] = [], []
-    monkeypatch.setattr("attrbench.executors.execute", lambda c: done.append(c) or real(c))
+    monkeypatch.setattr("attrbench.running.executors.execute", lambda c: done.append(c) or real(c))
     records = run(_config(chunk_size=8), ResultStore(tmp_path))
     assert _table(records) == reference
     starts = {(c.method, c.start) for c in done}
@@ -106,7 +106,7 @@ def test_a_chunk_that_raises_is_recorded_failed_and_the_run_goes_on(tmp_path, mo
             raise RuntimeError("boom")
         return real(chunk)
 
-    monkeypatch.setattr("attrbench.executors.execute", broken)
+    monkeypatch.setattr("attrbench.running.executors.execute", broken)
     records = run(
         _config(methods=["saliency", "random"], metrics=["motif_recall"]), ResultStore(tmp_path)
     )

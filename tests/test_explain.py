@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from attrbench.cli import main
-from attrbench.explain import parse_region
+from attrbench.reporting.explain import parse_region
 
 
 def _explain(tmp_path, *args) -> int:
@@ -57,8 +57,8 @@ def test_parse_region():
 def test_draw_tracks_protein_logo_and_heatmap(tmp_path):
     import numpy as np
 
-    from attrbench.data import Motif
-    from attrbench.plots import Track, draw_tracks
+    from attrbench.core.data import Motif
+    from attrbench.reporting.plots import Track, draw_tracks
 
     letters = "ACDEFGHIKLMNPQRSTVWYX"
     codes = np.r_[np.arange(21), np.arange(21), -np.ones(8, dtype=int)]

@@ -1,4 +1,4 @@
-"""Learned-method fits (:mod:`attrbench.fits`): shipped fits are used as they are, other fits are
+"""Learned-method fits (:mod:`attrbench.running.fits`): shipped fits are used as they are, other fits are
 cached once per user (not per results folder), a bad or mismatched file is never unpickled nor
 used, and metrics that re-run a method never refit or refine it per copy unless asked."""
 
@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from attrbench import fits
-from attrbench.calling import resolve_method_options
 from attrbench.cli import main
-from attrbench.fits import (
+from attrbench.core.plugin import METHODS, TASKS
+from attrbench.core.registry import load_plugin_file
+from attrbench.running import fits
+from attrbench.running.calling import resolve_method_options
+from attrbench.running.fits import (
     FITS_ENV,
     BadFit,
     cache_file,
@@ -26,11 +28,9 @@ from attrbench.fits import (
     shipped_file,
     training_background,
 )
-from attrbench.plugin import METHODS, TASKS
-from attrbench.registry import load_plugin_file
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
-from attrbench.training import load_model
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
+from attrbench.running.training import load_model
 
 PLUGIN = Path(__file__).with_name("fits_plugin.py")
 SHIPPED = Path(__file__).parents[1] / "tasks" / "checkpoints" / "utr5" / "cnn.pt"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.plugin import METHODS
+from attrbench.core.plugin import METHODS
 from attrbench_methods.attention_rollout import rollout
 from attrbench_methods.layer_ig import layer_ig_tokens
 from attrbench_methods.layer_ig import tokens_to_nucleotides as method_mapping

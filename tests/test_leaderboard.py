@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from attrbench.leaderboard import TERMINAL_WIDTH, render, render_table
-from attrbench.results import CellKey, Record, pack_values
-from attrbench.stats import bootstrap_mean
-from attrbench.tables import summary, tables
+from attrbench.reporting.leaderboard import TERMINAL_WIDTH, render, render_table
+from attrbench.reporting.stats import bootstrap_mean
+from attrbench.reporting.tables import summary, tables
+from attrbench.running.results import CellKey, Record, pack_values
 
 IDS = [f"seq{i}" for i in range(50)]
 BASE = np.linspace(0.0, 1.0, 50)
@@ -270,7 +270,7 @@ def test_every_format_renders(fmt):
 
 def test_cli_prints_160_columns_and_writes_the_full_table(tmp_path, capsys):
     from attrbench.cli import main
-    from attrbench.results import ResultStore
+    from attrbench.running.results import ResultStore
 
     store = ResultStore(tmp_path / "r")
     for rec in _wide_records():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from attrbench.cli import main
-from attrbench.results import CellKey, Record, ResultStore
+from attrbench.running.results import CellKey, Record, ResultStore
 
 MODELS = {"additive": (1.0, 0.835), "scan_max": (0.71, 0.42), "logic_xor": (0.12, 0.33)}
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from attrbench.data import Background
-from attrbench.plugin import METHODS, NotApplicable
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS, NotApplicable
 from attrbench.testing import Linear, TinyCNN, random_onehot
 from attrbench_methods.deepshap import deepshap_baselines, rescale_attributions
 from attrbench_methods.gradients import target_gradient, target_logits

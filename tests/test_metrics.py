@@ -13,7 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from attrbench.data import Background, Dataset, GroundTruth, Motif
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif
+from attrbench.core.plugin import METRICS, Explanation, Method, NotApplicable
 from attrbench.metrics._common import n_top, top_k_mask
 from attrbench.metrics.completeness import COMPLETENESS_TOLERANCE, completeness
 from attrbench.metrics.motif import (
@@ -25,7 +26,6 @@ from attrbench.metrics.motif import (
 )
 from attrbench.metrics.perturbation import inclusion_kl, occlusion_kl
 from attrbench.metrics.shift import shift_invariance
-from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
 from attrbench.testing import random_onehot
 
 NAN = math.nan

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.data import GroundTruth, Motif
+from attrbench.core.data import GroundTruth, Motif
+from attrbench.core.plugin import METRICS
 from attrbench.metrics import motif_discovery as MD
-from attrbench.plugin import METRICS
 
 pytest.importorskip("modiscolite")
 pytest.importorskip("memelite")
@@ -107,7 +107,7 @@ def test_metric_is_registered_as_set_level():
 
 
 def test_details_are_for_set_level_metrics_only():
-    from attrbench.plugin import Metric, PluginFieldError
+    from attrbench.core.plugin import Metric, PluginFieldError
 
     with pytest.raises(PluginFieldError, match="details is for set-level metrics"):
         Metric("per_seq", lambda ex: ex.X.sum((1, 2)), details=lambda ex: {})

@@ -1,4 +1,4 @@
-"""The planner (attrbench.plan.make_plan): a pure function, tested without a store or files."""
+"""The planner (attrbench.running.plan.make_plan): a pure function, tested without a store or files."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from attrbench.contract import Alphabet
-from attrbench.data import Dataset, GroundTruth, Motif
-from attrbench.plan import RunConfig, make_plan, select_index
-from attrbench.plugin import Method, Metric, ModelSpec, Task
+from attrbench.core.contract import Alphabet
+from attrbench.core.data import Dataset, GroundTruth, Motif
+from attrbench.core.plugin import Method, Metric, ModelSpec, Task
+from attrbench.running.plan import RunConfig, make_plan, select_index
 from attrbench.testing import TinyAttention, TinyCNN, random_onehot
 
 N_TEST = 10

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from attrbench.plugin import (
+from attrbench.core.plugin import (
     METHODS,
     METRICS,
     TASKS,
@@ -16,7 +16,7 @@ from attrbench.plugin import (
     register_method,
     register_metric,
 )
-from attrbench.registry import RegistryError
+from attrbench.core.registry import RegistryError
 
 
 def _fn(*args, **kwargs):

@@ -91,7 +91,7 @@ def test_the_scan_sees_relative_and_absolute_plugin_imports(tmp_path):
     bad = tmp_path / "methods" / "mine.py"
     bad.write_text(
         "from .ig import ig_baseline\nimport attrbench_methods.deepshap\n"
-        "from attrbench_tasks.psl import data\nfrom attrbench.data import Background\n"
+        "from attrbench_tasks.psl import data\nfrom attrbench.core.data import Background\n"
         "from attrbench_tasks.common.alphabets import DNA\n"
     )
     init = tmp_path / "methods" / "pkg" / "__init__.py"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.plugin import TASKS
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
+from attrbench.core.plugin import TASKS
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
 from attrbench_tasks.promoter import data as P
 
 
@@ -48,7 +48,7 @@ def test_ground_truth_only_on_positives_in_the_tata_window(test_split):
 
 
 def test_ig_beats_random_on_tata_recall(task, test_split, tmp_path, monkeypatch):
-    from attrbench.training import load_model, predict
+    from attrbench.running.training import load_model, predict
 
     called = predict(load_model(task, "cnn"), test_split.X).argmax(1)
     carriers = [i for i, m in enumerate(test_split.ground_truth.motifs) if m and called[i] == 1]
@@ -81,7 +81,7 @@ def test_ig_beats_random_on_tata_recall(task, test_split, tmp_path, monkeypatch)
 
 
 def test_deeplift_is_not_applicable_on_the_transformer(task):
-    from attrbench.plugin import METHODS
+    from attrbench.core.plugin import METHODS
 
     model = task.models["transformer"].build()
     assert "LayerNorm" in METHODS.get("deeplift").why_not(model)

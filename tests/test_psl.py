@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attrbench.contract import SequenceError, position_scores
-from attrbench.data import Dataset, Motif, codes_onehot, content_hash
-from attrbench.plugin import TASKS
-from attrbench.training import fixed_subset, load_model, predict
+from attrbench.core.contract import SequenceError, position_scores
+from attrbench.core.data import Dataset, Motif, codes_onehot, content_hash
+from attrbench.core.plugin import TASKS
+from attrbench.running.training import fixed_subset, load_model, predict
 from attrbench_tasks.common.alphabets import PROTEIN
 from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl import models as M
@@ -373,7 +373,7 @@ def test_model_report_states_objectives_table_1_and_the_note(monkeypatch):
 
 
 def test_complete_methods_default_to_a_reference_that_keeps_the_length():
-    from attrbench.data import Background
+    from attrbench.core.data import Background
     from attrbench_methods.deepshap import deepshap_baselines
     from attrbench_methods.ig import ig_reference
     from attrbench_tasks.psl import METHOD_OPTIONS

@@ -9,8 +9,8 @@ import warnings
 import torch
 
 from attrbench.cli import main
-from attrbench.plan import select
-from attrbench.results import ResultStore
+from attrbench.running.plan import select
+from attrbench.running.results import ResultStore
 from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl.hit_rate_metric import COLUMNS
 
@@ -243,8 +243,8 @@ def test_deeploc_file_train_then_run(tmp_path, capsys):
 
 def test_psl_turns_the_randomization_cascade_off_unless_asked():
     """psl's task default (each cascade step re-runs ISM) sits between the metric's and the user's."""
-    from attrbench.plan import RunConfig, metric_options
-    from attrbench.plugin import METRICS, TASKS
+    from attrbench.core.plugin import METRICS, TASKS
+    from attrbench.running.plan import RunConfig, metric_options
 
     metric = METRICS.get("randomization")
     assert metric.defaults["cascade"] is True

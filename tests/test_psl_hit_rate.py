@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.data import Dataset
-from attrbench.plugin import METRICS, Explanation, Method, NotApplicable
+from attrbench.core.data import Dataset
+from attrbench.core.plugin import METRICS, Explanation, Method, NotApplicable
 from attrbench_tasks.common.alphabets import PROTEIN
 from attrbench_tasks.psl.hit_rate_metric import (
     COLUMNS,
@@ -325,7 +325,7 @@ def test_registration():
 
 
 def test_psl_declares_the_knowledge_base_and_the_report():
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
     from attrbench_tasks.psl import hit_rate_report, knowledge
 
     task = TASKS.get("psl")
@@ -337,8 +337,8 @@ def test_psl_declares_the_knowledge_base_and_the_report():
 
 
 def _record(model: str, method: str, values: dict[str, list[float]], status: str = "ok"):
-    from attrbench.results import CellKey, Record, pack_values
-    from attrbench.stats import bootstrap_mean
+    from attrbench.reporting.stats import bootstrap_mean
+    from attrbench.running.results import CellKey, Record, pack_values
 
     ids = ["a", "b", "c", "d"]
     key = CellKey(
@@ -400,7 +400,7 @@ PERMUTED = {
 
 
 def test_paired_difference_pairs_on_the_proteins_both_score():
-    from attrbench.stats import bootstrap_mean
+    from attrbench.reporting.stats import bootstrap_mean
     from attrbench_tasks.psl.hit_rate_report import paired_difference
 
     att, perm = _record("bilstm_att", "attention", ATTENTION), _record("bilstm_att", "x", PERMUTED)
@@ -413,7 +413,7 @@ def test_paired_difference_pairs_on_the_proteins_both_score():
 
 
 def test_headline_is_the_paired_difference_from_random():
-    from attrbench.stats import bootstrap_mean
+    from attrbench.reporting.stats import bootstrap_mean
     from attrbench_tasks.psl.hit_rate_report import headline
 
     by = {

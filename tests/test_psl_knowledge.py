@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import attrbench_tasks.psl.knowledge as knowledge
-from attrbench.contract import SequenceError
+from attrbench.core.contract import SequenceError
 from attrbench.testing import naive_find as naive
 from attrbench_tasks.psl.knowledge import (
     KnowledgeBase,

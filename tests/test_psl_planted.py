@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.plugin import TASKS
+from attrbench.core.plugin import TASKS
 from attrbench_tasks.common.alphabets import PROTEIN
 from attrbench_tasks.psl import data as D
 from attrbench_tasks.psl import planted as P
@@ -107,8 +107,8 @@ def test_task_is_registered_beside_psl():
 
 
 def test_shipped_planted_model_uses_its_truth(splits):
-    from attrbench.training import fixed_subset, load_model, predict
-    from attrbench.validity import truth_reliance
+    from attrbench.reporting.validity import truth_reliance
+    from attrbench.running.training import fixed_subset, load_model, predict
 
     train, test, _ = splits
     task = TASKS.get("psl_planted")

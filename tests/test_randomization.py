@@ -7,7 +7,8 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from attrbench.data import Background
+from attrbench.core.data import Background
+from attrbench.core.plugin import METHODS, METRICS, Explanation, Method
 from attrbench.metrics.randomization import (
     COLUMNS,
     copy_generator,
@@ -18,8 +19,7 @@ from attrbench.metrics.randomization import (
     spearman,
     verdict,
 )
-from attrbench.plugin import METHODS, METRICS, Explanation, Method
-from attrbench.stats import bootstrap_mean
+from attrbench.reporting.stats import bootstrap_mean
 from attrbench.testing import Linear, TinyCNN, random_onehot
 
 BACKGROUND = Background(torch.full((4,), 0.25))
@@ -198,7 +198,7 @@ def test_average_ranks_equal_scipy_rankdata():
     import numpy as np
     from scipy.stats import rankdata
 
-    from attrbench.stats import average_ranks
+    from attrbench.reporting.stats import average_ranks
 
     g = np.random.default_rng(0)
     for _ in range(50):
@@ -209,9 +209,9 @@ def test_average_ranks_equal_scipy_rankdata():
 def test_on_the_trained_utr5_model_saliency_passes_and_the_random_control_fails(tmp_path):
     """Calibration on a trained model: measured drop 0.731 [0.717, 0.745] for saliency and
     -0.005 [-0.047, 0.037] for random on 50 sequences (seed 0); 20 sequences here."""
-    from attrbench.results import ResultStore
-    from attrbench.runner import RunConfig, run
-    from attrbench.tables import tables
+    from attrbench.reporting.tables import tables
+    from attrbench.running.results import ResultStore
+    from attrbench.running.runner import RunConfig, run
 
     config = RunConfig(
         task="utr5",

@@ -10,13 +10,13 @@ import torch
 
 ray = pytest.importorskip("ray")
 
-from attrbench import cell  # noqa: E402
-from attrbench.executors import LocalExecutor, get_executor  # noqa: E402
-from attrbench.plugin import TASKS  # noqa: E402
-from attrbench.registry import load_plugin_file  # noqa: E402
-from attrbench.results import ResultStore  # noqa: E402
-from attrbench.runner import run  # noqa: E402
-from attrbench.training import checkpoint_path  # noqa: E402
+from attrbench.core.plugin import TASKS  # noqa: E402
+from attrbench.core.registry import load_plugin_file  # noqa: E402
+from attrbench.running import cell  # noqa: E402
+from attrbench.running.executors import LocalExecutor, get_executor  # noqa: E402
+from attrbench.running.results import ResultStore  # noqa: E402
+from attrbench.running.runner import run  # noqa: E402
+from attrbench.running.training import checkpoint_path  # noqa: E402
 from tests.test_executors import _config, _table  # noqa: E402
 
 PLUGIN = str(Path(__file__).with_name("ray_plugin.py"))
@@ -77,7 +77,7 @@ def test_interrupted_on_ray_resumes_locally_without_recomputing(
     with pytest.raises(KeyboardInterrupt):
         run(_config(chunk_size=8), ResultStore(tmp_path), _StopAfter(executor, 4))
     real, done = cell.execute, []
-    monkeypatch.setattr("attrbench.executors.execute", lambda c: done.append(c) or real(c))
+    monkeypatch.setattr("attrbench.running.executors.execute", lambda c: done.append(c) or real(c))
     records = run(_config(chunk_size=8), ResultStore(tmp_path), LocalExecutor())
     assert _table(records) == reference
     assert len(done) == 9 - 4, "the 4 chunks finished on Ray are not recomputed"

@@ -7,13 +7,13 @@ import sys
 import pytest
 
 from attrbench.cli import main
-from attrbench.executors import RAY_HINT, get_executor
+from attrbench.running.executors import RAY_HINT, get_executor
 
 
 @pytest.fixture
 def no_ray(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
-    monkeypatch.delitem(sys.modules, "attrbench.executors_ray", raising=False)
+    monkeypatch.delitem(sys.modules, "attrbench.running.executors_ray", raising=False)
 
 
 def test_ray_executor_without_ray_says_how_to_install(no_ray):

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from attrbench.cli import main
-from attrbench.plugin import METHODS, METRICS, TASKS
+from attrbench.core.plugin import METHODS, METRICS, TASKS
 from attrbench_tasks.psl.knowledge import knowledge_base
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

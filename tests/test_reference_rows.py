@@ -12,20 +12,26 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.data import GroundTruth, Motif
-from attrbench.leaderboard import render
+from attrbench.core.data import GroundTruth, Motif
 from attrbench.metrics.motif import motif_recall
-from attrbench.results import CellKey, Record, pack_values
-from attrbench.stats import bootstrap_mean
-from attrbench.tables import CEILING_LABEL, FLOOR_LABEL, NORMALISED_COLUMN, summary, tables
-from attrbench.testing import random_onehot
-from attrbench.validity import (
+from attrbench.reporting.leaderboard import render
+from attrbench.reporting.stats import bootstrap_mean
+from attrbench.reporting.tables import (
+    CEILING_LABEL,
+    FLOOR_LABEL,
+    NORMALISED_COLUMN,
+    summary,
+    tables,
+)
+from attrbench.reporting.validity import (
     RELIANCE_METRIC,
     TaskOracle,
     _control_level,
     oracle_scores,
     scored_ids,
 )
+from attrbench.running.results import CellKey, Record, pack_values
+from attrbench.testing import random_onehot
 from tests.test_metrics import make_ex
 
 N = 40

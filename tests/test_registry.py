@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from attrbench.plugin import METHODS, METRICS, TASKS
-from attrbench.registry import (
+from attrbench.core.plugin import METHODS, METRICS, TASKS
+from attrbench.core.registry import (
     PluginError,
     Registry,
     RegistryError,
@@ -99,7 +99,7 @@ def test_entry_point_of_an_installed_distribution(tmp_path):
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, sys.argv[1])
-        from attrbench.plugin import METHODS
+        from attrbench.core.plugin import METHODS
         m = METHODS.get("toy_ep_method")
         print(m.name, m.deterministic)
     """)

@@ -8,7 +8,7 @@ import sys
 
 SNIPPET = """
 import json, sys
-from attrbench.plugin import METHODS, TASKS
+from attrbench.core.plugin import METHODS, TASKS
 METHODS.get("ig")
 TASKS.get("utr5")
 first = sorted(m for m in sys.modules if m.startswith(("attrbench_methods.", "attrbench_tasks.")))
@@ -35,7 +35,7 @@ def test_a_lookup_imports_only_the_plugin_it_names():
 def test_names_are_listed_in_one_order_whatever_was_looked_up_first():
     lazy = _run(SNIPPET)["names"]
     eager = _run(
-        "import json\nfrom attrbench.plugin import METHODS\n"
+        "import json\nfrom attrbench.core.plugin import METHODS\n"
         "print(json.dumps({'names': METHODS.names()}))"
     )["names"]
     assert lazy == eager and lazy.index("ig") > lazy.index("saliency")

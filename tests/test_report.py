@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from attrbench.cli import main
-from attrbench.plugin import TASKS, Report
-from attrbench.runner import RunConfig
+from attrbench.core.plugin import TASKS, Report
+from attrbench.running.runner import RunConfig
 
 
 def test_report_plan_runs_once_and_reuses_finished_cells(tmp_path, capsys, monkeypatch):

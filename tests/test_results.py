@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attrbench.results import CellKey, Record, ResultStore
+from attrbench.running.results import CellKey, Record, ResultStore
 
 
 def key(**kw) -> CellKey:

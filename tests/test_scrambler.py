@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from attrbench.data import Background, Dataset
-from attrbench.fits import fits_dir
-from attrbench.plugin import METHODS, NotApplicable
-from attrbench.results import ResultStore
-from attrbench.runner import RunConfig, run
+from attrbench.core.data import Background, Dataset
+from attrbench.core.plugin import METHODS, NotApplicable
+from attrbench.running.fits import fits_dir
+from attrbench.running.results import ResultStore
+from attrbench.running.runner import RunConfig, run
 from attrbench.testing import random_onehot
 from attrbench_methods.scrambler import INCLUSION_DEFAULTS, fit_inclusion, scrambler_inclusion
 from attrbench_methods.scrambler.network import ScramblerNet, segment_scores

@@ -1,4 +1,4 @@
-"""attrbench.shuffle (k-mer shuffles, hypothetical contributions) and the genomics workflow
+"""attrbench.core.shuffle (k-mer shuffles, hypothetical contributions) and the genomics workflow
 of the methods, side by side with tangermeme on the shipped utr5 and promoter CNNs."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attrbench.plugin import METHODS, TASKS
-from attrbench.shuffle import dinucleotide_shuffle, hypothetical, kmer_counts, kmer_shuffle
-from attrbench.training import load_model
+from attrbench.core.plugin import METHODS, TASKS
+from attrbench.core.shuffle import dinucleotide_shuffle, hypothetical, kmer_counts, kmer_shuffle
+from attrbench.running.training import load_model
 
 
 def one_hot(codes: torch.Tensor, A: int = 4) -> torch.Tensor:
@@ -164,7 +164,7 @@ def test_ism_equals_tangermeme_saturation_mutagenesis(shipped):
 
 @pytest.mark.parametrize("heatmap", [False, True])
 def test_explain_draws_the_hypothetical_map(tmp_path, heatmap):
-    from attrbench.explain import explain, prepare, task_sequence
+    from attrbench.reporting.explain import explain, prepare, task_sequence
 
     setup = prepare("utr5")
     ds = task_sequence(setup.task, setup.task.data("test").ids[0])

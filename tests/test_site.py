@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench.data import GroundTruth, Motif
-from attrbench.examples import pack_examples, unpack_examples
-from attrbench.results import CellKey, Record
+from attrbench.core.data import GroundTruth, Motif
+from attrbench.core.examples import pack_examples, unpack_examples
+from attrbench.running.results import CellKey, Record
 from attrbench.site import build_site
 
 METHODS = {"alpha": 0.5, "beta": 0.9, "gamma": 0.1, "delta": 0.7}
@@ -179,7 +179,7 @@ def test_examples_window_keeps_every_position_of_short_sequences(site: Path):
 
 
 def test_cost_points_skip_nan_and_labels_move_apart():
-    from attrbench.plots import _label_offsets
+    from attrbench.reporting.plots import _label_offsets
     from attrbench.site.build import _cost_points
 
     recs = _records() + [

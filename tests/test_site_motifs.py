@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from attrbench.results import CellKey, Record
+from attrbench.running.results import CellKey, Record
 from attrbench.site import build_site
 from attrbench.site.logos import information, logo_svg, motif_section
 
@@ -114,7 +114,7 @@ def test_no_motif_records_no_section():
 
 
 def test_exact_task_page_shows_each_model_formula_above_its_table(tmp_path):
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     models = TASKS.get("exact").models
     recs = [

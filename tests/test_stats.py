@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
-from attrbench.stats import paired_difference
+from attrbench.reporting.stats import paired_difference
 
 
 def test_pairs_by_id_on_the_shared_finite_sequences():

@@ -9,9 +9,9 @@ import stat
 
 import pytest
 
-from attrbench.atomic import atomic_write
 from attrbench.cli import main
-from attrbench.results import CellKey, Record, ResultStore, read_record
+from attrbench.running.atomic import atomic_write
+from attrbench.running.results import CellKey, Record, ResultStore, read_record
 
 
 def key(**kw) -> CellKey:

@@ -21,16 +21,16 @@ import numpy as np
 import pytest
 import torch
 
-from attrbench import cell
-from attrbench.atomic import PathEscape, atomic_write, inside
-from attrbench.chunks import read_chunk, write_chunk
 from attrbench.cli import main
-from attrbench.fits import fits_dir
-from attrbench.plugin import METHODS, TASKS, register_method
-from attrbench.registry import RegistryError, check_name, load_plugin_file
-from attrbench.results import MIGRATIONS, SCHEMA, NewerSchemaError, ResultStore
-from attrbench.runner import RunConfig, run
-from attrbench.training import CheckpointError, checkpoint_path, load_model
+from attrbench.core.plugin import METHODS, TASKS, register_method
+from attrbench.core.registry import RegistryError, check_name, load_plugin_file
+from attrbench.running import cell
+from attrbench.running.atomic import PathEscape, atomic_write, inside
+from attrbench.running.chunks import read_chunk, write_chunk
+from attrbench.running.fits import fits_dir
+from attrbench.running.results import MIGRATIONS, SCHEMA, NewerSchemaError, ResultStore
+from attrbench.running.runner import RunConfig, run
+from attrbench.running.training import CheckpointError, checkpoint_path, load_model
 
 PLUGIN = str(Path(__file__).with_name("ray_plugin.py"))
 
@@ -109,7 +109,7 @@ def test_a_planted_chunk_file_never_runs_is_named_and_recomputed(
             raise KeyboardInterrupt
         return real(chunk)
 
-    monkeypatch.setattr("attrbench.executors.execute", interrupt_second)
+    monkeypatch.setattr("attrbench.running.executors.execute", interrupt_second)
     results = tmp_path / "r"
     with pytest.raises(KeyboardInterrupt):
         run(_config(chunk_size=8), ResultStore(results))
@@ -127,7 +127,7 @@ def test_a_planted_chunk_file_never_runs_is_named_and_recomputed(
     else:
         saved.write_bytes(saved.read_bytes()[:40])
     done = []
-    monkeypatch.setattr("attrbench.executors.execute", lambda c: done.append(c) or real(c))
+    monkeypatch.setattr("attrbench.running.executors.execute", lambda c: done.append(c) or real(c))
     with caplog.at_level(logging.WARNING, logger="attrbench"):
         records = run(_config(chunk_size=8), ResultStore(results))
     assert not marker.exists(), "the payload ran"
@@ -327,7 +327,7 @@ def test_disk_full_names_the_folder_and_keeps_nothing_partial(tmp_path, monkeypa
 
 
 def test_disk_full_during_a_run_exits_2_naming_the_folder(tmp_path, monkeypatch, capsys):
-    import attrbench.atomic as atomic
+    import attrbench.running.atomic as atomic
 
     real = atomic.os.fsync
 

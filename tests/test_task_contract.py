@@ -12,9 +12,9 @@ import functools
 import pytest
 import torch
 
-from attrbench.contract import validate_inputs
-from attrbench.plugin import TASKS
-from attrbench.training import load_model
+from attrbench.core.contract import validate_inputs
+from attrbench.core.plugin import TASKS
+from attrbench.running.training import load_model
 
 SPLITS = ("train", "valid", "test")
 

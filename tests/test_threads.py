@@ -1,4 +1,4 @@
-"""attrbench.threads.configure: thread variables set before torch is imported."""
+"""attrbench.running.threads.configure: thread variables set before torch is imported."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from attrbench.threads import DEFAULT_THREADS, configure
+from attrbench.running.threads import DEFAULT_THREADS, configure
 
 _CLEAN = {
     k: v
@@ -30,12 +30,12 @@ def fresh(code: str, **env: str) -> str:
 
 
 def test_importing_attrbench_threads_does_not_import_torch():
-    assert fresh("import sys, attrbench.threads; print('torch' in sys.modules)") == "False"
+    assert fresh("import sys, attrbench.running.threads; print('torch' in sys.modules)") == "False"
 
 
 def test_two_threads_keep_openmps_wait_policy_and_start_before_torch():
     code = (
-        "import os; from attrbench.threads import configure; n = configure(2); import torch; "
+        "import os; from attrbench.running.threads import configure; n = configure(2); import torch; "
         "print(n, torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))"
     )
     assert fresh(code) == "2 2 None"
@@ -43,7 +43,7 @@ def test_two_threads_keep_openmps_wait_policy_and_start_before_torch():
 
 def test_default_is_one_thread_unless_the_environment_says_otherwise():
     code = (
-        "import os; from attrbench.threads import configure; configure(); import torch; "
+        "import os; from attrbench.running.threads import configure; configure(); import torch; "
         "print(torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))"
     )
     assert DEFAULT_THREADS == 1
@@ -52,7 +52,7 @@ def test_default_is_one_thread_unless_the_environment_says_otherwise():
 
 
 def test_a_user_wait_policy_is_kept():
-    code = "import os; from attrbench.threads import configure; configure(2); print(os.environ['OMP_WAIT_POLICY'])"
+    code = "import os; from attrbench.running.threads import configure; configure(2); print(os.environ['OMP_WAIT_POLICY'])"
     assert fresh(code, OMP_WAIT_POLICY="PASSIVE") == "PASSIVE"
 
 
@@ -92,7 +92,7 @@ def test_motif_discovery_leaves_torch_on_its_thread_count():
     """numba's OpenMP layer shares torch's runtime: after a MoDISco call in a fresh one-thread
     process (the CLI's default), torch still runs one thread, and numba was told one too."""
     code = (
-        "from attrbench.threads import configure; configure(1)\n"
+        "from attrbench.running.threads import configure; configure(1)\n"
         "import os, torch\n"
         "from tests.test_motif_discovery import planted\n"
         "from attrbench.metrics import motif_discovery as MD\n"

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from attrbench.cli import main
-from attrbench.results import ResultStore
+from attrbench.running.results import ResultStore
 from attrbench.user import UserInputError, evaluate, per_sequence, read_truth, wrap
 from tests.user_models import LastAxisCNN, MotifCNN, TokenModel
 

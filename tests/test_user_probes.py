@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from attrbench.cli import main
-from attrbench.plugin import TASKS
-from attrbench.results import ResultStore
-from attrbench.training import checkpoint_path
+from attrbench.core.plugin import TASKS
+from attrbench.running.results import ResultStore
+from attrbench.running.training import checkpoint_path
 from tests.test_psl_cli import deeploc_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def no_work(monkeypatch):
     def refuse(chunk):
         raise AssertionError(f"work started on {chunk.method}")
 
-    monkeypatch.setattr("attrbench.executors.execute", refuse)
+    monkeypatch.setattr("attrbench.running.executors.execute", refuse)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_a_run_where_every_cell_failed_exits_1_with_one_summary(tmp_path):
 
 def test_a_run_where_some_cells_failed_warns_once_and_exits_0():
     from attrbench.cli.run import failure_summary
-    from attrbench.results import CellKey, Record
+    from attrbench.running.results import CellKey, Record
 
     def rec(method, metric, status):
         key = CellKey("t", "1", "d", "m", "c", method, {}, metric, {}, 2, 0)
@@ -317,7 +317,7 @@ def test_an_all_n_dna_file_is_named_without_python_keywords(tmp_path, capsys, no
 
 
 def test_a_protein_letter_hint_names_what_a_user_can_do():
-    from attrbench.contract import SequenceError
+    from attrbench.core.contract import SequenceError
     from attrbench_tasks.psl.data import PROTEIN
 
     with pytest.raises(SequenceError, match="remove or replace it in the file"):
@@ -357,7 +357,7 @@ def test_a_bad_checkpoint_is_named_with_what_to_do(plant, tmp_path, capsys, no_w
 
 
 def test_a_checkpoint_trained_on_other_data_names_the_task_s_own_data_flags():
-    from attrbench.training import _data_flags
+    from attrbench.running.training import _data_flags
 
     assert _data_flags(TASKS.get("codon")) == "--fasta PATH"
     assert _data_flags(TASKS.get("promoter")) == "--data PATH --fasta PATH --gff PATH"

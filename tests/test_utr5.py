@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import attrbench_tasks.utr5 as utr5
-from attrbench.data import Motif, content_hash
-from attrbench.plugin import TASKS
-from attrbench.training import CheckpointError, checkpoint_path, load_model, predict
+from attrbench.core.data import Motif, content_hash
+from attrbench.core.plugin import TASKS
+from attrbench.running.training import CheckpointError, checkpoint_path, load_model, predict
 from attrbench_tasks.common.alphabets import DNA
 
 STOPS = ("TAA", "TAG", "TGA")

@@ -1,4 +1,4 @@
-"""Known-answer tests of the benchmark's self-checks (attrbench.validity) and the gated motif metrics."""
+"""Known-answer tests of the benchmark's self-checks (attrbench.reporting.validity) and the gated motif metrics."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from attrbench.data import Background, GroundTruth, Motif
+from attrbench.core.data import Background, GroundTruth, Motif
+from attrbench.core.plugin import NotApplicable
 from attrbench.metrics.motif import logic_accuracy, motif_auprc, motif_auroc, motif_recall
-from attrbench.plugin import NotApplicable
-from attrbench.testing import random_onehot
-from attrbench.validity import (
+from attrbench.reporting.validity import (
     Reliance,
     column_verdict,
     normalised,
@@ -24,6 +23,7 @@ from attrbench.validity import (
     separation,
     truth_reliance,
 )
+from attrbench.testing import random_onehot
 from tests.test_metrics import make_ex
 
 UNIFORM = Background(torch.full((4,), 0.25))
@@ -171,7 +171,7 @@ def test_column_verdicts():
 
 
 def _record(method: str, values: np.ndarray, metric: str = "motif_auroc", model: str = "m"):
-    from attrbench.results import CellKey, Record, pack_values
+    from attrbench.running.results import CellKey, Record, pack_values
 
     key = CellKey("t", "1", "h", model, "c", method, {}, metric, {}, len(values), 0)
     ids = [f"s{i}" for i in range(len(values))]
@@ -194,7 +194,7 @@ def _column(separated: bool):
 
 
 def test_a_column_whose_methods_separate_from_random_is_informative():
-    from attrbench.validity import column_check
+    from attrbench.reporting.validity import column_check
 
     check = column_check(_column(separated=True))
     assert check.checked and check.best == "m4" and check.verdict.informative
@@ -202,7 +202,7 @@ def test_a_column_whose_methods_separate_from_random_is_informative():
 
 
 def test_a_column_where_every_method_scores_like_random_is_uninformative_and_not_ranked():
-    from attrbench.validity import column_check, ranked
+    from attrbench.reporting.validity import column_check, ranked
 
     check = column_check(_column(separated=False))
     assert not check.verdict.informative
@@ -211,8 +211,8 @@ def test_a_column_where_every_method_scores_like_random_is_uninformative_and_not
 
 
 def test_the_metrics_view_states_the_gate_and_the_oracle():
-    from attrbench.results import CellKey, Record
-    from attrbench.validity import RELIANCE_METRIC, metrics_view, render_metrics_view
+    from attrbench.reporting.validity import RELIANCE_METRIC, metrics_view, render_metrics_view
+    from attrbench.running.results import CellKey, Record
 
     key = CellKey("t", "1", "h", "m", "c", "(model)", {}, RELIANCE_METRIC, {}, 100, 0)
     rel = Record(key, "ok", True, 0.3, 0.2, 0.4, n_scored=100, extra={"share_truth_class": 0.9})

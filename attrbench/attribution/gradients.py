@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench import ops
+from attrbench.core import ops
 
 __all__ = ["target_logits", "target_gradient", "center_alphabet"]
 
@@ -61,7 +61,7 @@ def target_gradient(
     target : torch.Tensor, shape=(N,), int64
     batch_size : int, optional
         Rows per forward/backward pass (None: all at once), within
-        :data:`attrbench.ops.MAX_POSITIONS` positions.
+        :data:`attrbench.core.ops.MAX_POSITIONS` positions.
 
     Returns
     -------

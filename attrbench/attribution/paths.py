@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from attrbench.data import Background
-from attrbench.shuffle import shuffled_references
+from attrbench.core.data import Background
+from attrbench.core.shuffle import shuffled_references
 
 __all__ = ["ig_baseline", "ig_reference", "quadrature"]
 

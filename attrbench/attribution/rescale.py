@@ -27,7 +27,7 @@ BatchNorm in eval mode, AvgPool, Dropout in eval mode, Flatten, residual sums...
   exact too).
 
 Recurrent layers, attention, softmax, LayerNorm/GroupNorm/InstanceNorm and
-embeddings are refused with :class:`~attrbench.plugin.NotApplicable`. A
+embeddings are refused with :class:`~attrbench.core.plugin.NotApplicable`. A
 nonlinearity the hooks cannot see (``F.relu`` in ``forward``, a product of
 activations) is caught afterwards: DeepLIFT must satisfy summation-to-delta for
 every (input, reference) pair, and when it does not the method raises
@@ -45,7 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.hooks import RemovableHandle
 
-from attrbench.plugin import NotApplicable
+from attrbench.core.plugin import NotApplicable
 
 __all__ = [
     "RESCALE_MODULES",

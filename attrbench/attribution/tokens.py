@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from attrbench.ops import window_means
+from attrbench.core.ops import window_means
 
 __all__ = ["tokens_to_nucleotides"]
 

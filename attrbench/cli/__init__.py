@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from attrbench.contract import ContractError, SequenceError
-    from attrbench.registry import PluginError, RegistryError, UnknownNameError
+    from attrbench.core.contract import ContractError, SequenceError
+    from attrbench.core.registry import PluginError, RegistryError, UnknownNameError
 
     return (
         UnknownNameError,
@@ -102,7 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     try:
         set_threads(args)  # before anything imports torch
-        from attrbench.registry import load_plugin_file
+        from attrbench.core.registry import load_plugin_file
 
         for path in args.plugin:
             added = load_plugin_file(path)

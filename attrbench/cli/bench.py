@@ -45,8 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Bench the methods and print one line per record."""
-    from attrbench.bench import run_bench
-    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.running.bench import run_bench
+    from attrbench.running.results import ResultStore, default_results_dir
 
     store = ResultStore(args.results or default_results_dir())
     records = run_bench(

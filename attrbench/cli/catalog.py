@@ -106,7 +106,7 @@ def _yes(flag: bool) -> str:
 
 def build() -> dict[str, Any]:
     """The catalog, by importing every plugin (those that fail are listed under ``failed``)."""
-    from attrbench.plugin import METHODS, METRICS, TASKS
+    from attrbench.core.plugin import METHODS, METRICS, TASKS
 
     return {
         "tasks": [
@@ -170,7 +170,7 @@ def catalog(use_cache: bool = True) -> dict[str, Any]:
         return found
     made = build()
     try:
-        from attrbench.atomic import atomic_write
+        from attrbench.running.atomic import atomic_write
 
         atomic_write(path, json.dumps(made))
     except OSError as exc:

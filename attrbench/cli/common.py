@@ -84,7 +84,7 @@ def set_threads(args: argparse.Namespace) -> None:
 
     if threads is None and "torch" in sys.modules:
         return  # called from Python with torch already running: leave its pool as it is
-    from attrbench.threads import configure
+    from attrbench.running.threads import configure
 
     configure(threads)
 
@@ -163,7 +163,7 @@ def resource_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     Returns
     -------
     options : dict
-        ``{name: {"path": Path}}``, what :attr:`attrbench.runner.RunConfig.resource_options` takes.
+        ``{name: {"path": Path}}``, what :attr:`attrbench.running.runner.RunConfig.resource_options` takes.
     """
     items = list(getattr(args, "resource", []))
     if getattr(args, "kb", None) is not None:
@@ -188,8 +188,8 @@ def load_resources(task_name: str, options: dict[str, dict[str, Any]]) -> None:
 
     Unknown resource names raise with the task's resource names.
     """
-    from attrbench.plugin import TASKS
-    from attrbench.registry import did_you_mean
+    from attrbench.core.plugin import TASKS
+    from attrbench.core.registry import did_you_mean
 
     task = TASKS.get(task_name)
     for name, opts in options.items():
@@ -216,8 +216,8 @@ def options(items: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parse ``NAME.KEY=VALUE`` into method and metric option dicts, each checked against
     the plugin's signature and defaults (:mod:`attrbench.cli.validate`)."""
     from attrbench.cli import validate
-    from attrbench.plugin import METHODS, METRICS
-    from attrbench.registry import did_you_mean
+    from attrbench.core.plugin import METHODS, METRICS
+    from attrbench.core.registry import did_you_mean
 
     methods: dict[str, dict[str, Any]] = {}
     metrics: dict[str, dict[str, Any]] = {}
@@ -267,7 +267,7 @@ def write_or_print(text: str, out: Path | None) -> None:
     """Write ``text`` to ``out`` (saying so on stderr), or print it."""
     import sys
 
-    from attrbench.atomic import atomic_write
+    from attrbench.running.atomic import atomic_write
 
     if out is None:
         print(text)

@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison table of ``A`` and ``B``."""
-    from attrbench.compare import compare, render_comparison
-    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.reporting.compare import compare, render_comparison
+    from attrbench.running.results import ResultStore, default_results_dir
 
     store = ResultStore(args.results or default_results_dir())
     records = store.records(args.task)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from attrbench.cli import common
 
 if TYPE_CHECKING:
-    from attrbench.data import Dataset
-    from attrbench.explain import Setup
+    from attrbench.core.data import Dataset
+    from attrbench.reporting.explain import Setup
 
 HELP = "draw one sequence's attributions for several methods (logos or heatmap)"
 
@@ -96,7 +96,7 @@ def _user_setup(args: argparse.Namespace) -> tuple[Setup, Dataset]:
     """The user task of ``--model-file|--model-class`` and ``--fasta``, loaded as ``prepare`` loads a task."""
     import tempfile
 
-    from attrbench.explain import prepare
+    from attrbench.reporting.explain import prepare
     from attrbench.user import MODEL, UserInputError, load_user_model, register
     from attrbench.user import prepare as prepare_user
 
@@ -131,9 +131,15 @@ def run(args: argparse.Namespace) -> int:
         return _run_user(args)
     if args.task is None:
         raise ValueError("give --task NAME, or --model-file FILE --fasta FILE for a model of yours")
-    from attrbench.explain import explain, fasta_sequence, parse_region, prepare, task_sequence
-    from attrbench.plugin import METHODS
-    from attrbench.runner import resolve_names
+    from attrbench.core.plugin import METHODS
+    from attrbench.reporting.explain import (
+        explain,
+        fasta_sequence,
+        parse_region,
+        prepare,
+        task_sequence,
+    )
+    from attrbench.running.runner import resolve_names
 
     if (args.sequence is None) == (args.fasta is None) and args.fasta is None:
         raise ValueError("give --sequence ID or --fasta FILE")
@@ -165,9 +171,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_user(args: argparse.Namespace) -> int:
     """``explain --model-file ... --fasta ...``: one of the user's sequences under the methods."""
-    from attrbench.explain import explain, parse_region
-    from attrbench.plugin import METHODS
-    from attrbench.runner import resolve_names
+    from attrbench.core.plugin import METHODS
+    from attrbench.reporting.explain import explain, parse_region
+    from attrbench.running.runner import resolve_names
 
     if args.out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ValueError(f"--out {args.out}: use a .png, .svg or .pdf file name")

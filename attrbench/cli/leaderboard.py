@@ -9,7 +9,7 @@ from attrbench.cli import common
 
 HELP = "render result records as tables"
 FORMATS = ("markdown", "html", "latex", "csv")
-#: Width of the terminal table unless ``--wide`` (``attrbench.leaderboard.TERMINAL_WIDTH``,
+#: Width of the terminal table unless ``--wide`` (``attrbench.reporting.leaderboard.TERMINAL_WIDTH``,
 #: repeated here so ``--help`` imports nothing heavy).
 TERMINAL_WIDTH = 160
 
@@ -60,9 +60,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Render the records of ``--results`` (of ``--task``)."""
-    from attrbench.leaderboard import render
-    from attrbench.results import ResultStore, default_results_dir
-    from attrbench.validity import TaskOracle
+    from attrbench.reporting.leaderboard import render
+    from attrbench.reporting.validity import TaskOracle
+    from attrbench.running.results import ResultStore, default_results_dir
 
     common.check_out(args.out)
     store = ResultStore(args.results or default_results_dir())

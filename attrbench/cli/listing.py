@@ -55,7 +55,7 @@ def rows(
 ) -> tuple[list[list[Any]], list[str]]:
     """The table of ``what``: rows and headers."""
     from attrbench.cli.catalog import catalog
-    from attrbench.registry import did_you_mean
+    from attrbench.core.registry import did_you_mean
 
     cat = catalog(use_cache)
     body = [list(r) for r in cat[what]]

@@ -38,14 +38,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Build the site of the records of ``--results``."""
-    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.running.results import ResultStore, default_results_dir
     from attrbench.site import build_site
 
     store = ResultStore(args.results or default_results_dir())
     records = store.records(args.task)
     if not records:
         raise FileNotFoundError(f"no records in {store.root}; run `attrbench run --task ...` first")
-    from attrbench.validity import TaskOracle
+    from attrbench.reporting.validity import TaskOracle
 
     pages = build_site(records, args.out, None if args.no_oracle else TaskOracle())
     print(f"wrote {len(pages)} pages; open {pages[0]}", file=sys.stderr)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from attrbench.cli import common
 
 if TYPE_CHECKING:
-    from attrbench.plugin import Report, Task
-    from attrbench.results import Record, ResultStore
+    from attrbench.core.plugin import Report, Task
+    from attrbench.running.results import Record, ResultStore
 
 HELP = "print a task's report (e.g. its model-quality table) or `metrics`, the check of its columns"
 
@@ -74,8 +74,8 @@ METRICS_REPORT = "metrics"
 
 def metrics_report(task: Task, store: ResultStore, model: str | None = None) -> str:
     """The `metrics` report of ``task`` from the records in ``store`` (oracle rows computed on the
-    sequences each column's random control scored, :class:`attrbench.validity.TaskOracle`)."""
-    from attrbench import validity
+    sequences each column's random control scored, :class:`attrbench.reporting.validity.TaskOracle`)."""
+    from attrbench.reporting import validity
 
     rows = validity.metrics_view(store.records(task.name), task.name, model, validity.TaskOracle())
     if not rows:
@@ -95,7 +95,7 @@ def records_of(
         The report's options.
     store : ResultStore
     **overrides
-        Fields of every planned :class:`~attrbench.runner.RunConfig` set from the
+        Fields of every planned :class:`~attrbench.running.runner.RunConfig` set from the
         command line (``device``, ``force``, ``progress``, ``resource_options``).
 
     Returns
@@ -103,7 +103,7 @@ def records_of(
     records : list of Record
         The records of every planned cell, in plan order.
     """
-    from attrbench.runner import run
+    from attrbench.running.runner import run
 
     if report.plan is None:
         return []
@@ -118,9 +118,9 @@ def run(args: argparse.Namespace) -> int:
     import inspect
 
     from attrbench.cli.validate import UsageError
-    from attrbench.plugin import TASKS
-    from attrbench.registry import did_you_mean
-    from attrbench.results import ResultStore, default_results_dir
+    from attrbench.core.plugin import TASKS
+    from attrbench.core.registry import did_you_mean
+    from attrbench.running.results import ResultStore, default_results_dir
 
     words = list(args.words)
     if args.task is None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from attrbench.cli import common
 
 if TYPE_CHECKING:
-    from attrbench.executors import Executor
-    from attrbench.results import Record
+    from attrbench.running.executors import Executor
+    from attrbench.running.results import Record
 
 HELP = "explain a task's test sequences and score every method"
 
@@ -102,10 +102,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def check(args: argparse.Namespace) -> dict[str, Any]:
     """Everything ``run`` was given, checked before any work: the keyword arguments of
-    :class:`~attrbench.runner.RunConfig` that come from the command line."""
+    :class:`~attrbench.running.runner.RunConfig` that come from the command line."""
     from attrbench.cli import validate
     from attrbench.cli.leaderboard import FORMATS
-    from attrbench.results import default_results_dir
+    from attrbench.running.results import default_results_dir
 
     validate.choice(args.format, FORMATS, "--format")
     validate.seed(args.seed)
@@ -139,7 +139,7 @@ def _check_task_inputs(args: argparse.Namespace) -> None:
     import inspect
 
     from attrbench.cli.validate import UsageError
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     task = TASKS.get(args.task)
     params = inspect.signature(task.data).parameters
@@ -206,8 +206,8 @@ def user_model_args(p: argparse.ArgumentParser) -> None:
 def _run_user(args: argparse.Namespace) -> int:
     """``run --model-file|--model-class ... --fasta ...``: the user's model on the user's sequences."""
     from attrbench.cli import validate
-    from attrbench.leaderboard import TERMINAL_WIDTH, render
-    from attrbench.results import default_results_dir
+    from attrbench.reporting.leaderboard import TERMINAL_WIDTH, render
+    from attrbench.running.results import default_results_dir
     from attrbench.user import UserInputError, load_user_model, prepare, run_user
 
     if args.task is not None:
@@ -259,9 +259,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("give --task NAME, or --model-file FILE --fasta FILE for a model of yours")
     checked = check(args)
-    from attrbench.leaderboard import TERMINAL_WIDTH, render
-    from attrbench.results import ResultStore
-    from attrbench.runner import RunConfig, run
+    from attrbench.reporting.leaderboard import TERMINAL_WIDTH, render
+    from attrbench.running.results import ResultStore
+    from attrbench.running.runner import RunConfig, run
 
     config = RunConfig(
         task=args.task,
@@ -280,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     )
     store = ResultStore(args.results)
     records = run(config, store, executor_of(args))
-    from attrbench.validity import TaskOracle
+    from attrbench.reporting.validity import TaskOracle
 
     print(render(records, args.format, width=TERMINAL_WIDTH, oracle=TaskOracle()))
     print(f"{len(records)} records in {store.root}/{args.task}", file=sys.stderr)
@@ -291,7 +291,7 @@ def failure_summary(records: list[Record]) -> int:
     """Say once how many cells failed and why; the exit code: 1 if every cell that ran failed."""
     from collections import Counter
 
-    from attrbench.runner import QUALITY
+    from attrbench.running.runner import QUALITY
 
     cells: dict[tuple[str, str, str], bool] = {}
     for r in records:
@@ -351,7 +351,7 @@ def executor_args(p: argparse.ArgumentParser) -> None:
 
 def executor_of(args: argparse.Namespace) -> Executor:
     """The executor the arguments ask for (Ray workers also load the ``--plugin`` files)."""
-    from attrbench.executors import get_executor
+    from attrbench.running.executors import get_executor
 
     if args.executor == "process":
         return get_executor("process", workers=args.workers or 2)

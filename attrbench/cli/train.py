@@ -98,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from attrbench.plugin import TASKS
-    from attrbench.timing import resolve_device
-    from attrbench.training import train_model
+    from attrbench.core.plugin import TASKS
+    from attrbench.running.timing import resolve_device
+    from attrbench.running.training import train_model
 
     task = TASKS.get(args.task)
     if args.model == ["default"]:
@@ -135,10 +135,10 @@ def _fits(
     """``train --fits``: fit the learned methods of each model's checkpoint and save the fits
     beside it; print each fit's time, size and file."""
     from attrbench.cli.validate import UsageError, writable_dir
-    from attrbench.fits import learned_methods, ship_fit
-    from attrbench.plugin import NotApplicable
-    from attrbench.timing import resolve_device
-    from attrbench.training import load_model
+    from attrbench.core.plugin import NotApplicable
+    from attrbench.running.fits import learned_methods, ship_fit
+    from attrbench.running.timing import resolve_device
+    from attrbench.running.training import load_model
 
     if args.out is None and args.data is not None:
         raise UsageError(

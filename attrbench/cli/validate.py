@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from attrbench.plugin import Method, Metric
+    from attrbench.core.plugin import Method, Metric
 
 __all__ = [
     "UsageError",
@@ -234,7 +234,7 @@ def check_options(
     Unknown keys get "did you mean" unless a function takes ``**kwargs``; values are
     coerced or refused by the type of the default (or the annotation).
     """
-    from attrbench.registry import UnknownNameError, did_you_mean
+    from attrbench.core.registry import UnknownNameError, did_you_mean
 
     known = {**params, **{k: (params.get(k, (None,))[0], d) for k, d in defaults.items()}}
     out = {}
@@ -262,9 +262,9 @@ def _kinds_default(default: Any) -> set[str] | None:
 
 def method_options(method: Method, options: dict[str, Any]) -> dict[str, Any]:
     """A method's ``--option`` values checked against ``fn``, ``fit`` and ``reference`` and
-    its declared schema (:func:`attrbench.plugin.validate_options`): unknown keys are
+    its declared schema (:func:`attrbench.core.plugin.validate_options`): unknown keys are
     refused for every method, also one whose function takes ``**options``."""
-    from attrbench.plugin import METHOD_CONTEXT
+    from attrbench.core.plugin import METHOD_CONTEXT
 
     excluded = [c for c in METHOD_CONTEXT if c not in method.defaults]
     params, _ = _parameters([(method.fn, 4), (method.fit, 2), (method.reference, 1)], excluded)
@@ -279,8 +279,8 @@ def _declared(plugin: Method | Metric) -> dict[str, Any]:
 
 
 def _schema_checked(plugin: Method | Metric, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` if :func:`attrbench.plugin.validate_options` accepts them."""
-    from attrbench.plugin import OptionError, validate_options
+    """``options`` if :func:`attrbench.core.plugin.validate_options` accepts them."""
+    from attrbench.core.plugin import OptionError, validate_options
 
     try:
         validate_options(plugin, options)
@@ -307,7 +307,7 @@ def report_options(report: Any, options: dict[str, Any], name: str) -> dict[str,
 
 
 def _report(options: dict[str, Any], params: dict[str, Any], name: str) -> dict[str, Any]:
-    from attrbench.registry import UnknownNameError, did_you_mean
+    from attrbench.core.registry import UnknownNameError, did_you_mean
 
     out = {}
     for key, value in options.items():

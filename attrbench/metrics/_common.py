@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from attrbench import ops
-from attrbench.plugin import Explanation
+from attrbench.core import ops
+from attrbench.core.plugin import Explanation
 
 __all__ = [
     "top_k_mask",
@@ -88,7 +88,7 @@ def ranked_scores(ex: Explanation, absolute: bool) -> torch.Tensor:
 
 
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Logits (N, T) of ``model`` on ``X`` (N, A, L) in batches, as float64 (see :func:`attrbench.ops.batched_logits`)."""
+    """Logits (N, T) of ``model`` on ``X`` (N, A, L) in batches, as float64 (see :func:`attrbench.core.ops.batched_logits`)."""
     return ops.batched_logits(model, X, batch_size).double()
 
 

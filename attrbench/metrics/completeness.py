@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import torch
 
+from attrbench.core.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 from attrbench.metrics._common import predict_logits
-from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 
 __all__ = ["COMPLETENESS_TOLERANCE", "completeness", "target_output"]
 

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 import torch
 
-from attrbench.data import GroundTruth
+from attrbench.core.data import GroundTruth
+from attrbench.core.plugin import Explanation, NotApplicable, Option, register_metric
 from attrbench.metrics._common import nan_where, ranked_scores, top_k_mask
-from attrbench.plugin import Explanation, NotApplicable, Option, register_metric
 
 __all__ = [
     "MotifTable",

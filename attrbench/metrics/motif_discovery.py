@@ -61,8 +61,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from attrbench.data import GroundTruth
-from attrbench.plugin import Explanation, NotApplicable, _accepted, register_metric
+from attrbench.core.data import GroundTruth
+from attrbench.core.plugin import Explanation, NotApplicable, _accepted, register_metric
 
 __all__ = [
     "TooFewSeqlets",
@@ -331,7 +331,7 @@ def run_discovery(
     """MoDISco on ``hyp`` then TOMTOM against ``known`` and JASPAR (module notes).
 
     numba's OpenMP layer shares torch's OpenMP runtime and can raise its thread count
-    (``NUMBA_NUM_THREADS``, which :func:`attrbench.threads.configure` sets, prevents it);
+    (``NUMBA_NUM_THREADS``, which :func:`attrbench.running.threads.configure` sets, prevents it);
     torch's thread count is restored afterwards either way, so later cells keep theirs.
     """
     threads = torch.get_num_threads()
@@ -396,7 +396,7 @@ def discovery_details(
 
 
 def motif_details(ex: Explanation) -> dict[str, Any]:
-    """The record's ``extra`` of a scored cell (:attr:`attrbench.plugin.Metric.details`):
+    """The record's ``extra`` of a scored cell (:attr:`attrbench.core.plugin.Metric.details`):
     ``{"motif_discovery": {"hypothetical": ..., "projected": ..., "jaspar_release": ...}}``
     with :func:`discovery_details` of each map's run."""
     found = ex.cache.get("motif_discovery")

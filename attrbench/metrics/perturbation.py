@@ -27,8 +27,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from attrbench.core.plugin import POSITIVE_INT, Explanation, Option, register_metric
 from attrbench.metrics._common import n_top, predict_logits, ranked_scores, top_k_mask
-from attrbench.plugin import POSITIVE_INT, Explanation, Option, register_metric
 
 __all__ = [
     "FRACTIONS",

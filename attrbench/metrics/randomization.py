@@ -4,7 +4,7 @@ An attribution map that explains the model must change when the model's weights
 are destroyed. The layers of the model (the modules that hold parameters, in
 registration order; the last is the top) are re-initialised cascading from the
 top down, the method is called again on each randomised copy with the options it
-ran with (less its per-input optimisation, :attr:`~attrbench.plugin.Method.rerun_options`,
+ran with (less its per-input optimisation, :attr:`~attrbench.core.plugin.Method.rerun_options`,
 unless ``refine_copies=True``), and the position scores of the copy are compared with those of the
 trained model by the Spearman correlation over real positions. A method whose
 map barely changes explains the input, not the model.
@@ -52,11 +52,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from attrbench.core.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
 from attrbench.metrics._common import position_scores_of
 from attrbench.metrics.shift import masked_pearson
-from attrbench.plan import seed_of
-from attrbench.plugin import POSITIVE_INT, Explanation, NotApplicable, Option, register_metric
-from attrbench.stats import average_ranks
+from attrbench.reporting.stats import average_ranks
+from attrbench.running.plan import seed_of
 
 __all__ = [
     "layers",
@@ -146,7 +146,7 @@ def reattribute(
 ) -> torch.Tensor:
     """Position scores (N, L) of ``ex.method`` with ``ex.method_options`` on ``model``.
 
-    The options are the method's re-run options (:meth:`~attrbench.plugin.Method.rerun`;
+    The options are the method's re-run options (:meth:`~attrbench.core.plugin.Method.rerun`;
     ``refine``: as they ran). The method gets the cell's generator and background,
     and the reference the cell used (``ex.baseline``) when it has one. A learned
     method is refused: it is never refitted per randomised copy, and its fit to the
@@ -260,7 +260,7 @@ def randomization(
         Seed of the copies (with the model's name and checkpoint).
     refine_copies : bool
         Run the method's per-input optimisation on every copy (default: the re-run
-        options, :meth:`~attrbench.plugin.Method.rerun`).
+        options, :meth:`~attrbench.core.plugin.Method.rerun`).
 
     Returns
     -------

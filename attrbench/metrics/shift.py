@@ -16,7 +16,7 @@ sequence is the mean over the shifts ``s = -n_shift..n_shift, s != 0``.
 
 The shifted copies are explained by the method as it ran (``ex.explain``): a
 learned method with its fitted state, never refitted, and without its per-input
-optimisation (:attr:`~attrbench.plugin.Method.rerun_options`, e.g. the scramblers'
+optimisation (:attr:`~attrbench.core.plugin.Method.rerun_options`, e.g. the scramblers'
 fine-tuning); ``refine_copies=True`` runs that optimisation on every copy too
 (for a fine-tuned scrambler, 4 more fine-tunings per sequence at the default
 ``n_shift``).
@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import torch
 
-from attrbench import ops
+from attrbench.core import ops
+from attrbench.core.plugin import POSITIVE_INT, Explanation, Option, register_metric
 from attrbench.metrics._common import nan_where, position_scores_of
-from attrbench.plugin import POSITIVE_INT, Explanation, Option, register_metric
 
 __all__ = ["shift_real", "masked_pearson", "shift_invariance"]
 

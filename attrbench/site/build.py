@@ -23,9 +23,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from attrbench.examples import Examples, unpack_examples
-from attrbench.plots import Track, cost_quality_plot, draw_tracks, focus_window
-from attrbench.results import Record
+from attrbench.core.examples import Examples, unpack_examples
+from attrbench.reporting.plots import Track, cost_quality_plot, draw_tracks, focus_window
+from attrbench.reporting.tables import BENCH_METRIC
+from attrbench.reporting.validity import Oracle
+from attrbench.running.results import Record
 from attrbench.site.assets import CSS, JS
 from attrbench.site.logos import CSS as MOTIF_CSS
 from attrbench.site.logos import motif_section
@@ -39,8 +41,6 @@ from attrbench.site.tables import (
     quality_table,
 )
 from attrbench.site.taskpage import task_page_body
-from attrbench.tables import BENCH_METRIC
-from attrbench.validity import Oracle
 
 __all__ = ["build_site", "main_metric", "metrics_page", "metrics_page_name", "STYLESHEET", "SCRIPT"]
 
@@ -212,11 +212,11 @@ def _view_text(key: str, value: Any) -> str:
 
 
 def metrics_section(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
-    """The `metrics` view of one (task, model) (:func:`attrbench.validity.metrics_view`) as HTML:
+    """The `metrics` view of one (task, model) (:func:`attrbench.reporting.validity.metrics_view`) as HTML:
     per column whether it applies and why not, its truth reliance, random and oracle rows (the
-    oracle needs ``oracle``, e.g. :class:`~attrbench.validity.TaskOracle`), the best method's
+    oracle needs ``oracle``, e.g. :class:`~attrbench.reporting.validity.TaskOracle`), the best method's
     normalised score and paired distance from random, rank stability and verdict."""
-    from attrbench import validity
+    from attrbench.reporting import validity
 
     rows = validity.metrics_view(recs, task, model, oracle)
     if not rows:
@@ -237,7 +237,7 @@ def metrics_section(task: str, model: str, recs: list[Record], oracle: Oracle | 
 
 def _reliance_text(recs: list[Record]) -> str:
     """The truth reliance of a (task, model) in words (empty without its record)."""
-    from attrbench import validity
+    from attrbench.reporting import validity
 
     rec = next((r for r in recs if r.key.metric == validity.RELIANCE_METRIC), None)
     rel = validity.reliance_from_record(rec)
@@ -260,7 +260,7 @@ def metrics_page_name(model: str) -> str:
 
 def metrics_page(task: str, model: str, recs: list[Record], oracle: Oracle | None = None) -> str:
     """The site page of ``attrbench report --task T --model M metrics``: one row per column."""
-    from attrbench import validity
+    from attrbench.reporting import validity
 
     rules = (
         f"A ground-truth column applies when the lower end of the model's truth-reliance interval "
@@ -284,7 +284,7 @@ def metrics_page(task: str, model: str, recs: list[Record], oracle: Oracle | Non
 
 def model_description(task: str, model: str) -> str:
     """The registered zoo description of ``task``/``model`` (empty when either is not registered)."""
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     try:
         return TASKS.get(task).models[model].description
@@ -363,7 +363,7 @@ def build_site(records: list[Record], out: Path | str, oracle: Oracle | None = N
         The site folder (created); open ``out/index.html`` in a browser.
     oracle : callable, optional
         The oracle (ceiling) rows of ground-truth columns, e.g.
-        :class:`attrbench.validity.TaskOracle` (it needs the tasks' data); without
+        :class:`attrbench.reporting.validity.TaskOracle` (it needs the tasks' data); without
         it the tables and metrics pages have no oracle values.
     """
     out = Path(out)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from attrbench.results import Record
+from attrbench.running.results import Record
 
 __all__ = ["CSS", "GLYPHS", "COLORS", "information", "logo_svg", "pattern_row", "motif_section"]
 

@@ -1,4 +1,4 @@
-"""The site's tables as data, built from records through :mod:`attrbench.leaderboard`.
+"""The site's tables as data, built from records through :mod:`attrbench.reporting.leaderboard`.
 
 This module is the one seam between the site and the leaderboard's table logic:
 :func:`method_table` and :func:`quality_table` take records and return
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from attrbench import tables as tb
-from attrbench.leaderboard import cell_text
-from attrbench.plan import COST, QUALITY
-from attrbench.results import Record
-from attrbench.validity import Oracle
+from attrbench.reporting import tables as tb
+from attrbench.reporting.leaderboard import cell_text
+from attrbench.reporting.validity import Oracle
+from attrbench.running.plan import COST, QUALITY
+from attrbench.running.results import Record
 
 __all__ = ["SiteCell", "Table", "method_table", "quality_table", "latest", "QUALITY", "COST"]
 
@@ -119,7 +119,7 @@ def method_table(
 ) -> Table:
     """Methods as rows, metrics as columns (cost last) of one (task, model)'s records, the
     random (floor) and, given ``oracle``, oracle (ceiling) reference rows last
-    (:func:`attrbench.tables.method_table`)."""
+    (:func:`attrbench.reporting.tables.method_table`)."""
     return _site_table(tb.method_table(records, oracle=oracle, normalised=normalised))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from attrbench.results import Record
+from attrbench.running.results import Record
 from attrbench.site.tables import method_table
 
 __all__ = ["task_description", "task_page_body"]
@@ -19,7 +19,7 @@ __all__ = ["task_description", "task_page_body"]
 
 def task_description(task: str) -> str:
     """The registered description of ``task`` (empty when it is not registered here)."""
-    from attrbench.plugin import TASKS
+    from attrbench.core.plugin import TASKS
 
     try:
         return TASKS.get(task).description

@@ -7,7 +7,7 @@ and the task's background to give a PSSM per position
 straight-through Gumbel-softmax go through the frozen predictor. The network is
 trained once per (task, model) on the training split (``Method.fit``); the fits
 of the shipped models ship beside their checkpoints (``attrbench train --fits``),
-a fit of any other model is cached in the user's cache (:mod:`attrbench.fits`).
+a fit of any other model is cached in the user's cache (:mod:`attrbench.running.fits`).
 Explaining is one forward pass of the network: the seed paper's amortised
 method, deterministic, about 0.4 ms of CPU per utr5 sequence at one thread.
 Per-example fine-tuning (``finetune_steps``, the authors' ``Scrambler.finetune``)
@@ -101,8 +101,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from attrbench.data import Background, Dataset
-from attrbench.plugin import NON_NEGATIVE, POSITIVE_INT, Option, register_method
+from attrbench.core.data import Background, Dataset
+from attrbench.core.plugin import NON_NEGATIVE, POSITIVE_INT, Option, register_method
 
 from .training import explain_scrambler, fit_scrambler, why_not
 

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from attrbench.data import Background, Dataset
-from attrbench.plugin import NotApplicable
+from attrbench.core.data import Background, Dataset
+from attrbench.core.plugin import NotApplicable
 
 from .network import ScramblerNet, segment_scores
 from .sampling import conservation_bits, pssm, pssm_logits, sample_st_gumbel

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attrbench.data import Dataset, GroundTruth, Motif, content_hash
+from attrbench.core.data import Dataset, GroundTruth, Motif, content_hash
 from attrbench_tasks.common import genome as G
 
 __all__ = [

@@ -7,7 +7,7 @@ mapped to ``X`` (counted in a warning).
 
 from __future__ import annotations
 
-from attrbench.contract import Alphabet
+from attrbench.core.contract import Alphabet
 
 __all__ = ["DNA", "PROTEIN"]
 

@@ -14,9 +14,9 @@ import torch
 from tabulate import tabulate
 from torch import nn
 
-from attrbench.data import Dataset
-from attrbench.plugin import Report
-from attrbench.stats import average_ranks, bootstrap_mean, classification_scores
+from attrbench.core.data import Dataset
+from attrbench.core.plugin import Report
+from attrbench.reporting.stats import average_ranks, bootstrap_mean, classification_scores
 
 __all__ = [
     "models_report",
@@ -145,7 +145,7 @@ def zoo_rows(
     task, train: Dataset, test: Dataset, checkpoint_dir=None, models: list[str] | None = None
 ) -> list[dict]:
     """Baselines and every zoo model with a checkpoint, scored on ``test``."""
-    from attrbench.training import CheckpointError, load_model, predict
+    from attrbench.running.training import CheckpointError, load_model, predict
 
     n_classes = len(task.classes)
     rows = baseline_rows(train, test, n_classes)
@@ -183,7 +183,7 @@ def models_report(task_name: str, data) -> Report:
         path: str | None = None,
     ) -> str:
         """The model table in markdown; ``fasta``/``gff``/``path``: the task's data options."""
-        from attrbench.plugin import TASKS
+        from attrbench.core.plugin import TASKS
 
         options = {k: v for k, v in {"fasta": fasta, "gff": gff, "path": path}.items() if v}
         train, test = data("train", **options), data("test", **options)

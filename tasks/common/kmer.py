@@ -34,8 +34,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from attrbench.ops import window_means
-from attrbench.tokens import kmer_ids, kmer_indicator
+from attrbench.core.ops import window_means
+from attrbench.core.tokens import kmer_ids, kmer_indicator
 
 __all__ = [
     "kmer_ids",

@@ -13,7 +13,7 @@ and position.
 
 from __future__ import annotations
 
-from attrbench.plugin import Task, register_task
+from attrbench.core.plugin import Task, register_task
 from attrbench_tasks.common.alphabets import DNA
 
 from . import data, models, reports

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torch import nn
 
-from attrbench.plugin import ModelSpec
+from attrbench.core.plugin import ModelSpec
 from attrbench_tasks.common.kmer import KmerTransformer
 from attrbench_tasks.common.resnet1d import ResNet1d18
 

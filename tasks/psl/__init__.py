@@ -21,7 +21,7 @@ use; registered through its own entry point).
 
 from __future__ import annotations
 
-from attrbench.plugin import Task, register_task
+from attrbench.core.plugin import Task, register_task
 from attrbench_tasks.common.alphabets import PROTEIN
 
 from . import data, hit_rate_report, knowledge, models, reports

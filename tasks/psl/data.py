@@ -8,7 +8,7 @@ residues (DeepLoc's convention: sorting signals sit at both ends), so position
 residue ``p + length - 1000`` otherwise (``extra["length"]`` holds the original
 lengths).
 
-Each :class:`~attrbench.data.Dataset` carries ``extra["locations"]``: the tuple of
+Each :class:`~attrbench.core.data.Dataset` carries ``extra["locations"]``: the tuple of
 single locations of each protein (``("Cytoplasm", "Nucleus")`` for the class
 ``"Cytoplasm;Nucleus"``), for multi-location matching.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attrbench.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif, content_hash, fasta_records
 from attrbench_tasks.common.alphabets import PROTEIN
 
 __all__ = [
@@ -113,7 +113,7 @@ def encode(
     length : int
     unknown : str, optional
         A letter (``"X"``) that letters outside the alphabet map to, counted in a
-        warning, instead of raising :class:`~attrbench.contract.SequenceError`.
+        warning, instead of raising :class:`~attrbench.core.contract.SequenceError`.
 
     Returns
     -------
@@ -290,7 +290,7 @@ def load_deeploc(path: str | Path, unknown: str | None = None) -> dict[str, Data
     path : str or Path
     unknown : str, optional
         ``"X"``: map letters outside the alphabet to X (counted in a warning)
-        instead of raising :class:`~attrbench.contract.SequenceError`.
+        instead of raising :class:`~attrbench.core.contract.SequenceError`.
 
     Returns
     -------

@@ -93,7 +93,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from attrbench.plugin import Explanation, NotApplicable, register_metric
+from attrbench.core.plugin import Explanation, NotApplicable, register_metric
 from attrbench_tasks.common.alphabets import PROTEIN
 
 from .knowledge import KnowledgeBase

@@ -43,11 +43,11 @@ from __future__ import annotations
 import numpy as np
 from tabulate import tabulate
 
-from attrbench.leaderboard import format_value, interval_text, notes_text, record_text
-from attrbench.plugin import Report
-from attrbench.results import Record
-from attrbench.runner import RunConfig
-from attrbench.stats import bootstrap_mean
+from attrbench.core.plugin import Report
+from attrbench.reporting.leaderboard import format_value, interval_text, notes_text, record_text
+from attrbench.reporting.stats import bootstrap_mean
+from attrbench.running.results import Record
+from attrbench.running.runner import RunConfig
 
 __all__ = [
     "TABLE2_MODELS",
@@ -163,7 +163,7 @@ def paired_difference(a: Record, b: Record, column: str, other: str | None = Non
 
     Returns
     -------
-    summary : attrbench.stats.Summary
+    summary : attrbench.reporting.stats.Summary
         ``n`` counts the proteins both score.
     """
     va, vb = a.sequence_values(), b.sequence_values()
@@ -186,7 +186,7 @@ def headline(by: dict, seed: int = 0) -> dict:
 
     Returns
     -------
-    differences : dict of (method, model) to attrbench.stats.Summary
+    differences : dict of (method, model) to attrbench.reporting.stats.Summary
         :func:`paired_difference` of :data:`HEADLINE_COLUMN` (method - ``random``) on the
         proteins both score, for every ``ok`` record of a method other than ``random``
         whose model has an ``ok`` random record; ``n`` counts those proteins.

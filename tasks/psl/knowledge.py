@@ -73,7 +73,7 @@ Letters: the 20 amino acids and ``X``, in either case; ``B``, ``Z``, ``U``, ``O`
 map to ``X`` (counted in a warning), as in the tasks' encoding. Any other letter,
 a missing column, a malformed row or header, an empty sequence or a duplicate
 accession raise :class:`KnowledgeBaseError` (or
-:class:`~attrbench.contract.SequenceError` for letters) naming the file and line.
+:class:`~attrbench.core.contract.SequenceError` for letters) naming the file and line.
 
 References
 ----------
@@ -98,8 +98,8 @@ from pathlib import Path
 
 import numpy as np
 
-from attrbench.contract import SequenceError
-from attrbench.data import fasta_records, open_text
+from attrbench.core.contract import SequenceError
+from attrbench.core.data import fasta_records, open_text
 from attrbench_tasks.common.alphabets import PROTEIN
 
 from .substring_index import Matches, Occurrences, SubstringIndex, cache_root
@@ -487,7 +487,7 @@ def _parse_tsv(path: Path) -> _Entries:
 
 
 def _check_fasta_line(path: Path) -> Callable[[str, int, str, int], None]:
-    """A line check for :func:`~attrbench.data.fasta_records` that names a bad letter's line."""
+    """A line check for :func:`~attrbench.core.data.fasta_records` that names a bad letter's line."""
 
     def check(line: str, lineno: int, header: str, offset: int) -> None:
         _check_letters(line, f"{path}:{lineno}", (header.split() or [""])[0], offset)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from attrbench.plugin import ModelSpec
+from attrbench.core.plugin import ModelSpec
 
 from . import mutants
 
@@ -79,7 +79,7 @@ ARCHS: dict[str, dict] = {
     "mlp_trained": {"head": "attention", "kind": "mlp", "hidden": 64},
     "mlp_preset": {"head": "preset", "kind": "mlp", "hidden": 64, "teacher": "bilstm_att"},
 }
-#: Training configuration of each zoo model (fields of :class:`attrbench.training.TrainConfig`).
+#: Training configuration of each zoo model (fields of :class:`attrbench.running.training.TrainConfig`).
 #: Plain cross-entropy (no class weights) and the kept epoch is the one of best validation
 #: accuracy: the class explained is the predicted one, so accuracy is what every cell rests on
 #: (an inverse-frequency weighted loss trades accuracy for macro F1; both are reported). The
@@ -519,7 +519,7 @@ def build_model(name: str) -> nn.Module:
 
 
 def zoo() -> dict[str, ModelSpec]:
-    """The zoo's :class:`~attrbench.plugin.ModelSpec` records, by name."""
+    """The zoo's :class:`~attrbench.core.plugin.ModelSpec` records, by name."""
     return {
         name: ModelSpec(
             name=name,

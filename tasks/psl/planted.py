@@ -41,8 +41,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from attrbench.data import Dataset, GroundTruth, Motif, content_hash
-from attrbench.plugin import ModelSpec, Task, register_task
+from attrbench.core.data import Dataset, GroundTruth, Motif, content_hash
+from attrbench.core.plugin import ModelSpec, Task, register_task
 from attrbench_tasks.common.alphabets import PROTEIN
 
 from . import METHOD_OPTIONS, METRIC_OPTIONS

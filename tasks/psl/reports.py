@@ -10,7 +10,7 @@ the majority class and a logistic regression on amino-acid composition. Each
 model with learned or preset attention is also scored with its attention
 replaced at inference by uniform, permuted (a seeded permutation of its weights
 over the real residues) and random weights (the softmax of seeded Uniform(0, 1)
-scores, as the authors draw them), all from :mod:`attrbench.weights`.
+scores, as the authors draw them), all from :mod:`attrbench.core.weights`.
 
 References
 ----------
@@ -27,11 +27,11 @@ import torch
 from tabulate import tabulate
 from torch import nn
 
-from attrbench.data import Dataset
-from attrbench.plugin import Report
-from attrbench.stats import classification_scores
-from attrbench.training import predict
-from attrbench.weights import permute_weights, random_weights, uniform_weights
+from attrbench.core.data import Dataset
+from attrbench.core.plugin import Report
+from attrbench.core.weights import permute_weights, random_weights, uniform_weights
+from attrbench.reporting.stats import classification_scores
+from attrbench.running.training import predict
 
 from .data import CLASSES, data
 from .models import AttentionNet
@@ -175,8 +175,8 @@ def model_rows(
         without attention and baselines, or an intervention), ``accuracy``,
         ``f1_micro``, ``f1_macro``, ``n``, ``train_seconds``.
     """
-    from attrbench.plugin import TASKS
-    from attrbench.training import load_model
+    from attrbench.core.plugin import TASKS
+    from attrbench.running.training import load_model
 
     task = TASKS.get("psl")
     train, test = data("train", path=path), data("test", path=path)

@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from attrbench.data import content_hash
+from attrbench.core.data import content_hash
 
 __all__ = ["IndexBuildError", "Occurrences", "Matches", "SubstringIndex", "cache_root", "SEPARATOR"]
 

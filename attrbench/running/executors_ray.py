@@ -1,12 +1,12 @@
 """The Ray executor: a plan's chunks as Ray tasks, on a local Ray instance or a cluster.
 
 What chunks share goes into Ray's object store once per run, never per task: the
-run's :class:`~attrbench.plan.Context` (with its background), the test split, the
+run's :class:`~attrbench.running.plan.Context` (with its background), the test split, the
 resources the driver built (e.g. a knowledge base), the loaded models, the saved
 state of each fitted method and the source of each ``--plugin`` file. A task
 carries the chunk without its context plus references to these; a worker fetches
 them the first time it meets them and keeps them in its per-process caches
-(:func:`attrbench.cell.provide`), so workers need neither the driver's files nor
+(:func:`attrbench.running.cell.provide`), so workers need neither the driver's files nor
 its data. Each task asks for ``num_gpus_per_task`` GPUs when the run's device is
 ``cuda`` and ``cpus_per_task`` CPUs otherwise; Ray retries a failed task
 ``max_retries`` times, after which its exception is yielded and the driver records
@@ -30,9 +30,9 @@ from typing import Any
 import ray
 import torch
 
-from attrbench import cell
-from attrbench.plan import Chunk, Context
-from attrbench.timing import resolve_device
+from attrbench.running import cell
+from attrbench.running.plan import Chunk, Context
+from attrbench.running.timing import resolve_device
 
 __all__ = ["RayExecutor"]
 
@@ -161,7 +161,7 @@ def _picklable(objects: dict[str, Any]) -> dict[str, Any]:
     ``pickle.dumps`` here only tests, in memory, whether Ray can ship an object the
     driver built to its workers (Ray's own transport between our processes); nothing
     is ever unpickled from a file: results and fits on disk are plain data
-    (:mod:`attrbench.chunks`, :mod:`attrbench.fits`).
+    (:mod:`attrbench.running.chunks`, :mod:`attrbench.running.fits`).
     """
     out = {}
     for name, obj in objects.items():
@@ -219,7 +219,7 @@ def _run_chunk(
 def _load_plugin(name: str, module: str, source: str) -> None:
     """Load a driver's plugin file in this worker from its source, also under the driver's
     module name (so objects of its classes pickled by the driver unpickle here)."""
-    from attrbench.registry import load_plugin_file
+    from attrbench.core.registry import load_plugin_file
 
     before = set(sys.modules)
     path = Path(tempfile.mkdtemp(prefix="attrbench-plugin-")) / name

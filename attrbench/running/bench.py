@@ -1,11 +1,11 @@
 """``attrbench bench``: the cost of each method on a model, as records.
 
 For each method: sequences per second and peak memory (through
-:func:`attrbench.timing.measure`: synchronised on CUDA, ``max_memory_allocated``
+:func:`attrbench.running.timing.measure`: synchronised on CUDA, ``max_memory_allocated``
 there, resident memory on CPU) after one warm-up batch; the forward and backward
 passes it used, counted with hooks on the model (rows through ``forward`` and
 ``attention_weights``, rows of gradient through their outputs); and the ratio of
-those passes to the method's declared floor (:attr:`attrbench.plugin.Method.floor`,
+those passes to the method's declared floor (:attr:`attrbench.core.plugin.Method.floor`,
 the passes it inherently needs done in one batch). One record per (model,
 method, device), metric :data:`BENCH_METRIC`, columns :data:`COLUMNS`.
 """
@@ -21,14 +21,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrbench.calling import resolve_method_options
-from attrbench.data import Dataset
-from attrbench.examples import pack_examples
-from attrbench.explain import Setup, attribute, fitted_state
-from attrbench.plugin import Method
-from attrbench.results import CellKey, Record, ResultStore
-from attrbench.tables import BENCH_METRIC
-from attrbench.timing import measure
+from attrbench.core.data import Dataset
+from attrbench.core.examples import pack_examples
+from attrbench.core.plugin import Method
+from attrbench.reporting.explain import Setup, attribute, fitted_state
+from attrbench.reporting.tables import BENCH_METRIC
+from attrbench.running.calling import resolve_method_options
+from attrbench.running.results import CellKey, Record, ResultStore
+from attrbench.running.timing import measure
 
 __all__ = ["BENCH_METRIC", "COLUMNS", "Passes", "count_passes", "bench_method", "floor_of"]
 
@@ -268,10 +268,10 @@ def run_bench(
     force: bool = False,
 ) -> list[Record]:
     """Bench every method of ``methods`` on ``n`` seeded test sequences; write records to ``store``."""
-    from attrbench.explain import prepare
-    from attrbench.plugin import METHODS
-    from attrbench.runner import resolve_names, select
-    from attrbench.training import predict
+    from attrbench.core.plugin import METHODS
+    from attrbench.reporting.explain import prepare
+    from attrbench.running.runner import resolve_names, select
+    from attrbench.running.training import predict
 
     setup = prepare(task, model, device, checkpoint_dir)
     ds = select(setup.task.data("test"), n, seed)
@@ -304,7 +304,7 @@ def run_bench(
 
 def _state(setup: Setup, method: Method, seed: int) -> Any:
     """A learned method's fitted state, else None: the one ``attrbench run`` uses (shipped,
-    else cached, else fitted now and cached: :func:`attrbench.explain.fitted_state`)."""
+    else cached, else fitted now and cached: :func:`attrbench.reporting.explain.fitted_state`)."""
     if method.fit is None or method.why_not(setup.model):
         return None
     return fitted_state(setup, method, seed)

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from attrbench import validity
-from attrbench.results import Record
-from attrbench.stats import average_ranks, bootstrap_mean, paired_difference
+from attrbench.reporting import validity
+from attrbench.reporting.stats import average_ranks, bootstrap_mean, paired_difference
+from attrbench.running.results import Record
 
 __all__ = [
     "Cell",
@@ -118,7 +118,7 @@ class Column:
 
     ``normalised``: its cells show ``(value - random) / (oracle - random)``.
     ``informative`` False (``verdict`` says why, see
-    :func:`attrbench.validity.column_check`): no cell is marked best, the column
+    :func:`attrbench.reporting.validity.column_check`): no cell is marked best, the column
     is not ranked and its header carries the reason as a footnote.
     """
 
@@ -505,7 +505,7 @@ def _oracle_row(
 
     ``oracle(records)`` gives the per-sequence oracle values of a column (its
     records) on the sequences its random control scored
-    (:func:`attrbench.validity.scored_ids`), or None; the cell is their mean with
+    (:func:`attrbench.reporting.validity.scored_ids`), or None; the cell is their mean with
     its bootstrap interval. None when no column has an oracle value.
     """
     cells, found = [], False
@@ -566,7 +566,7 @@ _UNINFORMATIVE = "uninformative column (no best marked, not ranked in the summar
 
 
 def _verdicts(columns: list[Column], rows: list[Row], notes: _Notes) -> list[Column]:
-    """Each ranked column with its :func:`attrbench.validity.column_check` verdict; an
+    """Each ranked column with its :func:`attrbench.reporting.validity.column_check` verdict; an
     uninformative one gets a footnote mark on its header giving the reason."""
     out = []
     for j, col in enumerate(columns):
@@ -608,7 +608,7 @@ def method_table(
         Seed of the paired bootstraps that decide ties with the best.
     oracle : callable, optional
         ``oracle(records of one column) -> per-sequence values | None`` (e.g.
-        :class:`attrbench.validity.TaskOracle`): the ceiling row of the
+        :class:`attrbench.reporting.validity.TaskOracle`): the ceiling row of the
         ground-truth columns. Without it there is no oracle row.
     normalised : bool
         Ground-truth columns with both reference rows show
@@ -660,7 +660,7 @@ def method_table(
 
 def _registry_order(records: list[Record]) -> list[Record]:
     """Records ordered by method, then metric, as registered (unknown names last, by name)."""
-    from attrbench.plugin import METHODS, METRICS
+    from attrbench.core.plugin import METHODS, METRICS
 
     methods = {n: i for i, n in enumerate(METHODS.names())}
     metrics = {n: i for i, n in enumerate(METRICS.names())}
@@ -746,7 +746,7 @@ def _ranks(table: Table) -> dict[tuple[str, str], float]:
 
     Equal means share the mean of their ranks; only cells with a finite value are ranked.
     Sanity checks (randomization, completeness), columns that
-    :func:`attrbench.validity.column_check` finds uninformative and the reference
+    :func:`attrbench.reporting.validity.column_check` finds uninformative and the reference
     rows (random floor, oracle ceiling) are not ranked. A rank is the same on raw
     and on normalised values (the rescaling is the same for every cell of a column).
     """

@@ -1,8 +1,8 @@
 """The one way a method is called: its options resolved, its reference drawn, its output checked.
 
 Every caller of an attribution method goes through these two functions: the
-runner's workers (:mod:`attrbench.cell`), ``attrbench explain``
-(:mod:`attrbench.explain`), ``attrbench bench`` (:mod:`attrbench.bench`) and the
+runner's workers (:mod:`attrbench.running.cell`), ``attrbench explain``
+(:mod:`attrbench.reporting.explain`), ``attrbench bench`` (:mod:`attrbench.running.bench`) and the
 contract tests. So a scored record, a cost record and an explain figure of the
 same (task, model, method) run the method with the same options and the same
 kind of baseline.
@@ -22,9 +22,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from attrbench.contract import validate_attributions
-from attrbench.data import Background
-from attrbench.plugin import Method, Task, validate_options
+from attrbench.core.contract import validate_attributions
+from attrbench.core.data import Background
+from attrbench.core.plugin import Method, Task, validate_options
 
 __all__ = ["Attributed", "resolve_method_options", "call_method"]
 

@@ -1,8 +1,8 @@
 """The runner: plan a run, execute its chunks with an executor, write the records.
 
 For each model, each method's cell covers an explained set of test sequences
-(:func:`attrbench.plan.explained_sets`); its chunks are executed anywhere
-(:mod:`attrbench.executors`) and merged here into one record per (cell, metric)
+(:func:`attrbench.running.plan.explained_sets`); its chunks are executed anywhere
+(:mod:`attrbench.running.executors`) and merged here into one record per (cell, metric)
 and a cost record. Each cell's records are written as soon as its chunks are in;
 chunks of a multi-chunk cell are kept on disk until then, so an interrupted run
 resumes where it stopped, whatever executor finishes it.
@@ -21,15 +21,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench import validity
-from attrbench.cell import ChunkResult, MetricResult, Resources, model_of, shared
-from attrbench.chunks import chunk_path, read_chunk, write_chunk
-from attrbench.contract import validate_inputs
-from attrbench.data import Dataset, content_hash
-from attrbench.executors import Executor, LocalExecutor
-from attrbench.fits import ensure_fit, training_background
-from attrbench.locks import FileLock, lock_path
-from attrbench.plan import (
+from attrbench.core.contract import validate_inputs
+from attrbench.core.data import Dataset, content_hash
+from attrbench.core.plugin import METHODS, METRICS, TASKS, Method, Metric, NotApplicable, Task
+from attrbench.core.registry import Registry
+from attrbench.reporting import validity
+from attrbench.reporting.stats import bootstrap_mean, classification_scores
+from attrbench.running.cell import ChunkResult, MetricResult, Resources, model_of, shared
+from attrbench.running.chunks import chunk_path, read_chunk, write_chunk
+from attrbench.running.executors import Executor, LocalExecutor
+from attrbench.running.fits import ensure_fit, training_background
+from attrbench.running.locks import FileLock, lock_path
+from attrbench.running.plan import (
     COST,
     QUALITY,
     RESOURCES_KEY,
@@ -44,11 +47,8 @@ from attrbench.plan import (
     select,
     select_index,
 )
-from attrbench.plugin import METHODS, METRICS, TASKS, Method, Metric, NotApplicable, Task
-from attrbench.registry import Registry
-from attrbench.results import CellKey, Record, ResultStore, pack_values
-from attrbench.stats import bootstrap_mean, classification_scores
-from attrbench.training import predict, predict_dataset
+from attrbench.running.results import CellKey, Record, ResultStore, pack_values
+from attrbench.running.training import predict, predict_dataset
 
 __all__ = [
     "RunConfig",
@@ -155,7 +155,7 @@ class _Driver:
         self.records.append(record)
 
     def qopts(self, metric: Metric, options: dict[str, Any]) -> dict[str, Any]:
-        """The metric's options (:func:`~attrbench.plan.metric_options`) as its cell key holds
+        """The metric's options (:func:`~attrbench.running.plan.metric_options`) as its cell key holds
         them: with the hashes of the resources it scores against."""
         opts = dict(options)
         resources = self.shared.resources
@@ -179,7 +179,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     Parameters
     ----------
     executor : Executor, optional
-        Where chunks run (default: :class:`~attrbench.executors.LocalExecutor`).
+        Where chunks run (default: :class:`~attrbench.running.executors.LocalExecutor`).
 
     Returns
     -------
@@ -325,7 +325,7 @@ def _truth_reliance(
     driver: _Driver, model: nn.Module, sets: dict[str, Any], metrics: list[Metric]
 ) -> None:
     """The model's reliance on its ground truth on the sequences ground-truth metrics score,
-    recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.validity`)."""
+    recorded once per model; sets the gate of its ground-truth cells (:mod:`attrbench.reporting.validity`)."""
     if not any(q.needs_ground_truth for q in metrics):
         return
     index = sets.get("ground_truth", sets["sample"])
@@ -392,7 +392,7 @@ def _model_quality(driver: _Driver, model: nn.Module) -> None:
 def _predict_with_progress(
     model: nn.Module, ds: Dataset, progress: bool, desc: str, batch_size: int = 256
 ) -> torch.Tensor:
-    """:func:`~attrbench.training.predict_dataset` with a progress bar over its batches."""
+    """:func:`~attrbench.running.training.predict_dataset` with a progress bar over its batches."""
     blocks = -(-len(ds) // batch_size)
     if not progress or blocks <= 1:
         return predict_dataset(model, ds, batch_size)
@@ -404,7 +404,7 @@ def _fit(
     driver: _Driver, model: nn.Module, method: Method, mopts: dict[str, Any], train: Dataset
 ) -> tuple[str | None, float]:
     """The path of a learned method's fitted state: shipped beside the checkpoints, else in the
-    user's cache, else fitted now and cached (:func:`attrbench.fits.ensure_fit`).
+    user's cache, else fitted now and cached (:func:`attrbench.running.fits.ensure_fit`).
 
     Returns
     -------
@@ -437,7 +437,7 @@ def _chunk_path(root: Path, chunk: Chunk) -> Path:
 def _execute(driver: _Driver, cells: list[Cell], executor: Executor) -> None:
     """Run every pending chunk and write each cell's records once all its chunks are in.
 
-    Each cell is computed under its lock (:mod:`attrbench.locks`): cells another run
+    Each cell is computed under its lock (:mod:`attrbench.running.locks`): cells another run
     holds are left for last, then waited for, and their records read instead of
     computed again when that run wrote them.
     """

@@ -5,12 +5,12 @@ the models, methods, metrics and a :class:`RunConfig` (options, ``n``, seed) it
 returns :class:`PlannedCell` s, one per (model, method, explained set), saying
 which sequences the cell explains, with which options, which metrics it scores
 and which it records as not applicable (and why). It reads no store, writes no
-record and fits nothing: :mod:`attrbench.runner` turns planned cells into record
+record and fits nothing: :mod:`attrbench.running.runner` turns planned cells into record
 keys, skips the records it finds, writes the n/a records, fits learned methods
 and cuts each :class:`Cell` into :class:`Chunk` s of whole blocks of
 ``batch_size`` sequences (:func:`chunks_of`). A chunk names everything by
 registry name and index, so any process that has the plugins installed executes
-it (:mod:`attrbench.cell`). Every random step is seeded per block (by the
+it (:mod:`attrbench.running.cell`). Every random step is seeded per block (by the
 position of the block's first sequence in its cell), so results do not depend on
 how a cell is cut into chunks nor on which process runs them.
 """
@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from attrbench.calling import resolve_method_options
-from attrbench.data import Background, Dataset, content_hash
-from attrbench.plugin import Method, Metric, Task
-from attrbench.results import CellKey
+from attrbench.core.data import Background, Dataset, content_hash
+from attrbench.core.plugin import Method, Metric, Task
+from attrbench.running.calling import resolve_method_options
+from attrbench.running.results import CellKey
 
 log = logging.getLogger("attrbench")
 
@@ -221,7 +221,7 @@ def seed_of(*parts: Any) -> int:
 
 
 def method_options(task: Task, method: Method, config: RunConfig) -> dict[str, Any]:
-    """A method's options in a run: :func:`attrbench.calling.resolve_method_options` with the
+    """A method's options in a run: :func:`attrbench.running.calling.resolve_method_options` with the
     user's options of ``config``."""
     return resolve_method_options(task, method, config.method_options.get(method.name))
 

@@ -1,7 +1,7 @@
 """Execute one chunk of a plan, in any process, from registry names alone.
 
 A worker rebuilds what a chunk needs (task, test split, model, resources, fitted
-state) from the chunk's :class:`~attrbench.plan.Context` and caches it per
+state) from the chunk's :class:`~attrbench.running.plan.Context` and caches it per
 process, then attributes the chunk block by block and scores every block with
 the chunk's metrics. The result holds per-sequence scores; the driver merges the
 chunks of a cell into its records.
@@ -23,14 +23,22 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench.allocator import release_memory
-from attrbench.calling import call_method
-from attrbench.data import Background, Dataset
-from attrbench.fits import load_fit
-from attrbench.plan import RESOURCES_KEY, Chunk, Context, seed_of
-from attrbench.plugin import METHODS, METRICS, TASKS, Explanation, Method, Metric, NotApplicable
-from attrbench.timing import measure, resolve_device
-from attrbench.training import checkpoint_path, load_model, predict
+from attrbench.core.data import Background, Dataset
+from attrbench.core.plugin import (
+    METHODS,
+    METRICS,
+    TASKS,
+    Explanation,
+    Method,
+    Metric,
+    NotApplicable,
+)
+from attrbench.running.allocator import release_memory
+from attrbench.running.calling import call_method
+from attrbench.running.fits import load_fit
+from attrbench.running.plan import RESOURCES_KEY, Chunk, Context, seed_of
+from attrbench.running.timing import measure, resolve_device
+from attrbench.running.training import checkpoint_path, load_model, predict
 
 __all__ = [
     "Resources",
@@ -221,7 +229,7 @@ def attribute_batch(
     generator: torch.Generator,
     state: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One method call on a batch (:func:`attrbench.calling.call_method`): attributions
+    """One method call on a batch (:func:`attrbench.running.calling.call_method`): attributions
     (N, A, L) and the baseline it used (or None)."""
     attributions, baseline = call_method(
         model,
@@ -412,7 +420,7 @@ def _merge_blocks(blocks: list[MetricResult]) -> MetricResult:
 
 def _examples(ex: Explanation, task: Any, k: int) -> dict[str, Any]:
     """The first ``k`` sequences' position scores and letters, for attribution logos."""
-    from attrbench.examples import pack_examples
+    from attrbench.core.examples import pack_examples
 
     k = min(k, len(ex.X))
     gt = ex.ground_truth.subset(range(k)) if ex.ground_truth is not None else None

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from attrbench.atomic import atomic_write, inside
-from attrbench.data import content_hash
+from attrbench.core.data import content_hash
+from attrbench.running.atomic import atomic_write, inside
 
 __all__ = [
     "CellKey",

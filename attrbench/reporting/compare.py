@@ -2,7 +2,7 @@
 
 For each metric column both methods have a record of, the difference ``A - B``
 of their per-sequence scores on the sequences both scored (matched by sequence
-id), with a percentile-bootstrap interval (:func:`attrbench.stats.paired_difference`).
+id), with a percentile-bootstrap interval (:func:`attrbench.reporting.stats.paired_difference`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from attrbench.registry import did_you_mean
-from attrbench.results import Record
-from attrbench.stats import Difference, paired_difference
-from attrbench.tables import COST, QUALITY, latest, sequence_column
+from attrbench.core.registry import did_you_mean
+from attrbench.reporting.stats import Difference, paired_difference
+from attrbench.reporting.tables import COST, QUALITY, latest, sequence_column
+from attrbench.running.results import Record
 
 __all__ = ["Comparison", "compare", "render_comparison"]
 

@@ -8,7 +8,7 @@ one footnote per distinct reason. A model-quality table per task lists accuracy
 and F1 of every model, and a summary ranks methods across tasks and models.
 ``csv`` is long form: one row per record.
 
-The tables themselves are data (:func:`attrbench.tables.tables`); this module
+The tables themselves are data (:func:`attrbench.reporting.tables.tables`); this module
 only renders them. ``width`` narrows a markdown rendering for a terminal:
 intervals as ``mean±half-width`` and, where still too wide, the columns split
 into several tables that repeat the method column.
@@ -26,9 +26,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from attrbench.results import Record
-from attrbench.tables import Cell, Table, latest, quality_tables, summary, tables
-from attrbench.validity import Oracle
+from attrbench.reporting.tables import Cell, Table, latest, quality_tables, summary, tables
+from attrbench.reporting.validity import Oracle
+from attrbench.running.results import Record
 
 __all__ = ["render", "render_table", "cell_text", "html_page", "FORMATS", "TERMINAL_WIDTH"]
 
@@ -83,7 +83,7 @@ def record_text(rec: Record, column: str | None = None, notes: dict[str, int] | 
 
     ``notes`` collects footnotes (reason -> number) that :func:`notes_text` renders.
     """
-    from attrbench.tables import _cell, _Notes
+    from attrbench.reporting.tables import _cell, _Notes
 
     collected = _Notes()
     cell = _cell(rec, collected, column)
@@ -310,7 +310,7 @@ def render(
         None: the full tables, as files keep them.
     oracle : callable, optional
         The ceiling rows of ground-truth columns (e.g.
-        :class:`attrbench.validity.TaskOracle`); see :func:`attrbench.tables.method_table`.
+        :class:`attrbench.reporting.validity.TaskOracle`); see :func:`attrbench.reporting.tables.method_table`.
         In csv: one ``(oracle)`` row per ground-truth column.
     normalised : bool
         Ground-truth columns as ``(value - random) / (oracle - random)`` (needs ``oracle``).
@@ -364,7 +364,7 @@ def _references(records: list[Record], oracle: Oracle | None) -> References:
 
 def _main_column(metric: str, cols: dict[str, Any]) -> str:
     """The name of a record's main column among ``cols`` (its registered first column)."""
-    from attrbench.validity import _main_column as registered
+    from attrbench.reporting.validity import _main_column as registered
 
     name = registered(metric)
     return name if name in cols else next(iter(cols))
@@ -373,8 +373,8 @@ def _main_column(metric: str, cols: dict[str, Any]) -> str:
 def _csv(records: list[Record], references: References | None = None) -> str:
     """Long form: one row per record column, ``normalised`` where the column has a random and an
     oracle row, and one ``(oracle)`` row per such column."""
-    from attrbench.tables import ORACLE_METHOD
-    from attrbench.validity import normalised
+    from attrbench.reporting.tables import ORACLE_METHOD
+    from attrbench.reporting.validity import normalised
 
     references = references or {}
     out = io.StringIO()

@@ -24,7 +24,7 @@ __all__ = ["FileLock", "lock_path"]
 
 def lock_path(root: Path, name: str) -> Path:
     """``root/.locks/<name>.lock``."""
-    from attrbench.atomic import inside
+    from attrbench.running.atomic import inside
 
     return inside(root, Path(root) / ".locks" / f"{name}.lock")
 

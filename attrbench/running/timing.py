@@ -173,7 +173,7 @@ def interleaved(
     shared machine). Each call is timed by wall clock and by the CPU time of
     this process (``time.process_time``: all its threads, not other processes);
     its minor page faults are counted too (a fresh page costs microseconds, see
-    :mod:`attrbench.allocator`; -1 where the count is unavailable).
+    :mod:`attrbench.running.allocator`; -1 where the count is unavailable).
     On CUDA the device is synchronized around each call.
 
     Parameters

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from attrbench.data import Motif
+from attrbench.core.data import Motif
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from attrbench.atomic import atomic_write, inside
-from attrbench.cell import ChunkResult, MetricResult
+from attrbench.running.atomic import atomic_write, inside
+from attrbench.running.cell import ChunkResult, MetricResult
 
 __all__ = ["CHUNK_FORMAT", "chunk_path", "write_chunk", "read_chunk", "BadChunk"]
 

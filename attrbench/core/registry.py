@@ -236,7 +236,7 @@ class Registry(Generic[T]):
 
 def load_all() -> None:
     """Load the entry points of all three registries."""
-    from attrbench.plugin import METHODS, METRICS, TASKS
+    from attrbench.core.plugin import METHODS, METRICS, TASKS
 
     for registry in (TASKS, METHODS, METRICS):
         registry.load()
@@ -250,7 +250,7 @@ def load_plugin_file(path: str | Path) -> list[str]:
     names : list of str
         ``"kind:name"`` of every plugin the file registered.
     """
-    from attrbench.plugin import METHODS, METRICS, TASKS
+    from attrbench.core.plugin import METHODS, METRICS, TASKS
 
     path = Path(path)
     if not path.is_file():

@@ -2,7 +2,7 @@
 
 A fit is keyed by :class:`FitKey`: the task (name, version, training split), the
 model (zoo name, checkpoint hash), the method and its fit options
-(:meth:`attrbench.plugin.Method.fit_options`: options that matter only when
+(:meth:`attrbench.core.plugin.Method.fit_options`: options that matter only when
 explaining are left out). When a run needs a fit it looks, in order:
 
 1. **shipped**: ``<checkpoints>/fits/<model>/<method>-<digest>.pt`` beside the
@@ -23,7 +23,7 @@ read with ``torch.load(..., weights_only=True)``, so a planted file cannot run
 code. It names its key in ``meta``; a file that does not load, is not a fit or was
 fitted for another key is never used: a shipped one is named in a warning and
 passed over, a cached one is named, deleted and fitted again. Two runs that need
-one fit take its lock (:mod:`attrbench.locks`): the second waits and reuses the file.
+one fit take its lock (:mod:`attrbench.running.locks`): the second waits and reuses the file.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench.atomic import atomic_write, inside
-from attrbench.data import Background, Dataset, content_hash
-from attrbench.locks import FileLock
-from attrbench.plan import seed_of
-from attrbench.plugin import Method, Task
-from attrbench.timing import measure
+from attrbench.core.data import Background, Dataset, content_hash
+from attrbench.core.plugin import Method, Task
+from attrbench.running.atomic import atomic_write, inside
+from attrbench.running.locks import FileLock
+from attrbench.running.plan import seed_of
+from attrbench.running.timing import measure
 
 __all__ = [
     "FITS_ENV",
@@ -322,7 +322,7 @@ def load_fit(path: Path | IO[bytes], device: torch.device | str = "cpu") -> Any:
 def learned_methods(names: list[str] | None = None) -> list[Method]:
     """The registered methods that fit (``Method.fit``), in registry order; ``names`` picks
     some (an unknown name raises with close names, a method that does not fit ValueError)."""
-    from attrbench.plugin import METHODS
+    from attrbench.core.plugin import METHODS
 
     if names is None:
         return [m for m in (METHODS.get(n) for n in METHODS.names()) if m.fit is not None]
@@ -348,7 +348,7 @@ def ship_fit(
     The fit is seeded as ``attrbench run --seed seed`` fits it, so a run finds this file
     instead of fitting (same key) and gets the same state.
     """
-    from attrbench.calling import resolve_method_options
+    from attrbench.running.calling import resolve_method_options
 
     options = resolve_method_options(task, method)
     key = fit_key(task, train, model, method, options)

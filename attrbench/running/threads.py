@@ -93,7 +93,7 @@ def configure(n: int | None = None) -> int:
 
         if torch.get_num_threads() != n:
             warnings.warn(
-                "attrbench.threads.configure ran after `import torch`: torch.set_num_threads "
+                "attrbench.running.threads.configure ran after `import torch`: torch.set_num_threads "
                 "changes the thread count, OpenMP's start-up settings stay (call it first)",
                 RuntimeWarning,
                 stacklevel=2,

@@ -1,11 +1,11 @@
 """Executors: run a plan's chunks somewhere and hand back their results.
 
-An executor maps :func:`attrbench.cell.execute` over chunks and yields
+An executor maps :func:`attrbench.running.cell.execute` over chunks and yields
 ``(chunk, result)`` pairs as they finish, in any order; a chunk that raised
 yields the exception, so the driver records it as failed and the run goes on.
 ``local`` runs chunks one after another in this process (the default);
 ``process`` uses a pool of local processes; ``ray`` runs them as Ray tasks
-(:mod:`attrbench.executors_ray`, imported on use so Ray stays optional). Other
+(:mod:`attrbench.running.executors_ray`, imported on use so Ray stays optional). Other
 executors register in :data:`EXECUTORS` under their name.
 """
 
@@ -16,8 +16,8 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
-from attrbench.cell import ChunkResult, execute
-from attrbench.plan import Chunk
+from attrbench.running.cell import ChunkResult, execute
+from attrbench.running.plan import Chunk
 
 __all__ = [
     "Executor",
@@ -71,10 +71,10 @@ RAY_HINT = 'the ray executor needs Ray: pip install -e ".[ray]"'
 
 
 def ray_executor(**options: Any) -> Executor:
-    """A :class:`~attrbench.executors_ray.RayExecutor` (without Ray installed: an error saying
+    """A :class:`~attrbench.running.executors_ray.RayExecutor` (without Ray installed: an error saying
     how to install it)."""
     try:
-        from attrbench.executors_ray import RayExecutor
+        from attrbench.running.executors_ray import RayExecutor
     except ModuleNotFoundError as exc:
         if exc.name != "ray" and not str(exc.name).startswith("ray."):
             raise
@@ -92,6 +92,6 @@ EXECUTORS: dict[str, Callable[..., Executor]] = {
 
 def get_executor(name: str = "local", **options: Any) -> Executor:
     """The executor ``name`` built with ``options``; unknown names get "did you mean"."""
-    from attrbench.registry import did_you_mean
+    from attrbench.core.registry import did_you_mean
 
     return did_you_mean(name, EXECUTORS, "executor")(**options)

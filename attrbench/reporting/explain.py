@@ -2,7 +2,7 @@
 
 The sequence is a task sequence (by id) or a user's FASTA record, encoded with
 the task's alphabet; every method attributes the predicted class with the
-options, reference and background the runner gives it (:mod:`attrbench.calling`); the figure
+options, reference and background the runner gives it (:mod:`attrbench.running.calling`); the figure
 stacks one logo (or heatmap row, for long sequences) per method, ground-truth
 motifs shaded, the predicted class and its probability in the title.
 """
@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrbench.calling import call_method, resolve_method_options
-from attrbench.contract import SequenceError
-from attrbench.data import Background, Dataset, GroundTruth, fasta_records
-from attrbench.fits import ensure_fit, load_fit, training_background
-from attrbench.plugin import METHODS, Method, Task, _accepted
+from attrbench.core.contract import SequenceError
+from attrbench.core.data import Background, Dataset, GroundTruth, fasta_records
+from attrbench.core.plugin import METHODS, Method, Task, _accepted
+from attrbench.running.calling import call_method, resolve_method_options
+from attrbench.running.fits import ensure_fit, load_fit, training_background
 
 __all__ = [
     "Setup",
@@ -52,9 +52,9 @@ def prepare(
     checkpoint_dir: Path | None = None,
 ) -> Setup:
     """Load ``task_name``'s training split, background and model ``model_name`` on ``device``."""
-    from attrbench.plugin import TASKS
-    from attrbench.timing import resolve_device
-    from attrbench.training import load_model
+    from attrbench.core.plugin import TASKS
+    from attrbench.running.timing import resolve_device
+    from attrbench.running.training import load_model
 
     task = TASKS.get(task_name)
     name = task.default_model if model_name == "default" else model_name
@@ -78,8 +78,8 @@ def attribute(
     """Attributions (N, A, L), on the CPU, of ``method`` called as the runner calls it.
 
     ``options`` are the user's: they are resolved over the method's and the task's
-    defaults (:func:`attrbench.calling.resolve_method_options`), then the method is
-    called through :func:`attrbench.calling.call_method` (reference drawn first).
+    defaults (:func:`attrbench.running.calling.resolve_method_options`), then the method is
+    called through :func:`attrbench.running.calling.call_method` (reference drawn first).
     """
     mopts = resolve_method_options(setup.task, method, options)
     X, target, mask = (t.to(setup.device) for t in (X, target, mask))
@@ -120,7 +120,7 @@ def fasta_sequence(task: Task, path: Path, length: int, record: str | None = Non
     before asking the task for ground truth (e.g. a sorting signal of that class).
 
     Letters outside the task's alphabet and sequences longer than ``length``
-    raise :class:`attrbench.contract.SequenceError` naming the record (and position).
+    raise :class:`attrbench.core.contract.SequenceError` naming the record (and position).
     """
     for _, header, seq in fasta_records(Path(path)):
         name = header.split()[0] if header else header
@@ -196,8 +196,8 @@ def explain(
     -------
     out : Path
     """
-    from attrbench.plots import Track, draw_tracks
-    from attrbench.training import predict
+    from attrbench.reporting.plots import Track, draw_tracks
+    from attrbench.running.training import predict
 
     probs = predict(setup.model, ds.X).softmax(1)[0]
     predicted = int(probs.argmax())
@@ -241,8 +241,8 @@ def fitted_state(
 ) -> Any:
     """The fitted state of a method that learns, else None: shipped beside the checkpoints,
     else cached, else fitted now on the training split and cached
-    (:func:`attrbench.fits.ensure_fit`), with the options
-    :func:`attrbench.calling.resolve_method_options` gives."""
+    (:func:`attrbench.running.fits.ensure_fit`), with the options
+    :func:`attrbench.running.calling.resolve_method_options` gives."""
     if method.fit is None:
         return None
     mopts = resolve_method_options(setup.task, method, options)

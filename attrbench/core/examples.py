@@ -4,7 +4,7 @@ The runner stores, in each cost record (metric ``seconds_per_seq``),
 ``record.extra["examples"] = pack_examples(...)``: the first ``k`` explained
 sequences as int8 letter codes (-1 on padding), their position scores as
 float32 and their ground-truth motif spans, compressed like
-:func:`attrbench.results.pack_values`. The site draws its logos from them, so it
+:func:`attrbench.running.results.pack_values`. The site draws its logos from them, so it
 needs the records alone.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from attrbench.data import GroundTruth, Motif
+from attrbench.core.data import GroundTruth, Motif
 
 __all__ = ["Examples", "pack_examples", "unpack_examples"]
 

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrbench.contract import Alphabet, position_scores
-from attrbench.data import Background, Dataset, GroundTruth
-from attrbench.registry import Registry, RegistryError, check_name
+from attrbench.core.contract import Alphabet, position_scores
+from attrbench.core.data import Background, Dataset, GroundTruth
+from attrbench.core.registry import Registry, RegistryError, check_name
 
 __all__ = [
     "NotApplicable",
@@ -205,7 +205,7 @@ def validate_options(plugin: Method | Metric, options: dict[str, Any]) -> None:
     OptionError
         One line: ``option NAME.KEY=VALUE: why``.
     """
-    from attrbench.registry import UnknownNameError, did_you_mean
+    from attrbench.core.registry import UnknownNameError, did_you_mean
 
     known = known_options(plugin)
     for key, value in options.items():
@@ -473,7 +473,7 @@ class Metric:
         The metric scores a set of sequences, not each one (``motif_discovery``):
         the runner keeps a cell holding one as a single chunk (whatever ``chunk_size``)
         and calls it once on all the cell's sequences
-        (:func:`attrbench.cell.merge_explanations`); it returns (N, K) rows of
+        (:func:`attrbench.running.cell.merge_explanations`); it returns (N, K) rows of
         which the first holds the set's scores and the others NaN, so the cell's
         mean is the set score and its n is 1.
     details : callable, optional
@@ -682,7 +682,7 @@ class Task:
 
     def model(self, name: str) -> ModelSpec:
         """The zoo entry ``name``; unknown names get "did you mean"."""
-        from attrbench.registry import did_you_mean
+        from attrbench.core.registry import did_you_mean
 
         return did_you_mean(name, self.models, f"model for task {self.name!r}")
 
@@ -754,7 +754,7 @@ def register_task(task: Task) -> Task:
     """Register a :class:`Task` instance (tasks are data, not functions)."""
     import sys
 
-    from attrbench.registry import check_name
+    from attrbench.core.registry import check_name
 
     origin = sys._getframe(1).f_globals.get("__name__", "")
     for model in task.models:

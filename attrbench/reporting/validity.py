@@ -32,14 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from attrbench import ops
-from attrbench.data import Background, Dataset, GroundTruth, Motif
+from attrbench.core import ops
+from attrbench.core.data import Background, Dataset, GroundTruth, Motif
 from attrbench.metrics._common import top_k_mask
-from attrbench.stats import bootstrap_mean
+from attrbench.reporting.stats import bootstrap_mean
 
 if TYPE_CHECKING:
-    from attrbench.plugin import Metric
-    from attrbench.results import Record
+    from attrbench.core.plugin import Metric
+    from attrbench.running.results import Record
 
 #: ``oracle(records)`` of one column: its per-sequence oracle values, a number, or None.
 Oracle = Callable[[list["Record"]], "np.ndarray | float | None"]
@@ -472,7 +472,7 @@ class ColumnCheck:
 
 def _main_column(metric: str) -> str | None:
     """The main column of a registered multi-column metric (records keep columns sorted by name)."""
-    from attrbench.plugin import METRICS
+    from attrbench.core.plugin import METRICS
 
     return (
         METRICS.get(metric).columns[0]
@@ -540,9 +540,9 @@ def _control_level(
 
     ``"leads"`` when its mean is at least as good as the best method's, ``"tied"``
     when the paired bootstrap interval of their difference (the one that marks
-    ties with the best in :mod:`attrbench.tables`) contains 0, else ``""``.
+    ties with the best in :mod:`attrbench.reporting.tables`) contains 0, else ``""``.
     """
-    from attrbench.stats import paired_difference
+    from attrbench.reporting.stats import paired_difference
 
     if best is None:
         return ""
@@ -618,7 +618,7 @@ def oracle_values(
     ground_truth : GroundTruth
         Of ``ds``.
     """
-    from attrbench.plugin import Explanation, Method, NotApplicable
+    from attrbench.core.plugin import Explanation, Method, NotApplicable
 
     X, mask = ds.X, ds.mask
     scores = oracle_scores(ground_truth, mask, seed).float()
@@ -707,7 +707,7 @@ class TaskOracle:
     def _task_data(self, task_name: str) -> tuple[Any, ...] | None:
         """(task, test split, its ground truth, id -> row) of a registered task, else None."""
         if task_name not in self._data:
-            from attrbench.plugin import TASKS
+            from attrbench.core.plugin import TASKS
 
             if task_name not in TASKS.names():
                 self._data[task_name] = None
@@ -728,7 +728,7 @@ class TaskOracle:
         return bool(test.subset([rows[i] for i in sv.ids]).hash == record.key.data_hash)
 
     def __call__(self, records: list[Any]) -> np.ndarray | None:
-        from attrbench.plugin import METRICS
+        from attrbench.core.plugin import METRICS
 
         ok = [r for r in records if r.status == "ok"]
         ids = scored_ids(ok)
@@ -790,7 +790,7 @@ def metrics_view(
         best_normalised ((best - random) / (oracle - random)), separation_se, tau, n,
         informative, verdict, sanity.
     """
-    from attrbench.plugin import METRICS
+    from attrbench.core.plugin import METRICS
 
     recs = [r for r in records if r.key.task == task and (model is None or r.key.model == model)]
     rel = {r.key.model: reliance_from_record(r) for r in recs if r.key.metric == RELIANCE_METRIC}

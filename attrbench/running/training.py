@@ -20,11 +20,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from attrbench.atomic import atomic_write
-from attrbench.data import Dataset, content_hash
-from attrbench.ops import batched_logits
-from attrbench.plugin import ModelSpec, Task
-from attrbench.stats import classification_scores
+from attrbench.core.data import Dataset, content_hash
+from attrbench.core.ops import batched_logits
+from attrbench.core.plugin import ModelSpec, Task
+from attrbench.reporting.stats import classification_scores
+from attrbench.running.atomic import atomic_write
 
 __all__ = [
     "TrainConfig",
@@ -224,7 +224,7 @@ def subset_check(model: nn.Module, test: Dataset) -> dict[str, Any]:
     check : dict
         ``n``, ``seed``, ``ids_hash`` (hash of the subset's ids) and ``accuracy``.
     """
-    from attrbench.data import content_hash
+    from attrbench.core.data import content_hash
 
     sub = fixed_subset(test)
     accuracy = float((predict(model, sub.X).argmax(1) == sub.y).float().mean())

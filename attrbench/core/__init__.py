@@ -1,0 +1,1 @@
+"""The plugin contract: tensors, data records, the plugin records and their registries."""

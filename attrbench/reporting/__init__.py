@@ -1,0 +1,1 @@
+"""Turning records into answers: statistics, validity checks, tables, figures."""

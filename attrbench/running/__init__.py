@@ -1,0 +1,1 @@
+"""Running a benchmark: plans, chunks, executors, the results store, fits, timing."""
