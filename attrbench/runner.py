@@ -60,6 +60,7 @@ __all__ = [
     "COST",
     "RESOURCES_KEY",
     "EXAMPLES",
+    "chunk_size",
 ]
 
 log = logging.getLogger("attrbench")
@@ -110,6 +111,8 @@ class _Driver:
         self.records: list[Record] = []
         #: Per model, why ground-truth metrics are n/a on it (None: they apply).
         self.gates: dict[str, str | None] = {}
+        #: How many chunks the executor runs at once (:func:`chunk_size`).
+        self.width = 1
 
     def key(
         self,
@@ -178,13 +181,17 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     Parameters
     ----------
     executor : Executor, optional
-        Where chunks run (default: :class:`~attrbench.executors.LocalExecutor`).
+        Where chunks run (default: :class:`~attrbench.executors.LocalExecutor`). With an
+        executor that runs several chunks at once (its ``workers``) and no
+        ``config.chunk_size``, cells are cut into chunks of one batch
+        (:func:`chunk_size`), so workers share big cells; the records are the same.
 
     Returns
     -------
     records : list of Record
         The records of every requested cell, found or computed.
     """
+    executor = executor or LocalExecutor()
     task = TASKS.get(config.task)
     models = _models(task, config.models)
     methods = [METHODS.get(m) for m in resolve_names(config.methods, METHODS)]
@@ -192,6 +199,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     train = task.data("train", **config.data_options)
     _nonempty(task, config, train, "training")
     driver = _Driver(task, config, store, train)
+    driver.width = _width(executor, task, methods, metrics)
     _build_resources(driver, metrics)
     test = driver.shared.test
     _nonempty(task, config, test, "test")
@@ -210,8 +218,28 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
             if (c := _cell_of(driver, model, p, train)) is not None
         ]
     del train
-    _execute(driver, cells, executor or LocalExecutor())
+    _execute(driver, cells, executor)
     return driver.records
+
+
+def _width(executor: Executor, task: Task, methods: list[Method], metrics: list[Metric]) -> int:
+    """How many chunks ``executor`` runs at once for this run's cells (its ``width`` or
+    ``workers``; 1 if it says neither)."""
+    if hasattr(executor, "width"):
+        return executor.width(task.name, [m.name for m in methods], [q.name for q in metrics])
+    return int(getattr(executor, "workers", 1) or 1)
+
+
+def chunk_size(config: RunConfig, width: int) -> int | None:
+    """Sequences per chunk: ``config.chunk_size`` if given; else one chunk per cell in one
+    process (None) and one batch per chunk when ``width`` > 1 workers share the cells.
+
+    A chunk of one batch lets two workers split any cell of more than one batch, and
+    no worker waits on another for longer than one batch of one cell at the end.
+    """
+    if config.chunk_size is not None or width <= 1:
+        return config.chunk_size
+    return config.batch_size
 
 
 def _nonempty(task: Task, config: RunConfig, ds: Dataset, split: str) -> None:
@@ -285,12 +313,13 @@ def _cell_of(
             driver.put(Record(key, "not_applicable", reason=str(exc)))
         return None
     # a set-level metric scores the whole cell: such a cell is one chunk
-    size = None if any(METRICS.get(q).set_level for q in todo) else config.chunk_size
+    set_level = any(METRICS.get(q).set_level for q in todo)
+    size = None if set_level else chunk_size(config, driver.width)
     cell = Cell(
         content_hash(
             *sorted(k.digest for k in todo.values()),
             cost.digest if cost else "",
-            str(config.chunk_size),
+            str(size),
             str(config.batch_size),
         ),
         model.zoo_name,
