@@ -211,12 +211,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     for name, model in loaded.items():
         _model_quality(driver, model)
         _truth_reliance(driver, model, sets, metrics)
-        cells += [
-            c
-            for p in planned
-            if p.model == name
-            if (c := _cell_of(driver, model, p, train)) is not None
-        ]
+        cells += [c for p in planned if p.model == name for c in _cell_of(driver, model, p, train)]
     del train
     _execute(driver, cells, executor)
     return driver.records
@@ -271,11 +266,10 @@ def _validate_explained(task: Task, test: Dataset, planned: list[PlannedCell]) -
     validate_inputs(sub.X, sub.mask, sub.y, len(task.alphabet))
 
 
-def _cell_of(
-    driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset
-) -> Cell | None:
-    """The :class:`Cell` of a planned cell with its work left, or None: found records are
-    reused, n/a records written, a learned method fitted (once per task, model and options)."""
+def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset) -> list[Cell]:
+    """The :class:`Cell` s of a planned cell with its work left (:func:`_parts`; none when all
+    is done): found records are reused, n/a records written, a learned method fitted (once per
+    task, model and options)."""
     config, method, mopts = driver.config, planned.method, planned.method_options
     index = planned.index
     empty = not len(index)
@@ -293,11 +287,11 @@ def _cell_of(
     if cost is not None and driver.reuse(cost):
         cost = None
     if not todo and cost is None:
-        return None
+        return []
     if planned.refused:
         for key in [*todo.values(), *([cost] if cost else [])]:
             driver.put(Record(key, "not_applicable", reason=planned.refused))
-        return None
+        return []
     for q, reason in planned.not_applicable.items():
         if q in todo:
             driver.put(Record(todo.pop(q), "not_applicable", reason=reason))
@@ -305,13 +299,49 @@ def _cell_of(
     for q in [q for q in todo if gate and METRICS.get(q).needs_ground_truth]:
         driver.put(Record(todo.pop(q), "not_applicable", reason=gate))
     if not todo and cost is None:
-        return None
+        return []
     try:
         fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
     except NotApplicable as exc:  # the fit found the model out of the method's reach
         for key in [*todo.values(), *([cost] if cost else [])]:
             driver.put(Record(key, "not_applicable", reason=str(exc)))
-        return None
+        return []
+    split = driver.width > 1 and len(index) > config.batch_size
+    return [
+        _make_cell(driver, model, planned, part, part_cost, fit_path, fit_seconds)
+        for part, part_cost in _parts(todo, cost, split)
+    ]
+
+
+def _parts(
+    todo: dict[str, CellKey], cost: CellKey | None, split: bool
+) -> list[tuple[dict[str, CellKey], CellKey | None]]:
+    """The cells a (model, method, set) is computed as: ``(metric keys, cost key)`` pairs.
+
+    One cell, unless ``split`` (workers share the run and the cell has more than one
+    batch) and it has set-level metrics: those score the whole set, so their cell is one
+    chunk, while the per-sequence metrics (with the cost record) are cut into chunks
+    workers can share. The set-level cell computes the same attributions again (same
+    blocks, same seeds): its records are those of one cell.
+    """
+    whole = {q: k for q, k in todo.items() if METRICS.get(q).set_level}
+    rest = {q: k for q, k in todo.items() if q not in whole}
+    if not split or not whole or (not rest and cost is None):
+        return [(todo, cost)]
+    return [(rest, cost), (whole, None)]
+
+
+def _make_cell(
+    driver: _Driver,
+    model: nn.Module,
+    planned: PlannedCell,
+    todo: dict[str, CellKey],
+    cost: CellKey | None,
+    fit_path: str | None,
+    fit_seconds: float,
+) -> Cell:
+    """A :class:`Cell` of the metrics ``todo`` (and the cost record ``cost``) cut into chunks."""
+    config, method, index = driver.config, planned.method, planned.index
     # a set-level metric scores the whole cell: such a cell is one chunk
     set_level = any(METRICS.get(q).set_level for q in todo)
     size = None if set_level else chunk_size(config, driver.width)
@@ -335,7 +365,7 @@ def _cell_of(
             cell.id,
             model.zoo_name,
             method.name,
-            mopts,
+            planned.method_options,
             tuple(todo),
             {q: dict(k.metric_options) for q, k in todo.items()},
             tuple(part.tolist()),

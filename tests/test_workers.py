@@ -15,11 +15,20 @@ from attrbench.runner import RunConfig, chunk_size, run
 from attrbench.testing import comparable
 
 PLUGIN = str(Path(__file__).with_name("ray_plugin.py"))
-#: A small utr5 job: three cheap methods, every per-sequence metric kind, 3 batches per cell.
+#: Registers ``set_spread``, a cheap set-level metric of the job below.
+SET_PLUGIN = str(Path(__file__).with_name("workers_plugin.py"))
+#: A small utr5 job: three cheap methods, per-sequence and set-level metrics, 3 batches a cell.
 JOB = dict(
     task="utr5",
     methods=["saliency", "ig", "ism"],
-    metrics=["motif_recall", "motif_auroc", "inclusion_kl", "shift_invariance", "completeness"],
+    metrics=[
+        "motif_recall",
+        "motif_auroc",
+        "inclusion_kl",
+        "shift_invariance",
+        "completeness",
+        "set_spread",
+    ],
     n=20,
     seed=5,
     device="cpu",
@@ -28,6 +37,15 @@ JOB = dict(
     metric_options={"inclusion_kl": {"n_samples": 4}},
     progress=False,
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def set_level_metric():
+    from attrbench.plugin import METRICS
+    from attrbench.registry import load_plugin_file
+
+    if "set_spread" not in METRICS.names():
+        load_plugin_file(SET_PLUGIN)
 
 
 def _by_key(records) -> dict:
@@ -49,7 +67,8 @@ def test_one_batch_per_chunk_only_when_workers_share_the_cells():
 
 def test_two_workers_write_the_records_of_one_process(tmp_path):
     one = run(RunConfig(**JOB), ResultStore(tmp_path / "one"), AutoExecutor(workers=1))
-    two = run(RunConfig(**JOB), ResultStore(tmp_path / "two"), AutoExecutor(workers=2))
+    auto = AutoExecutor(workers=2, plugins=[SET_PLUGIN])
+    two = run(RunConfig(**JOB), ResultStore(tmp_path / "two"), auto)
     assert len(one) == len(two) == 3 * (len(JOB["metrics"]) + 1) + 4  # + 4 model records
     assert sum(r.status == "ok" for r in one) >= 3 * len(JOB["metrics"])
     assert _by_key(two) == _by_key(one)
@@ -85,7 +104,7 @@ class _Interrupt:
 
 def test_ctrl_c_stops_the_workers_and_the_rerun_finishes_the_job(tmp_path):
     store = ResultStore(tmp_path)
-    pool = ProcessExecutor(2)
+    pool = ProcessExecutor(2, plugins=[SET_PLUGIN])
     with pytest.raises(KeyboardInterrupt):
         run(RunConfig(**JOB), store, _Interrupt(pool, 2))
     assert not [c for c in _children() if c.is_alive()], "no worker is left running"
@@ -123,3 +142,13 @@ def test_cli_workers_two_gives_the_records_of_workers_one(tmp_path, capsys):
     capsys.readouterr()
     one, two = (ResultStore(tmp_path / w).records() for w in ("1", "2"))
     assert len(one) == 2 * 3 + 4 and _by_key(one) == _by_key(two)
+
+
+def test_set_level_metrics_get_their_own_cell_when_workers_share_the_run():
+    from attrbench.runner import _parts
+
+    todo = {"motif_recall": "k1", "set_spread": "k2"}
+    split = [({"motif_recall": "k1"}, "cost"), ({"set_spread": "k2"}, None)]
+    assert _parts(todo, "cost", True) == split
+    assert _parts(todo, "cost", False) == [(todo, "cost")]
+    assert _parts({"set_spread": "k2"}, None, True) == [({"set_spread": "k2"}, None)]
