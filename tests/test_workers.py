@@ -152,3 +152,19 @@ def test_set_level_metrics_get_their_own_cell_when_workers_share_the_run():
     assert _parts(todo, "cost", True) == split
     assert _parts(todo, "cost", False) == [(todo, "cost")]
     assert _parts({"set_spread": "k2"}, None, True) == [({"set_spread": "k2"}, None)]
+
+
+def test_cli_model_file_with_workers_runs_in_this_process(tmp_path, capsys):
+    import torch
+
+    from tests.user_models import MotifCNN
+
+    script, fasta = tmp_path / "model.pt", tmp_path / "seqs.fa"
+    torch.jit.save(torch.jit.script(MotifCNN().eval()), str(script))
+    fasta.write_text(">s0\nACGTACGTAAGGCCTTACGT\n>s1\nTTTTGGGGCCCCAAAAACG\n")
+    argv = ["run", "--model-file", str(script), "--fasta", str(fasta), "--method", "saliency"]
+    argv += ["--metric", "inclusion_kl", "--device", "cpu", "--quiet", "--workers", "2"]
+    assert main([*argv, "--results", str(tmp_path / "r")]) == 0
+    assert "a model of yours runs in this process" in capsys.readouterr().err
+    records = ResultStore(tmp_path / "r").records()
+    assert {r.status for r in records if r.key.method == "saliency"} == {"ok"}

@@ -233,13 +233,26 @@ def _run_user(args) -> int:
         args.batch_size,
         {**mopts, **qopts},
         not args.quiet,
-        executor_of(args),
+        _user_executor(args),
         args.force,
     )
     records = df.attrs["records"]
     print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {results}/{data.name}", file=sys.stderr)
     return 0
+
+
+def _user_executor(args):
+    """This process: worker processes cannot see a model registered at run time."""
+    import logging
+
+    from attrbench.executors import LocalExecutor
+
+    if args.executor in ("process", "ray") or (workers_of(args) or 1) > 1:
+        logging.getLogger("attrbench").info(
+            "a model of yours runs in this process (worker processes cannot see it)"
+        )
+    return LocalExecutor()
 
 
 def run(args) -> int:
@@ -340,7 +353,7 @@ def executor_args(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes, one torch thread each (1: work in this process); default: "
         "$ATTRBENCH_WORKERS, else the free cores (the cores minus the 1-minute load average, "
-        "rounded: one worker on a busy machine); records do not depend on it. With "
+        "rounded: one worker on a busy machine or a GPU); records do not depend on it. With "
         "--executor process default 2; with --executor ray the CPUs of a local Ray instance",
     )
 
@@ -353,7 +366,10 @@ def executor_of(args):
 
     threads = args.threads or current_threads()
     if args.executor == "auto":
-        return get_executor("auto", workers=workers_of(args), threads=threads, plugins=args.plugin)
+        workers = workers_of(args)
+        if workers is None and _on_gpu(args.device):
+            workers = 1  # the GPU does the work: one process feeds it
+        return get_executor("auto", workers=workers, threads=threads, plugins=args.plugin)
     if args.executor == "process":
         return get_executor(
             "process", workers=args.workers or 2, threads=threads, plugins=args.plugin
@@ -367,6 +383,15 @@ def executor_of(args):
             plugins=args.plugin,
         )
     return get_executor("local")
+
+
+def _on_gpu(device: str) -> bool:
+    """Whether ``--device`` runs on a GPU (``auto`` with one available)."""
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return device.startswith("cuda")
 
 
 def workers_of(args) -> int | None:
