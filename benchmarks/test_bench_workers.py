@@ -5,7 +5,8 @@ printed line). Each side is ``attrbench run --task utr5`` in a fresh process wit
 fresh results folder and one torch thread, ``--workers 1`` (in one process) or
 ``--workers 2`` (two worker processes, one batch per chunk), in alternating rounds
 (:func:`attrbench.timing.interleaved`). The quick set runs every method without a
-fit on 64 sequences; ``--full`` runs the README's job, ``--method all`` on the
+fit and every per-sequence metric (not TF-MoDISco's set-level one) on 64 sequences;
+``--full`` runs the README's job, ``--method all`` on the
 task's default ``n``. ``extra_info`` holds each side's wall seconds, the
 speed-up (goal >= 1.7x on two quiet cores) and the 1-minute load average before
 and after; time is reported, not asserted. The records of the two sides must be
@@ -20,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from attrbench.plugin import METHODS
+from attrbench.plugin import METHODS, METRICS
 from attrbench.results import ResultStore
 from attrbench.testing import comparable
 from attrbench.timing import interleaved
@@ -34,8 +35,10 @@ def job(full: bool) -> list[str]:
     """The arguments of the benchmarked ``attrbench run``."""
     if full:
         return ["--task", "utr5", "--method", "all"]
-    quick = [m.name for m in METHODS if m.fit is None]
-    return ["--task", "utr5", "--method", ",".join(quick), "--n", "64"]
+    methods = [m.name for m in METHODS if m.fit is None]
+    metrics = [q.name for q in METRICS if not q.set_level]
+    quick = ["--method", ",".join(methods), "--metric", ",".join(metrics), "--n", "64"]
+    return ["--task", "utr5", *quick]
 
 
 def run_job(args: list[str], workers: int, root: Path) -> Path:
@@ -60,7 +63,7 @@ def test_bench_utr5_one_and_two_workers(benchmark, full, tmp_path):
         speedup_wall=speedup, load_before=load_before, load_after=os.getloadavg()[0]
     )
     print(
-        f"\nutr5 {' '.join(args[2:])}: 1 worker {result['workers1'].wall_median:.1f} s, "
+        f"\nutr5 ({'full' if full else 'quick'} job): 1 worker {result['workers1'].wall_median:.1f} s, "
         f"2 workers {result['workers2'].wall_median:.1f} s, speed-up {speedup:.2f}x "
         f"(load {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)"
     )
