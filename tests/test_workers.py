@@ -89,6 +89,16 @@ def test_a_method_failing_in_a_worker_is_recorded_with_its_error(tmp_path):
     assert status[("saliency", "motif_recall")].status == "ok"
 
 
+def test_a_worker_s_warnings_reach_the_driver_s_log(tmp_path, caplog):
+    config = RunConfig(**{**JOB, "methods": ["saliency"], "metrics": ["always_fails"]})
+    with caplog.at_level(logging.WARNING, logger="attrbench"):
+        records = run(config, ResultStore(tmp_path), ProcessExecutor(2, plugins=[SET_PLUGIN]))
+    assert "metric always_fails failed on cnn/saliency" in caplog.text
+    assert "metric broke in a worker" in caplog.text
+    (failed,) = [r for r in records if r.key.metric == "always_fails"]
+    assert failed.status == "failed" and "metric broke in a worker" in failed.reason
+
+
 class _Interrupt:
     """Runs on ``inner`` and raises KeyboardInterrupt (as Ctrl-C does) after ``k`` chunks."""
 

@@ -1,5 +1,6 @@
 """A plugin file for ``tests/test_workers.py`` (worker processes load it too): ``set_spread``,
-a cheap set-level metric, so that a run with workers splits cells with set-level metrics."""
+a cheap set-level metric, so that a run with workers splits cells with set-level metrics, and
+``always_fails``, a metric that raises."""
 
 from __future__ import annotations
 
@@ -16,3 +17,9 @@ def set_spread(ex) -> torch.Tensor:
     out = torch.full((len(total),), float("nan"), dtype=torch.float64)
     out[0] = total.std()
     return out
+
+
+@register_metric("always_fails", higher_is_better=True)
+def always_fails(ex) -> torch.Tensor:
+    """Raises: the worker logs the failure, the driver shows the line."""
+    raise RuntimeError("metric broke in a worker")
