@@ -8,11 +8,25 @@ are contract-tested too), plus random one-hot data with padding.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["A", "L", "T", "Linear", "TinyCNN", "TinyAttention", "random_onehot", "naive_find"]
+__all__ = [
+    "A",
+    "L",
+    "T",
+    "Linear",
+    "TinyCNN",
+    "TinyAttention",
+    "random_onehot",
+    "naive_find",
+    "RUN_FIELDS",
+    "RUN_EXTRA",
+    "comparable",
+]
 
 #: Alphabet size, length and number of classes of the toy data.
 A, L, T = 4, 24, 3
@@ -121,3 +135,37 @@ def naive_find(text: str, starts: np.ndarray, peptide: str) -> list[tuple[int, i
         found.append((entry, i - int(starts[entry])))
         i = text.find(peptide, i + 1)
     return found
+
+
+#: Record fields that describe the run rather than its result (time, commit, date).
+RUN_FIELDS = ("wall_time", "git_commit", "date")
+#: Entries of a cost record's ``extra`` that are measurements of the run.
+RUN_EXTRA = ("seconds", "fit_seconds", "peak_bytes")
+
+
+def comparable(record: Any) -> dict[str, Any]:
+    """What must be equal between two runs of the same cells, whatever executes them: the
+    record as a dict without :data:`RUN_FIELDS`, :data:`RUN_EXTRA` and a cost record's value
+    (seconds per sequence); NaN as None, so that equal records compare equal."""
+    from dataclasses import asdict
+
+    from attrbench.running.plan import COST
+
+    d = asdict(record)
+    for name in RUN_FIELDS:
+        d.pop(name)
+    d["extra"] = {k: v for k, v in d["extra"].items() if k not in RUN_EXTRA}
+    if record.key.metric == COST:
+        d["value"] = None
+    out: dict[str, Any] = _nan_as_none(d)
+    return out
+
+
+def _nan_as_none(obj: Any) -> Any:
+    if isinstance(obj, float) and obj != obj:
+        return None
+    if isinstance(obj, dict):
+        return {k: _nan_as_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_nan_as_none(v) for v in obj]
+    return obj

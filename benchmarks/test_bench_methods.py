@@ -14,6 +14,9 @@ ratios. Each benchmark then checks that its sides compute the same thing.
   passes of the references and forward/backward passes of the (input,
   reference) pairs, in the same chunks, without the rescale hooks (target:
   at most 1.3x).
+- ``ism-batch``: ISM on utr5's CNN (64 test-like sequences of 50 positions) with its
+  default passes (as many mutants as ``ops.MAX_POSITIONS`` positions hold: 327) vs its
+  former default of 64 mutants per pass (agreement 1e-5).
 - ``ism-bilstm``: ISM on psl's ``bilstm_att`` for one protein of length 1000:
   now (``mutant_logits``, recurrent passes of 64 mutants, heads of 16) vs before (generic path, batches of
   1024, the former BiLSTM wrapper) vs the naive loop (on 8 positions,
@@ -209,6 +212,21 @@ def test_bench_rescale_vs_floor(compare, utr5, name):
             ]
         ).mean(0)
     torch.testing.assert_close(total, f - f0, atol=1e-4, rtol=1e-4)  # summation-to-delta
+
+
+@pytest.mark.benchmark(group="ism-batch")
+def test_bench_ism_batch(compare, utr5):
+    c, ism = utr5, METHODS.get("ism")
+    r = compare(
+        {
+            "by_positions": lambda: ism(c["model"], c["X"], c["target"], c["mask"]),
+            "batch64": lambda: ism(c["model"], c["X"], c["target"], c["mask"], batch_size=64),
+        },
+        [("batch64", "by_positions")],
+        rounds=9,
+        warmup=1,
+    )
+    torch.testing.assert_close(r["by_positions"].output, r["batch64"].output, atol=1e-5, rtol=0)
 
 
 # --------------------------------------------------------------------------- ism on a BiLSTM

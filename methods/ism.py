@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from attrbench.attribution.gradients import center_alphabet, target_logits
-from attrbench.core.plugin import POSITIVE_INT, register_method
+from attrbench.core import ops
+from attrbench.core.plugin import Option, register_method
 
 __all__ = ["ism", "ism_deltas", "ism_naive"]
 
@@ -16,16 +17,18 @@ def ism_deltas(
     X: torch.Tensor,
     target: torch.Tensor,
     mask: torch.Tensor,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Raw mutation effects ``d[i, a, l] = f_t(X[i] with letter a at l) - f_t(X[i])``.
 
     Every substitution at every real position is a row of forward batches of
-    ``batch_size`` mutants. A model that has a faster way to score the mutants of
+    ``batch_size`` mutants, at most :data:`attrbench.core.ops.MAX_POSITIONS` positions
+    per pass. A model that has a faster way to score the mutants of
     one sequence says so with a method ``model.mutant_logits(x, positions, letters,
     batch_size) -> logits (M, T)`` (e.g. a recurrent model that reuses the
-    states of the unmutated sequence); it is used when present. ``d`` is exactly
-    0 for the observed letter and on padding.
+    states of the unmutated sequence); it is used when present, with its own
+    default batch unless ``batch_size`` is given. ``d`` is exactly 0 for the
+    observed letter and on padding.
 
     Parameters
     ----------
@@ -33,8 +36,10 @@ def ism_deltas(
     X : torch.Tensor, shape=(N, A, L)
     target : torch.Tensor, shape=(N,), int64
     mask : torch.Tensor, shape=(N, L), bool
-    batch_size : int
-        Mutant sequences per forward pass.
+    batch_size : int, optional
+        Mutant sequences per forward pass; None: as many as
+        :data:`attrbench.core.ops.MAX_POSITIONS` positions hold (327 mutants of 50 positions,
+        16 of 1000).
 
     Returns
     -------
@@ -48,11 +53,13 @@ def ism_deltas(
     if hasattr(model, "mutant_logits"):
         for i, flat in enumerate(torch.split(todo, _counts(todo // (A * L), N))):
             letter, pos = (flat // L) % A, flat % L
-            logits = model.mutant_logits(X[i], pos, letter, batch_size)
+            size = {} if batch_size is None else {"batch_size": batch_size}
+            logits = model.mutant_logits(X[i], pos, letter, **size)
             deltas[flat] = logits[:, target[i]].to(X.dtype) - base[i]
         return deltas.view(N, A, L)
-    for start in range(0, len(todo), batch_size):
-        flat = todo[start : start + batch_size]
+    per_pass = ops.rows_per_pass(X, batch_size or ops.MAX_POSITIONS)
+    for start in range(0, len(todo), per_pass):
+        flat = todo[start : start + per_pass]
         seq, letter, pos = flat // (A * L), (flat // L) % A, flat % L
         mutants = X[seq]
         rows = torch.arange(len(flat), device=X.device)
@@ -71,8 +78,8 @@ def _counts(seq: torch.Tensor, n: int) -> list[int]:
     "ism",
     complete=False,
     deterministic=True,
-    defaults={"batch_size": 64},
-    option_schema={"batch_size": POSITIVE_INT},
+    defaults={"batch_size": None},
+    option_schema={"batch_size": Option(int, low=1, none=True)},
     floor=lambda options, length, letters: (1 + length * (letters - 1), 0),
 )
 def ism(
@@ -80,7 +87,7 @@ def ism(
     X: torch.Tensor,
     target: torch.Tensor,
     mask: torch.Tensor,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """Saturation mutagenesis, mean-centred per position.
 
@@ -99,8 +106,9 @@ def ism(
     X : torch.Tensor, shape=(N, A, L)
     target : torch.Tensor, shape=(N,), int64
     mask : torch.Tensor, shape=(N, L), bool
-    batch_size : int
-        Mutant sequences per forward pass.
+    batch_size : int, optional
+        Mutant sequences per forward pass (None: by :data:`attrbench.core.ops.MAX_POSITIONS`;
+        see :func:`ism_deltas`).
 
     Returns
     -------

@@ -28,9 +28,12 @@ def device(request) -> torch.device:
 
 
 def pytest_configure(config) -> None:
-    """Knowledge-base indexes and other caches go to a temporary folder, never the user's cache."""
+    """Knowledge-base indexes and other caches go to a temporary folder, never the user's cache;
+    ``attrbench run`` works in the test's process unless a test asks for workers (so a test's
+    path does not depend on the machine's load: ``tests/test_workers.py`` asks)."""
     config._attrbench_cache = tempfile.mkdtemp(prefix="attrbench-cache-")
     os.environ["ATTRBENCH_CACHE"] = config._attrbench_cache
+    os.environ["ATTRBENCH_WORKERS"] = "1"
 
 
 def pytest_unconfigure(config) -> None:

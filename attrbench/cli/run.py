@@ -241,13 +241,26 @@ def _run_user(args: argparse.Namespace) -> int:
         args.batch_size,
         {**mopts, **qopts},
         not args.quiet,
-        executor_of(args),
+        _user_executor(args),
         args.force,
     )
     records = df.attrs["records"]
     print(render(records, args.format, width=TERMINAL_WIDTH))
     print(f"{len(records)} records in {results}/{data.name}", file=sys.stderr)
     return 0
+
+
+def _user_executor(args: argparse.Namespace) -> Executor:
+    """This process: worker processes cannot see a model registered at run time."""
+    import logging
+
+    from attrbench.running.executors import LocalExecutor
+
+    if args.executor in ("process", "ray") or (workers_of(args) or 1) > 1:
+        logging.getLogger("attrbench").info(
+            "a model of yours runs in this process (worker processes cannot see it)"
+        )
+    return LocalExecutor()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -323,9 +336,11 @@ def executor_args(p: argparse.ArgumentParser) -> None:
     """``--executor``, ``--address``, ``--chunk-size``, ``--workers``."""
     p.add_argument(
         "--executor",
-        default="local",
-        choices=["local", "process", "ray"],
-        help="where chunks run: this process (default), a local process pool, or Ray",
+        default="auto",
+        choices=["auto", "local", "process", "ray"],
+        help="where chunks run: auto (default: --workers processes when more than one core "
+        "is free, else this process), local (this process), process (a local process pool) "
+        "or ray; a model of yours (--model-file/--model-class) always runs in this process",
     )
     p.add_argument(
         "--address",
@@ -338,29 +353,68 @@ def executor_args(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="K",
-        help="sequences per chunk (whole batches); default: one chunk per cell",
+        help="sequences per chunk (whole batches); default: one batch per chunk with "
+        "several workers, else one chunk per cell",
     )
     p.add_argument(
         "--workers",
         type=int,
         default=None,
         metavar="N",
-        help="processes of --executor process (default 2), CPUs of a local Ray instance",
+        help="worker processes, one torch thread each (1: work in this process); default: "
+        "$ATTRBENCH_WORKERS, else the free cores (the cores minus the 1-minute load average, "
+        "rounded: one worker on a busy machine or a GPU); records do not depend on it. With "
+        "--executor process default 2; with --executor ray the CPUs of a local Ray instance",
     )
 
 
 def executor_of(args: argparse.Namespace) -> Executor:
-    """The executor the arguments ask for (Ray workers also load the ``--plugin`` files)."""
+    """The executor the arguments ask for (workers of the process pool and Ray also load the
+    ``--plugin`` files)."""
     from attrbench.running.executors import get_executor
+    from attrbench.running.threads import current_threads
 
+    threads = args.threads or current_threads()
+    if args.executor == "auto":
+        workers = workers_of(args)
+        if workers is None and _on_gpu(args.device):
+            workers = 1  # the GPU does the work: one process feeds it
+        return get_executor("auto", workers=workers, threads=threads, plugins=args.plugin)
     if args.executor == "process":
-        return get_executor("process", workers=args.workers or 2)
+        return get_executor(
+            "process", workers=args.workers or 2, threads=threads, plugins=args.plugin
+        )
     if args.executor == "ray":
         return get_executor(
             "ray",
             address=args.address,
             num_cpus=args.workers,
-            cpus_per_task=float(args.threads or 1),
+            cpus_per_task=float(threads),
             plugins=args.plugin,
         )
     return get_executor("local")
+
+
+def _on_gpu(device: str) -> bool:
+    """Whether ``--device`` runs on a GPU (``auto`` with one available)."""
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return device.startswith("cuda")
+
+
+def workers_of(args: argparse.Namespace) -> int | None:
+    """``--workers``, else ``$ATTRBENCH_WORKERS``, else None (the free cores decide)."""
+    if args.workers is not None:
+        return int(args.workers)
+    import os
+
+    from attrbench.cli.validate import UsageError
+
+    value = os.environ.get("ATTRBENCH_WORKERS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"ATTRBENCH_WORKERS={value}: must be a positive integer")
+    return int(value)

@@ -151,6 +151,17 @@ class Registry(Generic[T]):
                 ) from None
         return did_you_mean(name, self._items, self.kind)
 
+    def origin(self, name: str) -> str:
+        """The module that registered ``name`` (``""`` if unknown)."""
+        self.get(name)
+        return self._origin[name]
+
+    def from_entry_point(self, name: str) -> bool:
+        """Whether ``name`` was registered by an entry point's module, so that any fresh
+        process with this environment finds it too (not by a plugin file or at run time)."""
+        self.get(name)
+        return self._rank[name][0] != float("inf")
+
     @property
     def failed(self) -> dict[str, str]:
         """Entry-point name -> why it failed to load (those plugins are left out)."""

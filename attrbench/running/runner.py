@@ -61,6 +61,7 @@ __all__ = [
     "COST",
     "RESOURCES_KEY",
     "EXAMPLES",
+    "chunk_size",
 ]
 
 log = logging.getLogger("attrbench")
@@ -111,6 +112,8 @@ class _Driver:
         self.records: list[Record] = []
         #: Per model, why ground-truth metrics are n/a on it (None: they apply).
         self.gates: dict[str, str | None] = {}
+        #: How many chunks the executor runs at once (:func:`chunk_size`).
+        self.width = 1
 
     def key(
         self,
@@ -179,13 +182,17 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     Parameters
     ----------
     executor : Executor, optional
-        Where chunks run (default: :class:`~attrbench.running.executors.LocalExecutor`).
+        Where chunks run (default: :class:`~attrbench.running.executors.LocalExecutor`). With an
+        executor that runs several chunks at once (its ``workers``) and no
+        ``config.chunk_size``, cells are cut into chunks of one batch
+        (:func:`chunk_size`), so workers share big cells; the records are the same.
 
     Returns
     -------
     records : list of Record
         The records of every requested cell, found or computed.
     """
+    executor = executor or LocalExecutor()
     task = TASKS.get(config.task)
     models = _models(task, config.models)
     methods = [METHODS.get(m) for m in resolve_names(config.methods, METHODS)]
@@ -193,6 +200,7 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     train = task.data("train", **config.data_options)
     _nonempty(task, config, train, "training")
     driver = _Driver(task, config, store, train)
+    driver.width = _width(executor, task, methods, metrics)
     _build_resources(driver, metrics)
     test = driver.shared.test
     _nonempty(task, config, test, "test")
@@ -204,15 +212,30 @@ def run(config: RunConfig, store: ResultStore, executor: Executor | None = None)
     for name, model in loaded.items():
         _model_quality(driver, model)
         _truth_reliance(driver, model, sets, metrics)
-        cells += [
-            c
-            for p in planned
-            if p.model == name
-            if (c := _cell_of(driver, model, p, train)) is not None
-        ]
+        cells += [c for p in planned if p.model == name for c in _cell_of(driver, model, p, train)]
     del train
-    _execute(driver, cells, executor or LocalExecutor())
+    _execute(driver, cells, executor)
     return driver.records
+
+
+def _width(executor: Executor, task: Task, methods: list[Method], metrics: list[Metric]) -> int:
+    """How many chunks ``executor`` runs at once for this run's cells (its ``width`` or
+    ``workers``; 1 if it says neither)."""
+    if hasattr(executor, "width"):
+        return int(executor.width(task.name, [m.name for m in methods], [q.name for q in metrics]))
+    return int(getattr(executor, "workers", 1) or 1)
+
+
+def chunk_size(config: RunConfig, width: int) -> int | None:
+    """Sequences per chunk: ``config.chunk_size`` if given; else one chunk per cell in one
+    process (None) and one batch per chunk when ``width`` > 1 workers share the cells.
+
+    A chunk of one batch lets two workers split any cell of more than one batch, and
+    no worker waits on another for longer than one batch of one cell at the end.
+    """
+    if config.chunk_size is not None or width <= 1:
+        return config.chunk_size
+    return config.batch_size
 
 
 def _nonempty(task: Task, config: RunConfig, ds: Dataset, split: str) -> None:
@@ -244,11 +267,10 @@ def _validate_explained(task: Task, test: Dataset, planned: list[PlannedCell]) -
     validate_inputs(sub.X, sub.mask, sub.y, len(task.alphabet))
 
 
-def _cell_of(
-    driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset
-) -> Cell | None:
-    """The :class:`Cell` of a planned cell with its work left, or None: found records are
-    reused, n/a records written, a learned method fitted (once per task, model and options)."""
+def _cell_of(driver: _Driver, model: nn.Module, planned: PlannedCell, train: Dataset) -> list[Cell]:
+    """The :class:`Cell` s of a planned cell with its work left (:func:`_parts`; none when all
+    is done): found records are reused, n/a records written, a learned method fitted (once per
+    task, model and options)."""
     config, method, mopts = driver.config, planned.method, planned.method_options
     index = planned.index
     empty = not len(index)
@@ -266,11 +288,11 @@ def _cell_of(
     if cost is not None and driver.reuse(cost):
         cost = None
     if not todo and cost is None:
-        return None
+        return []
     if planned.refused:
         for key in [*todo.values(), *([cost] if cost else [])]:
             driver.put(Record(key, "not_applicable", reason=planned.refused))
-        return None
+        return []
     for q, reason in planned.not_applicable.items():
         if q in todo:
             driver.put(Record(todo.pop(q), "not_applicable", reason=reason))
@@ -278,20 +300,57 @@ def _cell_of(
     for q in [q for q in todo if gate and METRICS.get(q).needs_ground_truth]:
         driver.put(Record(todo.pop(q), "not_applicable", reason=gate))
     if not todo and cost is None:
-        return None
+        return []
     try:
         fit_path, fit_seconds = _fit(driver, model, method, mopts, train)
     except NotApplicable as exc:  # the fit found the model out of the method's reach
         for key in [*todo.values(), *([cost] if cost else [])]:
             driver.put(Record(key, "not_applicable", reason=str(exc)))
-        return None
+        return []
+    split = driver.width > 1 and len(index) > config.batch_size
+    return [
+        _make_cell(driver, model, planned, part, part_cost, fit_path, fit_seconds)
+        for part, part_cost in _parts(todo, cost, split)
+    ]
+
+
+def _parts(
+    todo: dict[str, CellKey], cost: CellKey | None, split: bool
+) -> list[tuple[dict[str, CellKey], CellKey | None]]:
+    """The cells a (model, method, set) is computed as: ``(metric keys, cost key)`` pairs.
+
+    One cell, unless ``split`` (workers share the run and the cell has more than one
+    batch) and it has set-level metrics: those score the whole set, so their cell is one
+    chunk, while the per-sequence metrics (with the cost record) are cut into chunks
+    workers can share. The set-level cell computes the same attributions again (same
+    blocks, same seeds): its records are those of one cell.
+    """
+    whole = {q: k for q, k in todo.items() if METRICS.get(q).set_level}
+    rest = {q: k for q, k in todo.items() if q not in whole}
+    if not split or not whole or (not rest and cost is None):
+        return [(todo, cost)]
+    return [(rest, cost), (whole, None)]
+
+
+def _make_cell(
+    driver: _Driver,
+    model: nn.Module,
+    planned: PlannedCell,
+    todo: dict[str, CellKey],
+    cost: CellKey | None,
+    fit_path: str | None,
+    fit_seconds: float,
+) -> Cell:
+    """A :class:`Cell` of the metrics ``todo`` (and the cost record ``cost``) cut into chunks."""
+    config, method, index = driver.config, planned.method, planned.index
     # a set-level metric scores the whole cell: such a cell is one chunk
-    size = None if any(METRICS.get(q).set_level for q in todo) else config.chunk_size
+    set_level = any(METRICS.get(q).set_level for q in todo)
+    size = None if set_level else chunk_size(config, driver.width)
     cell = Cell(
         content_hash(
             *sorted(k.digest for k in todo.values()),
             cost.digest if cost else "",
-            str(config.chunk_size),
+            str(size),
             str(config.batch_size),
         ),
         str(model.zoo_name),
@@ -307,7 +366,7 @@ def _cell_of(
             cell.id,
             str(model.zoo_name),
             method.name,
-            mopts,
+            planned.method_options,
             tuple(todo),
             {q: dict(k.metric_options) for q, k in todo.items()},
             tuple(part.tolist()),

@@ -35,7 +35,13 @@ import os
 import sys
 import warnings
 
-__all__ = ["DEFAULT_THREADS", "PRIMITIVE_CACHE", "cap_primitive_cache", "configure"]
+__all__ = [
+    "DEFAULT_THREADS",
+    "PRIMITIVE_CACHE",
+    "cap_primitive_cache",
+    "configure",
+    "current_threads",
+]
 
 #: Threads used when none are asked for (see the module docstring for the measurements).
 DEFAULT_THREADS = 1
@@ -100,6 +106,11 @@ def configure(n: int | None = None) -> int:
             )
         torch.set_num_threads(n)
     return n
+
+
+def current_threads() -> int:
+    """The thread count :func:`configure` set (``OMP_NUM_THREADS``), else :data:`DEFAULT_THREADS`."""
+    return _from_env() or DEFAULT_THREADS
 
 
 def _from_env() -> int | None:
