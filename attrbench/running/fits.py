@@ -31,9 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import pickle
 import sys
-import zipfile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -42,6 +40,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from attrbench.core.data import Background, Dataset, content_hash
+from attrbench.core.files import NotData, load_data
 from attrbench.core.plugin import Method, Task
 from attrbench.running.atomic import atomic_write, inside
 from attrbench.running.locks import FileLock
@@ -290,19 +289,9 @@ def read_fit(path: Path, key: FitKey | None = None) -> float:
 def _load(path: Path | str | IO[bytes], device: torch.device | str) -> dict[str, Any]:
     """The saved dict at ``path``, read as data only; :class:`BadFit` if it is not a fit."""
     try:
-        saved = torch.load(path, map_location=device, weights_only=True)
-    except (
-        pickle.UnpicklingError,
-        RuntimeError,
-        EOFError,
-        OSError,
-        zipfile.BadZipFile,
-        ValueError,
-        AttributeError,
-        TypeError,
-    ) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadFit(f"fit file {path} cannot be read as data ({first})") from None
+        saved = load_data(path, device)
+    except NotData as exc:
+        raise BadFit(f"fit file {path} cannot be read as data ({exc})") from None
     if not isinstance(saved, dict) or "state" not in saved or "seconds" not in saved:
         raise BadFit(f"fit file {path} is not a fit (no state and seconds)")
     return saved

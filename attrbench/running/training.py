@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from attrbench.core.data import Dataset, content_hash
+from attrbench.core.files import NotData, load_data
 from attrbench.core.ops import batched_logits
 from attrbench.core.plugin import ModelSpec, Task
 from attrbench.reporting.stats import classification_scores
@@ -344,24 +345,11 @@ def read_checkpoint(path: Path, task: Task, model_name: str) -> dict[str, Any]:
         One line naming the file and what to do, if it is truncated, planted or not a
         checkpoint.
     """
-    import pickle
-    import zipfile
-
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        pickle.UnpicklingError,
-        RuntimeError,
-        EOFError,
-        OSError,
-        zipfile.BadZipFile,
-        ValueError,
-        AttributeError,
-        TypeError,
-    ) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        ckpt = load_data(path)
+    except NotData as exc:
         raise CheckpointError(
-            f"checkpoint {path} cannot be read as data ({first[:160]}); replace it: retrain with "
+            f"checkpoint {path} cannot be read as data ({str(exc)[:160]}); replace it: retrain with "
             f"`attrbench train --task {task.name} --model {model_name}` or restore the shipped file"
         ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
