@@ -232,3 +232,23 @@ def test_the_site_model_page_section_lists_each_column_with_its_verdict():
 
     text = metrics_section("t", "m", _column(separated=False))
     assert "<td>motif_auroc</td>" in text and "no method separates from random" in text
+
+
+def test_a_column_without_values_gives_the_random_control_s_reason():
+    """The reason a column is n/a is the column's (the random control's), not the first
+    method's own refusal."""
+    from types import SimpleNamespace
+
+    from attrbench.reporting.validity import _column_reason
+
+    def rec(method, reason):
+        return SimpleNamespace(key=SimpleNamespace(method=method), reason=reason)
+
+    group = [
+        rec("attention", "attention needs a model with attention"),
+        rec("ig", "logic_accuracy needs two motif kinds"),
+        rec("random", "logic_accuracy needs two motif kinds"),
+    ]
+    assert _column_reason(group) == "logic_accuracy needs two motif kinds"
+    no_control = [rec("attention", "a"), rec("ig", "b"), rec("ism", "b")]
+    assert _column_reason(no_control) == "b"

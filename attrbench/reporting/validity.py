@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -811,6 +812,16 @@ def metrics_view(
     return rows
 
 
+def _column_reason(group: list[Record]) -> str:
+    """Why a column has no value: the random control's reason (it applies to every model, so
+    its reason is the column's), else the reason most of the column's records give."""
+    reasons = [r.reason for r in group if r.reason]
+    control = [r.reason for r in group if r.reason and r.key.method == RANDOM_METHOD]
+    if control:
+        return control[0]
+    return Counter(reasons).most_common(1)[0][0] if reasons else "no value"
+
+
 def _view_row(
     model: str,
     metric: str,
@@ -821,7 +832,7 @@ def _view_row(
 ) -> dict[str, Any]:
     """One row of :func:`metrics_view`."""
     ok = [r for r in group if r.status == "ok"]
-    reason = "" if ok else next((r.reason for r in group if r.reason), "no value")
+    reason = "" if ok else _column_reason(group)
     check = column_check(group) if ok else None
     orc = math.nan
     if gt and ok and oracle is not None:
